@@ -1,0 +1,73 @@
+"""Bearer tokens naming a workspace and a member, signed with HMAC-SHA256 (JWT HS256).
+
+The signing key comes from settings; `make run` generates a dev key under .commsintel/.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import jwt
+
+_ALGORITHM = "HS256"
+_AUDIENCE = "commsintel"
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    workspace_id: str
+    member_id: str
+
+
+class InvalidToken(Exception):
+    pass
+
+
+def issue_token(
+    signing_key: str,
+    caller: Caller,
+    *,
+    issued_at: datetime,
+    lifetime: timedelta = timedelta(hours=12),
+) -> str:
+    claims = {
+        "ws": caller.workspace_id,
+        "sub": caller.member_id,
+        "aud": _AUDIENCE,
+        "iat": int(issued_at.timestamp()),
+        "exp": int((issued_at + lifetime).timestamp()),
+    }
+    return jwt.encode(claims, signing_key, algorithm=_ALGORITHM)
+
+
+def verify_token(signing_key: str, token: str) -> Caller:
+    try:
+        claims = jwt.decode(
+            token,
+            signing_key,
+            algorithms=[_ALGORITHM],
+            audience=_AUDIENCE,
+            options={"require": ["exp", "ws", "sub"]},
+        )
+    except jwt.PyJWTError as error:
+        raise InvalidToken(f"invalid bearer token: {error}") from error
+    workspace_id, member_id = claims.get("ws"), claims.get("sub")
+    if not isinstance(workspace_id, str) or not workspace_id:
+        raise InvalidToken("invalid bearer token: no workspace")
+    if not isinstance(member_id, str) or not member_id:
+        raise InvalidToken("invalid bearer token: no member")
+    return Caller(workspace_id=workspace_id, member_id=member_id)
+
+
+def dev_signing_key(path: Path) -> str:
+    """The local development key: made once, then reused so tokens stay valid."""
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    path.write_text(key)
+    path.chmod(0o600)
+    return key

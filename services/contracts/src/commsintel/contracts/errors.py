@@ -1,0 +1,17 @@
+"""Domain exceptions every service raises; the gRPC interceptor maps them to status codes."""
+
+
+class CommsintelError(Exception):
+    """Base: the message is shown to the caller, so it must never carry private data."""
+
+
+class InvalidArgument(CommsintelError):
+    pass
+
+
+class NotFound(CommsintelError):
+    pass
+
+
+class PermissionDenied(CommsintelError):
+    pass

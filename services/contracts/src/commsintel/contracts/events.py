@@ -1,0 +1,182 @@
+"""Event models: immutable facts, named in the past tense, versioned in their type.
+
+A breaking change is a new class with a new `TYPE` suffix (`...v2`); v1 stays readable.
+Bodies and attachments never appear here: they stay in ingest's content store.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import ClassVar, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+
+class Event(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    TYPE: ClassVar[str]
+    TOPIC: ClassVar[str]
+    SOURCE: ClassVar[str]
+
+    event_id: str = Field(min_length=1)
+    workspace_id: str = Field(min_length=1)
+
+
+# --- ingest ---------------------------------------------------------------------------
+
+
+class MailboxConnected(Event):
+    TYPE = "commsintel.ingest.MailboxConnected.v1"
+    TOPIC = "ingest.mailboxes"
+    SOURCE = "commsintel/ingest"
+
+    mailbox_id: str
+    member_id: str
+    owner_addresses: tuple[str, ...]
+    source: Literal["imap", "archive"]
+    connected_at: AwareDatetime
+
+
+class MailboxRemoved(Event):
+    TYPE = "commsintel.ingest.MailboxRemoved.v1"
+    TOPIC = "ingest.mailboxes"
+    SOURCE = "commsintel/ingest"
+
+    mailbox_id: str
+    member_id: str
+    removed_at: AwareDatetime
+
+
+class MessageParticipant(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    role: Literal["from", "sender", "reply_to", "to", "cc", "bcc"]
+    address: str
+    display_name: str = ""
+
+
+class MessageSynced(Event):
+    """One sighting of a message in one mailbox. The same message in two mailboxes is
+    two MessageSynced events with the same `message_key`."""
+
+    TYPE = "commsintel.ingest.MessageSynced.v1"
+    TOPIC = "ingest.messages"
+    SOURCE = "commsintel/ingest"
+
+    mailbox_id: str
+    member_id: str
+    message_key: str  # workspace-wide identity of the message (Message-ID, else content hash)
+    thread_key: str
+    subject: str
+    sent_at: AwareDatetime
+    direction: Literal["sent", "received"]
+    participants: tuple[MessageParticipant, ...]
+    automated_reasons: tuple[str, ...] = ()
+    attachment_count: int = 0
+
+
+class CalendarAttendee(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    address: str
+    display_name: str = ""
+    rsvp: Literal["accepted", "declined", "tentative", "needs_action"] = "needs_action"
+
+
+class EventSynced(Event):
+    TYPE = "commsintel.ingest.EventSynced.v1"
+    TOPIC = "ingest.calendar"
+    SOURCE = "commsintel/ingest"
+
+    mailbox_id: str
+    member_id: str
+    calendar_event_key: str
+    title: str
+    starts_at: AwareDatetime
+    ends_at: AwareDatetime
+    organizer: str
+    attendees: tuple[CalendarAttendee, ...]
+
+
+# --- identity -------------------------------------------------------------------------
+
+
+class PersonCreated(Event):
+    TYPE = "commsintel.identity.PersonCreated.v1"
+    TOPIC = "identity.records"
+    SOURCE = "commsintel/identity-resolution"
+
+    person_id: str
+    address: str
+    display_name: str
+    created_because: str  # the product rule that made this record, in words
+
+
+class CompanyCreated(Event):
+    TYPE = "commsintel.identity.CompanyCreated.v1"
+    TOPIC = "identity.records"
+    SOURCE = "commsintel/identity-resolution"
+
+    company_id: str
+    domain: str
+    name: str
+
+
+class PersonLinkedToCompany(Event):
+    TYPE = "commsintel.identity.PersonLinkedToCompany.v1"
+    TOPIC = "identity.records"
+    SOURCE = "commsintel/identity-resolution"
+
+    person_id: str
+    company_id: str
+    domain: str
+
+
+class InteractionRecord(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    record_id: str
+    record_kind: Literal["person", "company"]
+    role: str  # the participant role that linked the record (from, to, cc, attendee, ...)
+
+
+class InteractionResolved(Event):
+    """Which records took part in one sighting of a message or calendar event."""
+
+    TYPE = "commsintel.identity.InteractionResolved.v1"
+    TOPIC = "identity.interactions"
+    SOURCE = "commsintel/identity-resolution"
+
+    interaction_key: str  # message_key or calendar_event_key
+    kind: Literal["email", "calendar"]
+    mailbox_id: str
+    member_id: str
+    occurred_at: AwareDatetime
+    direction: Literal["sent", "received"]
+    participant_count: int
+    records: tuple[InteractionRecord, ...]
+
+
+EVENT_TYPES: dict[str, type[Event]] = {
+    cls.TYPE: cls
+    for cls in (
+        MailboxConnected,
+        MailboxRemoved,
+        MessageSynced,
+        EventSynced,
+        PersonCreated,
+        CompanyCreated,
+        PersonLinkedToCompany,
+        InteractionResolved,
+    )
+}
+
+
+def event_time(event: Event) -> datetime | None:
+    """The business time of an event, when it has one (used for the `ce_time` header)."""
+    for name in ("sent_at", "occurred_at", "starts_at", "connected_at", "removed_at"):
+        value = getattr(event, name, None)
+        if isinstance(value, datetime):
+            return value
+    return None

@@ -1,0 +1,18 @@
+"""Settings every service has. Each service subclasses this with its own env prefix,
+e.g. COMMSINTEL_INGEST_KAFKA_BOOTSTRAP, COMMSINTEL_ACCESS_MONGO_URI."""
+
+from pydantic import Field
+from pydantic_settings import BaseSettings
+
+
+class ServiceSettings(BaseSettings):
+    kafka_bootstrap: str = Field(
+        "127.0.0.1:9092", description="Kafka bootstrap servers, comma separated"
+    )
+    mongo_uri: str = Field(
+        "mongodb://127.0.0.1:27017/?directConnection=true",
+        description="MongoDB connection string (a replica set in production)",
+    )
+    mongo_database: str = Field(description="This service's own database")
+    consumer_group: str = Field(description="Kafka consumer group of this service")
+    batch_size: int = Field(500, ge=1, le=10_000, description="Kafka records per batch")

@@ -1,0 +1,158 @@
+"""The Kafka side every service shares: an idempotent producer of events, and a batch
+consumer that decodes envelopes, hands typed events to a service's handler, commits only
+after the handler returns, and sends poison records to `<topic>.dlq` with the reason."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+
+from aiokafka.errors import KafkaError
+from commsintel.contracts.envelope import PoisonMessage, decode_event, encode_event, header_map
+from commsintel.contracts.events import Event
+from commsintel.contracts.topics import dead_letter_topic
+from faststream import AckPolicy
+from faststream.kafka import KafkaBroker
+from faststream.kafka.annotations import KafkaMessage
+from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
+from opentelemetry.sdk.trace import TracerProvider
+from pymongo.errors import ConnectionFailure
+
+log = logging.getLogger(__name__)
+
+# Infrastructure trouble: the batch is redelivered (never dead-lettered) once it passes.
+TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
+    ConnectionFailure,
+    KafkaError,
+    OSError,
+    TimeoutError,
+)
+HANDLER_ATTEMPTS = 3
+REDELIVERY_PAUSE_SECONDS = 1.0
+
+EventBatchHandler = Callable[[Sequence[Event]], Awaitable[None]]
+
+
+def build_broker(bootstrap: str, tracer_provider: TracerProvider, client_id: str) -> KafkaBroker:
+    return KafkaBroker(
+        bootstrap,
+        client_id=client_id,
+        enable_idempotence=True,
+        middlewares=[KafkaTelemetryMiddleware(tracer_provider=tracer_provider)],
+        logger=logging.getLogger(f"commsintel.{client_id}.kafka"),
+    )
+
+
+class EventPublisher:
+    def __init__(self, broker: KafkaBroker) -> None:
+        self._broker = broker
+
+    async def publish(self, events: Iterable[Event]) -> int:
+        """Send in order and wait until the broker has every one of them."""
+        pending = []
+        for event in events:
+            record = encode_event(event)
+            pending.append(
+                await self._broker.publish(
+                    record.value,
+                    record.topic,
+                    key=record.key,
+                    headers=record.headers,
+                    no_confirm=True,
+                )
+            )
+        if pending:
+            await asyncio.gather(*pending)
+        return len(pending)
+
+
+class DeadLetters:
+    def __init__(self, broker: KafkaBroker) -> None:
+        self._broker = broker
+
+    async def send(self, record, reason: str) -> None:  # record: aiokafka ConsumerRecord
+        headers = header_map(record.headers or ())
+        headers.update(
+            {
+                "dlq_reason": reason[:4000],
+                "dlq_source_topic": record.topic,
+                "dlq_source_partition": str(record.partition),
+                "dlq_source_offset": str(record.offset),
+            }
+        )
+        log.error(
+            "dead-lettered %s[%s]@%s: %s", record.topic, record.partition, record.offset, reason
+        )
+        await self._broker.publish(
+            record.value or b"", dead_letter_topic(record.topic), key=record.key, headers=headers
+        )
+
+
+def subscribe_event_batches(
+    broker: KafkaBroker,
+    topics: Sequence[str],
+    *,
+    group_id: str,
+    handle: EventBatchHandler,
+    max_records: int = 500,
+) -> None:
+    """Register one batch subscriber for `topics` that feeds decoded events to `handle`.
+
+    `handle` must be idempotent (it sees a batch again after a crash or a transient error).
+    """
+    dead_letters = DeadLetters(broker)
+
+    @broker.subscriber(
+        *topics,
+        group_id=group_id,
+        batch=True,
+        max_records=max_records,
+        auto_offset_reset="earliest",
+        ack_policy=AckPolicy.NACK_ON_ERROR,
+        session_timeout_ms=10_000,
+        heartbeat_interval_ms=1_000,
+        title=f"{group_id}:{','.join(topics)}",
+    )
+    async def consume_batch(message: KafkaMessage) -> None:
+        records = message.raw_message
+        if not isinstance(records, tuple):
+            records = (records,)
+        decoded = []
+        for record in records:
+            try:
+                decoded.append(
+                    (record, decode_event(header_map(record.headers or ()), record.value))
+                )
+            except PoisonMessage as poison:
+                await dead_letters.send(record, str(poison))
+        await _handle_isolating_poison(decoded, handle, dead_letters)
+
+
+async def _handle_isolating_poison(decoded, handle: EventBatchHandler, dead_letters) -> None:
+    if not decoded:
+        return
+    try:
+        await handle([event for _, event in decoded])
+        return
+    except TRANSIENT_ERRORS:
+        await asyncio.sleep(REDELIVERY_PAUSE_SECONDS)
+        raise
+    except Exception:
+        log.exception("batch of %d failed; retrying event by event", len(decoded))
+    # One bad event must not hold up its partition: retry each alone, dead-letter the
+    # ones that keep failing. Handlers are idempotent, so redoing the good ones is safe.
+    for record, event in decoded:
+        failure: Exception | None = None
+        for _ in range(HANDLER_ATTEMPTS):
+            try:
+                await handle([event])
+                failure = None
+                break
+            except TRANSIENT_ERRORS:
+                await asyncio.sleep(REDELIVERY_PAUSE_SECONDS)
+                raise
+            except Exception as error:
+                failure = error
+        if failure is not None:
+            await dead_letters.send(record, f"handler failed {HANDLER_ATTEMPTS} times: {failure!r}")

@@ -1,0 +1,24 @@
+"""Kafka topic names. Every topic is keyed by workspace_id (one writer per workspace)."""
+
+INGEST_MAILBOXES = "ingest.mailboxes"
+INGEST_MESSAGES = "ingest.messages"
+INGEST_CALENDAR = "ingest.calendar"
+IDENTITY_RECORDS = "identity.records"
+IDENTITY_INTERACTIONS = "identity.interactions"
+WORKSPACE_SETTINGS = "workspace.settings"
+ACCESS_GRANTS = "access.grants"
+
+ALL_TOPICS = (
+    INGEST_MAILBOXES,
+    INGEST_MESSAGES,
+    INGEST_CALENDAR,
+    IDENTITY_RECORDS,
+    IDENTITY_INTERACTIONS,
+    WORKSPACE_SETTINGS,
+    ACCESS_GRANTS,
+)
+
+
+def dead_letter_topic(topic: str) -> str:
+    """Poison messages of `topic` land here with the reason, never silently dropped."""
+    return f"{topic}.dlq"
