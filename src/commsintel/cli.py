@@ -1,0 +1,116 @@
+"""`commsintel`: the command line.
+
+  commsintel run                      the embedded default (what `make run` does)
+  commsintel import --workspace W --member M --owner-address a@ours.com PATH
+  commsintel serve ingest|identity-resolution|intelligence|access
+  commsintel token --workspace W --member M   a dev bearer token for grpcurl and friends
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+from commsintel.contracts.auth import Caller, dev_signing_key, issue_token
+
+DATA_DIR = Path(".commsintel")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="commsintel", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    run = commands.add_parser("run", help="start everything locally and import the sample")
+    run.add_argument("--data-dir", type=Path, default=DATA_DIR)
+    run.add_argument("--exit-after-summary", action="store_true",
+                     help="stop after printing the summary instead of serving until Ctrl-C")
+
+    imports = commands.add_parser("import", help="import an mbox file or a directory of .eml")
+    imports.add_argument("--workspace", required=True)
+    imports.add_argument("--member", required=True)
+    imports.add_argument("--owner-address", required=True,
+                         help="the mailbox owner's address: mail from it counts as sent")
+    imports.add_argument("path", type=Path)
+
+    serve = commands.add_parser("serve", help="run one service until SIGTERM")
+    serve.add_argument("service", choices=["ingest", "identity-resolution", "intelligence",
+                                           "access"])
+
+    token = commands.add_parser("token", help="print a dev bearer token")
+    token.add_argument("--workspace", required=True)
+    token.add_argument("--member", required=True)
+    token.add_argument("--signing-key-file", type=Path, default=DATA_DIR / "dev-signing-key")
+
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if args.command == "run":
+        from commsintel.run_embedded import run_embedded
+
+        return asyncio.run(run_embedded(args.data_dir, serve=not args.exit_after_summary))
+    if args.command == "import":
+        return asyncio.run(_import(args))
+    if args.command == "serve":
+        return asyncio.run(_serve(args.service))
+    key = dev_signing_key(args.signing_key_file)
+    print(issue_token(key, Caller(args.workspace, args.member), issued_at=datetime.now(UTC)))
+    return 0
+
+
+async def _import(args: argparse.Namespace) -> int:
+    from commsintel.ingest import app as ingest_app
+    from commsintel.ingest.adapters.archives import ArchiveNotFound
+    from commsintel.ingest.config import IngestSettings
+
+    service = ingest_app.build(IngestSettings())
+    await service.start()
+    try:
+        progress = await service.import_archive(
+            args.path,
+            workspace_id=args.workspace,
+            member_id=args.member,
+            owner_address=args.owner_address,
+            on_progress=lambda p: print(
+                f"\rread {p.read}  published {p.published}  already synced "
+                f"{p.already_synced}  quarantined {p.quarantined}", end="", flush=True),
+        )
+    except ArchiveNotFound as missing:
+        print(f"commsintel import: {missing}", file=sys.stderr)
+        return 2
+    finally:
+        await service.stop()
+    print()
+    return 1 if progress.read == 0 else 0
+
+
+async def _serve(service_name: str) -> int:
+    from commsintel import pipeline
+
+    config_for = {
+        "ingest": lambda: (pipeline.ingest_app, pipeline.IngestSettings()),
+        "identity-resolution": lambda: (pipeline.identity_app, pipeline.IdentitySettings()),
+        "intelligence": lambda: (pipeline.intelligence_app, pipeline.IntelligenceSettings()),
+        "access": lambda: (pipeline.access_app, pipeline.AccessSettings()),
+    }
+    module, settings = config_for[service_name]()
+    service = module.build(settings)
+    await service.start()
+    stopped = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stopped.set)
+    print(f"{service_name} running", flush=True)
+    await stopped.wait()
+    with contextlib.suppress(Exception):
+        await service.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -15,3 +15,7 @@ class NotFound(CommsintelError):
 
 class PermissionDenied(CommsintelError):
     pass
+
+
+class Unavailable(CommsintelError):
+    """A service this answer depends on did not answer; the caller may retry."""

@@ -66,6 +66,8 @@ class MessageSynced(Event):
 
     mailbox_id: str
     member_id: str
+    # Carried so consumers know who "we" are without waiting for MailboxConnected.
+    mailbox_owner_addresses: tuple[str, ...]
     message_key: str  # workspace-wide identity of the message (Message-ID, else content hash)
     thread_key: str
     subject: str

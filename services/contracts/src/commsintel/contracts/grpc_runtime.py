@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 
 import grpc
 from commsintel.contracts.auth import Caller, InvalidToken, verify_token
-from commsintel.contracts.errors import InvalidArgument, NotFound, PermissionDenied
+from commsintel.contracts.errors import InvalidArgument, NotFound, PermissionDenied, Unavailable
 from commsintel.contracts.telemetry import extract_trace_context, inject_trace_context
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
@@ -25,6 +25,7 @@ _STATUS_FOR = (
     (InvalidArgument, grpc.StatusCode.INVALID_ARGUMENT),
     (NotFound, grpc.StatusCode.NOT_FOUND),
     (PermissionDenied, grpc.StatusCode.PERMISSION_DENIED),
+    (Unavailable, grpc.StatusCode.UNAVAILABLE),
 )
 _PUBLIC_PREFIXES = ("/grpc.health.v1.Health/", "/grpc.reflection.")
 

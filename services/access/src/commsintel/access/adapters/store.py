@@ -1,0 +1,168 @@
+"""Access's MongoDB projections, folded from every topic it needs:
+- `mailboxes`: owner and sharing level per mailbox;
+- `messages`: one per message, with the mailboxes that synced it (its sightings);
+- `records`: people and companies, as identity-resolution publishes them;
+- `record_messages`: which messages each record took part in, newest first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from pymongo import DESCENDING, AsyncMongoClient, UpdateOne
+from pymongo.asynchronous.database import AsyncDatabase
+
+from commsintel.access.domain.visibility import (
+    DEFAULT_SHARING_LEVEL,
+    Level,
+    Participant,
+    Sighting,
+    StoredMessage,
+)
+from commsintel.contracts.events import (
+    CompanyCreated,
+    Event,
+    InteractionResolved,
+    MailboxConnected,
+    MessageSynced,
+    PersonCreated,
+    PersonLinkedToCompany,
+)
+
+
+class AccessStore:
+    def __init__(self, database: AsyncDatabase) -> None:
+        self._mailboxes = database["mailboxes"]
+        self._messages = database["messages"]
+        self._records = database["records"]
+        self._record_messages = database["record_messages"]
+
+    @classmethod
+    def connect(cls, mongo_uri: str, database: str) -> tuple[AsyncMongoClient, AccessStore]:
+        client: AsyncMongoClient = AsyncMongoClient(mongo_uri, tz_aware=True)
+        return client, cls(client[database])
+
+    async def ensure_indexes(self) -> None:
+        await self._records.create_index([("workspace_id", 1), ("kind", 1), ("_id", 1)])
+        await self._record_messages.create_index(
+            [("workspace_id", 1), ("record_id", 1), ("sent_at", DESCENDING),
+             ("message_key", 1)]
+        )
+
+    async def apply(self, events: Sequence[Event]) -> None:
+        """Fold a batch into the projections with one bulk write per collection. Every
+        write is an idempotent upsert, so a redelivered batch changes nothing."""
+        writes: dict[str, list[UpdateOne]] = {}
+        for event in events:
+            for collection, write in _writes_for(event):
+                writes.setdefault(collection, []).append(write)
+        for collection, batch in writes.items():
+            await getattr(self, f"_{collection}").bulk_write(batch, ordered=True)
+
+    async def record(self, workspace_id: str, record_id: str) -> dict | None:
+        return await self._records.find_one({"_id": record_id, "workspace_id": workspace_id})
+
+    async def records(
+        self, workspace_id: str, kind: str | None, after_id: str, limit: int
+    ) -> list[dict]:
+        query: dict = {"workspace_id": workspace_id, "_id": {"$gt": after_id}}
+        if kind:
+            query["kind"] = kind
+        cursor = self._records.find(query).sort("_id", 1).limit(limit)
+        return [document async for document in cursor]
+
+    async def record_message_page(
+        self, workspace_id: str, record_id: str, before: tuple[datetime, str] | None, limit: int
+    ) -> list[tuple[datetime, str]]:
+        """(sent_at, message_key) newest first, strictly after the `before` cursor."""
+        query: dict = {"workspace_id": workspace_id, "record_id": record_id}
+        if before is not None:
+            sent_at, key = before
+            query["$or"] = [
+                {"sent_at": {"$lt": sent_at}},
+                {"sent_at": sent_at, "message_key": {"$gt": key}},
+            ]
+        cursor = (
+            self._record_messages.find(query, {"sent_at": 1, "message_key": 1})
+            .sort([("sent_at", DESCENDING), ("message_key", 1)])
+            .limit(limit)
+        )
+        return [(d["sent_at"], d["message_key"]) async for d in cursor]
+
+    async def messages(self, workspace_id: str, message_keys: Sequence[str]) -> list[StoredMessage]:
+        ids = [_message_id(workspace_id, key) for key in message_keys]
+        documents = {d["_id"]: d async for d in self._messages.find({"_id": {"$in": ids}})}
+        mailbox_ids = {s["mailbox_id"] for d in documents.values() for s in d["sightings"]}
+        levels = {
+            d["_id"]: Level[d.get("sharing_level", DEFAULT_SHARING_LEVEL.name)]
+            async for d in self._mailboxes.find({"_id": {"$in": sorted(mailbox_ids)}})
+        }
+        return [_stored_message(documents[i], levels) for i in ids if i in documents]
+
+
+def _writes_for(event: Event) -> list[tuple[str, UpdateOne]]:
+    ws = event.workspace_id
+    match event:
+        case MailboxConnected():
+            return [("mailboxes", UpdateOne(
+                {"_id": event.mailbox_id},
+                {"$set": {"workspace_id": ws, "member_id": event.member_id},
+                 "$setOnInsert": {"sharing_level": DEFAULT_SHARING_LEVEL.name}},
+                upsert=True))]
+        case MessageSynced():
+            sighting = {"mailbox_id": event.mailbox_id, "member_id": event.member_id}
+            return [("messages", UpdateOne(
+                {"_id": _message_id(ws, event.message_key)},
+                {"$setOnInsert": {
+                    "workspace_id": ws, "message_key": event.message_key,
+                    "sent_at": event.sent_at, "subject": event.subject,
+                    "participants": [p.model_dump() for p in event.participants]},
+                 "$addToSet": {"sightings": sighting}},
+                upsert=True))]
+        case PersonCreated():
+            return [("records", UpdateOne(
+                {"_id": event.person_id},
+                {"$set": {"workspace_id": ws, "kind": "person", "name": event.display_name,
+                          "email_address": event.address}},
+                upsert=True))]
+        case CompanyCreated():
+            return [("records", UpdateOne(
+                {"_id": event.company_id},
+                {"$set": {"workspace_id": ws, "kind": "company", "name": event.name},
+                 "$addToSet": {"domains": event.domain}},
+                upsert=True))]
+        case PersonLinkedToCompany():
+            return [("records", UpdateOne(
+                {"_id": event.person_id},
+                {"$set": {"workspace_id": ws, "company_id": event.company_id}},
+                upsert=True))]
+        case InteractionResolved() if event.kind == "email":
+            return [("record_messages", UpdateOne(
+                {"_id": f"{record.record_id}:{event.interaction_key}"},
+                {"$set": {"workspace_id": ws, "record_id": record.record_id,
+                          "message_key": event.interaction_key, "sent_at": event.occurred_at}},
+                upsert=True)) for record in event.records]
+    return []
+
+
+def _message_id(workspace_id: str, message_key: str) -> str:
+    return f"{workspace_id}:{message_key}"
+
+
+def _stored_message(document: dict, levels: dict[str, Level]) -> StoredMessage:
+    return StoredMessage(
+        message_key=document["message_key"],
+        sent_at=document["sent_at"],
+        subject=document["subject"],
+        participants=tuple(
+            Participant(p["role"], p["address"], p.get("display_name", ""))
+            for p in document["participants"]
+        ),
+        sightings=tuple(
+            Sighting(
+                s["mailbox_id"], s["member_id"], levels.get(s["mailbox_id"], DEFAULT_SHARING_LEVEL)
+            )
+            for s in document["sightings"]
+        ),
+    )

@@ -1,0 +1,62 @@
+"""Wiring for ingest: settings -> Mongo, Kafka, telemetry. Archive import runs through it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from faststream.kafka import KafkaBroker
+from pymongo import AsyncMongoClient
+
+from commsintel.contracts.streaming import EventPublisher, build_broker
+from commsintel.contracts.telemetry import configure_tracing
+from commsintel.ingest.adapters.store import IngestStore
+from commsintel.ingest.archive_import import ImportProgress, import_archive
+from commsintel.ingest.config import IngestSettings
+from commsintel.ingest.domain.sightings import archive_mailbox
+
+SERVICE_NAME = "ingest"
+
+
+@dataclass
+class IngestService:
+    settings: IngestSettings
+    broker: KafkaBroker
+    mongo: AsyncMongoClient
+    store: IngestStore
+
+    async def start(self) -> None:
+        await self.store.ensure_indexes()
+        await self.broker.start()
+
+    async def stop(self) -> None:
+        await self.broker.stop()
+        await self.mongo.close()
+
+    async def import_archive(
+        self,
+        path: Path,
+        *,
+        workspace_id: str,
+        member_id: str,
+        owner_address: str,
+        on_progress: Callable[[ImportProgress], None] = lambda progress: None,
+    ) -> ImportProgress:
+        return await import_archive(
+            path,
+            archive_mailbox(workspace_id, member_id, owner_address),
+            store=self.store,
+            publisher=EventPublisher(self.broker),
+            now=datetime.now(UTC),
+            batch_size=self.settings.batch_size,
+            on_progress=on_progress,
+        )
+
+
+def build(settings: IngestSettings) -> IngestService:
+    provider = configure_tracing(SERVICE_NAME)
+    broker = build_broker(settings.kafka_bootstrap, provider, SERVICE_NAME)
+    mongo, store = IngestStore.connect(settings.mongo_uri, settings.mongo_database)
+    return IngestService(settings, broker, mongo, store)

@@ -1,0 +1,95 @@
+"""IntelligenceService servicer: request -> query -> response, nothing else."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from commsintel.contracts.errors import InvalidArgument
+from commsintel.contracts.grpc_runtime import current_caller
+from commsintel.contracts.proto.intelligence.v1 import intelligence_pb2 as pb
+from commsintel.contracts.proto.intelligence.v1 import intelligence_pb2_grpc as pb_grpc
+from commsintel.intelligence.adapters.store import IntelligenceStore
+from commsintel.intelligence.domain.attributes import (
+    InteractionRef,
+    RecordIntelligence,
+    summarize,
+)
+from commsintel.intelligence.domain.strength import StrengthModel
+
+MAX_LIMIT = 500
+
+
+class IntelligenceServicer(pb_grpc.IntelligenceServiceServicer):
+    def __init__(
+        self,
+        store: IntelligenceStore,
+        model: StrengthModel,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._store = store
+        self._model = model
+        self._clock = clock
+
+    async def GetRecordIntelligence(self, request, context):
+        if not request.record_id:
+            raise InvalidArgument("record_id is required")
+        as_of = self._as_of(request)
+        intelligence = await self._intelligence(request.record_id, as_of)
+        return pb.GetRecordIntelligenceResponse(intelligence=record_intelligence_pb(intelligence))
+
+    async def ListStrongestConnections(self, request, context):
+        if not 0 <= request.limit <= MAX_LIMIT:
+            raise InvalidArgument(f"limit must be between 1 and {MAX_LIMIT} (0 means 10)")
+        limit = request.limit or 10
+        as_of = self._as_of(request)
+        workspace_id = current_caller().workspace_id
+        record_ids = await self._store.strongest_records(workspace_id, limit)
+        summaries = [await self._intelligence(record_id, as_of) for record_id in record_ids]
+        summaries.sort(key=lambda s: (-s.strength, s.record_id))
+        return pb.ListStrongestConnectionsResponse(
+            records=[record_intelligence_pb(s) for s in summaries]
+        )
+
+    async def _intelligence(self, record_id: str, as_of: datetime) -> RecordIntelligence:
+        workspace_id = current_caller().workspace_id
+        interactions = await self._store.interactions_of(workspace_id, record_id)
+        return summarize(record_id, interactions, as_of, self._model)
+
+    def _as_of(self, request) -> datetime:
+        if request.HasField("as_of"):
+            return request.as_of.ToDatetime(tzinfo=UTC)
+        return self._clock()
+
+
+def record_intelligence_pb(intelligence: RecordIntelligence) -> pb.RecordIntelligence:
+    return pb.RecordIntelligence(
+        record_id=intelligence.record_id,
+        first_email_interaction=_ref_pb(intelligence.first_email),
+        last_email_interaction=_ref_pb(intelligence.last_email),
+        email_interaction_count=intelligence.email_count,
+        connection_strength=intelligence.strength,
+        level=int(intelligence.level),
+        strongest_member_id=intelligence.strongest_member_id or "",
+        member_strengths=[
+            pb.MemberStrength(member_id=m.member_id, strength=m.strength, level=int(m.level))
+            for m in intelligence.member_strengths
+        ],
+        as_of=_timestamp(intelligence.as_of),
+    )
+
+
+def _ref_pb(ref: InteractionRef | None) -> pb.InteractionRef | None:
+    if ref is None:
+        return None
+    return pb.InteractionRef(
+        at=_timestamp(ref.at), member_id=ref.member_id, interaction_key=ref.interaction_key
+    )
+
+
+def _timestamp(when: datetime) -> Timestamp:
+    stamp = Timestamp()
+    stamp.FromDatetime(when)
+    return stamp

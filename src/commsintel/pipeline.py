@@ -1,0 +1,257 @@
+"""The four services started together against one Kafka and one MongoDB: in-process
+(fast e2e tests, `make run`) or as separate processes (fault tests)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import grpc
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from commsintel.access import app as access_app
+from commsintel.access.config import AccessSettings
+from commsintel.contracts import topics
+from commsintel.identity import app as identity_app
+from commsintel.identity.config import IdentitySettings
+from commsintel.ingest import app as ingest_app
+from commsintel.ingest.config import IngestSettings
+from commsintel.intelligence import app as intelligence_app
+from commsintel.intelligence.config import IntelligenceSettings
+
+SERVICES = ("ingest", "identity-resolution", "intelligence", "access")
+
+
+@dataclass(frozen=True)
+class PipelineConfig:
+    kafka_bootstrap: str
+    mongo_uri: str
+    signing_key: str
+    access_bind: str = "127.0.0.1:0"
+    intelligence_bind: str = "127.0.0.1:0"
+    # Lets several pipelines share one broker and store (tests): databases and consumer
+    # groups get this prefix.
+    name: str = "commsintel"
+
+    def ingest(self) -> IngestSettings:
+        return IngestSettings(**self._common("ingest"))
+
+    def identity(self) -> IdentitySettings:
+        return IdentitySettings(**self._common("identity"))
+
+    def intelligence(self) -> IntelligenceSettings:
+        return IntelligenceSettings(
+            **self._common("intelligence"),
+            grpc_bind=self.intelligence_bind,
+            signing_key=self.signing_key,
+        )
+
+    def access(self, intelligence_target: str) -> AccessSettings:
+        return AccessSettings(
+            **self._common("access"),
+            grpc_bind=self.access_bind,
+            signing_key=self.signing_key,
+            intelligence_target=intelligence_target,
+        )
+
+    def consumer_groups(self) -> dict[str, tuple[str, ...]]:
+        return {
+            f"{self.name}-identity-resolution": identity_app.INPUT_TOPICS,
+            f"{self.name}-intelligence": intelligence_app.INPUT_TOPICS,
+            f"{self.name}-access": access_app.INPUT_TOPICS,
+        }
+
+    def _common(self, service: str) -> dict:
+        group = "identity-resolution" if service == "identity" else service
+        return {
+            "kafka_bootstrap": self.kafka_bootstrap,
+            "mongo_uri": self.mongo_uri,
+            "mongo_database": f"{self.name}_{service}",
+            "consumer_group": f"{self.name}-{group}",
+        }
+
+
+@dataclass
+class InProcessPipeline:
+    config: PipelineConfig
+    ingest: ingest_app.IngestService = field(init=False)
+    identity: identity_app.IdentityService = field(init=False)
+    intelligence: intelligence_app.IntelligenceService = field(init=False)
+    access: access_app.AccessService = field(init=False)
+
+    async def start(self) -> InProcessPipeline:
+        await ensure_topics(self.config.kafka_bootstrap)
+        self.ingest = ingest_app.build(self.config.ingest())
+        self.identity = identity_app.build(self.config.identity())
+        self.intelligence = intelligence_app.build(self.config.intelligence())
+        await self.ingest.start()
+        await self.identity.start()
+        await self.intelligence.start()
+        self.access = access_app.build(
+            self.config.access(f"127.0.0.1:{self.intelligence.grpc_port}")
+        )
+        await self.access.start()
+        return self
+
+    async def stop(self) -> None:
+        for service in (self.access, self.intelligence, self.identity, self.ingest):
+            await service.stop()
+
+    @property
+    def access_target(self) -> str:
+        return f"127.0.0.1:{self.access.grpc_port}"
+
+    @property
+    def intelligence_target(self) -> str:
+        return f"127.0.0.1:{self.intelligence.grpc_port}"
+
+    async def wait_until_caught_up(self, timeout: float = 120.0) -> None:
+        await wait_until_caught_up(
+            self.config.kafka_bootstrap, self.config.consumer_groups(), timeout
+        )
+
+
+async def ensure_topics(bootstrap: str, partitions: int = 3) -> None:
+    """Create the topics (and their dead-letter twins) if the broker lacks them."""
+    from aiokafka.admin import NewTopic
+
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        wanted = [
+            name
+            for topic in topics.ALL_TOPICS
+            for name in (topic, topics.dead_letter_topic(topic))
+            if name not in existing
+        ]
+        if wanted:
+            await admin.create_topics(
+                [NewTopic(name, num_partitions=partitions, replication_factor=1) for name in wanted]
+            )
+    finally:
+        await admin.close()
+
+
+async def consumer_lag(bootstrap: str, groups: dict[str, tuple[str, ...]]) -> int:
+    """Records the groups have not committed yet, summed over their topics."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    probe = AIOKafkaConsumer(bootstrap_servers=bootstrap)
+    await admin.start()
+    await probe.start()
+    try:
+        lag = 0
+        for group, group_topics in groups.items():
+            partitions = [
+                TopicPartition(topic, partition)
+                for topic in group_topics
+                for partition in sorted(probe.partitions_for_topic(topic) or ())
+            ]
+            ends = await probe.end_offsets(partitions)
+            committed = await admin.list_consumer_group_offsets(group, partitions=partitions)
+            for partition in partitions:
+                done = committed.get(partition)
+                lag += ends[partition] - (done.offset if done and done.offset >= 0 else 0)
+        return lag
+    finally:
+        await probe.stop()
+        await admin.close()
+
+
+async def wait_until_caught_up(
+    bootstrap: str, groups: dict[str, tuple[str, ...]], timeout: float = 120.0
+) -> None:
+    """Wait until every group has committed everything; twice in a row, because a
+    service may still be publishing what it consumed."""
+    deadline = time.monotonic() + timeout
+    quiet = 0
+    while time.monotonic() < deadline:
+        quiet = quiet + 1 if await consumer_lag(bootstrap, groups) == 0 else 0
+        if quiet >= 2:
+            return
+        await asyncio.sleep(0.5)
+    raise TimeoutError(f"pipeline did not catch up within {timeout}s")
+
+
+@dataclass
+class ProcessPipeline:
+    """Each service in its own `commsintel serve` process, as in production."""
+
+    config: PipelineConfig
+    log_dir: Path
+    access_port: int
+    intelligence_port: int
+    processes: dict[str, subprocess.Popen] = field(default_factory=dict)
+
+    def environment(self) -> dict[str, str]:
+        env = dict(os.environ)
+        settings = {
+            "INGEST": self.config.ingest(),
+            "IDENTITY": self.config.identity(),
+            "INTELLIGENCE": self.config.intelligence(),
+            "ACCESS": self.config.access(f"127.0.0.1:{self.intelligence_port}"),
+        }
+        for prefix, values in settings.items():
+            for name, value in values.model_dump().items():
+                env[f"COMMSINTEL_{prefix}_{name.upper()}"] = str(value)
+        env["COMMSINTEL_INTELLIGENCE_GRPC_BIND"] = f"127.0.0.1:{self.intelligence_port}"
+        env["COMMSINTEL_ACCESS_GRPC_BIND"] = f"127.0.0.1:{self.access_port}"
+        return env
+
+    def start_service(self, service: str) -> subprocess.Popen:
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        log = (self.log_dir / f"{service}.log").open("ab")
+        process = subprocess.Popen(
+            [sys.executable, "-m", "commsintel.cli", "serve", service],
+            env=self.environment(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        log.close()
+        self.processes[service] = process
+        return process
+
+    async def start(self, timeout: float = 60.0) -> ProcessPipeline:
+        await ensure_topics(self.config.kafka_bootstrap)
+        for service in SERVICES:
+            self.start_service(service)
+        for port in (self.intelligence_port, self.access_port):
+            await wait_until_serving(f"127.0.0.1:{port}", timeout)
+        return self
+
+    def stop_service(self, service: str, timeout: float = 15.0) -> None:
+        process = self.processes.pop(service, None)
+        if process is None or process.poll() is not None:
+            return
+        process.terminate()
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+    def stop(self) -> None:
+        for service in reversed(SERVICES):
+            self.stop_service(service)
+
+
+async def wait_until_serving(target: str, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    async with grpc.aio.insecure_channel(target) as channel:
+        stub = health_pb2_grpc.HealthStub(channel)
+        while time.monotonic() < deadline:
+            try:
+                answer = await stub.Check(health_pb2.HealthCheckRequest(), timeout=1)
+                if answer.status == health_pb2.HealthCheckResponse.SERVING:
+                    return
+            except grpc.aio.AioRpcError:
+                pass
+            await asyncio.sleep(0.2)
+    raise TimeoutError(f"{target} did not report SERVING within {timeout}s")
