@@ -1,9 +1,9 @@
 """`commsintel`: the command line.
 
-  commsintel run                      the embedded default (what `make run` does)
-  commsintel import --workspace W --member M --owner-address a@ours.com PATH
-  commsintel serve ingest|identity-resolution|intelligence|access
-  commsintel token --workspace W --member M   a dev bearer token for grpcurl and friends
+commsintel run                      the embedded default (what `make run` does)
+commsintel import --workspace W --member M --owner-address a@ours.com PATH
+commsintel serve ingest|identity-resolution|intelligence|access
+commsintel token --workspace W --member M   a dev bearer token for grpcurl and friends
 """
 
 from __future__ import annotations
@@ -23,25 +23,33 @@ DATA_DIR = Path(".commsintel")
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="commsintel", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="commsintel", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     commands = parser.add_subparsers(dest="command", required=True)
 
     run = commands.add_parser("run", help="start everything locally and import the sample")
     run.add_argument("--data-dir", type=Path, default=DATA_DIR)
-    run.add_argument("--exit-after-summary", action="store_true",
-                     help="stop after printing the summary instead of serving until Ctrl-C")
+    run.add_argument(
+        "--exit-after-summary",
+        action="store_true",
+        help="stop after printing the summary instead of serving until Ctrl-C",
+    )
 
     imports = commands.add_parser("import", help="import an mbox file or a directory of .eml")
     imports.add_argument("--workspace", required=True)
     imports.add_argument("--member", required=True)
-    imports.add_argument("--owner-address", required=True,
-                         help="the mailbox owner's address: mail from it counts as sent")
+    imports.add_argument(
+        "--owner-address",
+        required=True,
+        help="the mailbox owner's address: mail from it counts as sent",
+    )
     imports.add_argument("path", type=Path)
 
     serve = commands.add_parser("serve", help="run one service until SIGTERM")
-    serve.add_argument("service", choices=["ingest", "identity-resolution", "intelligence",
-                                           "access"])
+    serve.add_argument(
+        "service", choices=["ingest", "identity-resolution", "intelligence", "access"]
+    )
 
     token = commands.add_parser("token", help="print a dev bearer token")
     token.add_argument("--workspace", required=True)
@@ -49,7 +57,9 @@ def main(argv: list[str] | None = None) -> int:
     token.add_argument("--signing-key-file", type=Path, default=DATA_DIR / "dev-signing-key")
 
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     if args.command == "run":
         from commsintel.run_embedded import run_embedded
 
@@ -78,7 +88,10 @@ async def _import(args: argparse.Namespace) -> int:
             owner_address=args.owner_address,
             on_progress=lambda p: print(
                 f"\rread {p.read}  published {p.published}  already synced "
-                f"{p.already_synced}  quarantined {p.quarantined}", end="", flush=True),
+                f"{p.already_synced}  quarantined {p.quarantined}",
+                end="",
+                flush=True,
+            ),
         )
     except ArchiveNotFound as missing:
         print(f"commsintel import: {missing}", file=sys.stderr)

@@ -13,12 +13,11 @@ from pathlib import Path
 
 import grpc
 import pytest
-from grpc_health.v1 import health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
-
 from commsintel.contracts.auth import Caller, issue_token
 from commsintel.contracts.proto.access.v1 import access_pb2 as pb
 from commsintel.contracts.proto.access.v1 import access_pb2_grpc as pb_grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
 pytestmark = [pytest.mark.kafka, pytest.mark.mongo, pytest.mark.e2e]
 
@@ -26,7 +25,13 @@ SECRET_SUBJECT = "Confidential pricing for Acme renewal"
 
 
 def _message(
-    *, sender: str, to: str, subject: str, date: str, message_id: str, cc: str = "",
+    *,
+    sender: str,
+    to: str,
+    subject: str,
+    date: str,
+    message_id: str,
+    cc: str = "",
     extra: str = "",
 ) -> str:
     lines = [f"From: {sender}", f"To: {to}"]
@@ -100,8 +105,19 @@ def run_import(pipeline, workspace: str, mbox: Path) -> str:
         COMMSINTEL_INGEST_MONGO_URI=config.mongo_uri,
         COMMSINTEL_INGEST_MONGO_DATABASE=config.mongo_database,
     )
-    command = [sys.executable, "-m", "commsintel.cli", "import", "--workspace", workspace,
-               "--member", "alice", "--owner-address", "alice@ours.com", str(mbox)]
+    command = [
+        sys.executable,
+        "-m",
+        "commsintel.cli",
+        "import",
+        "--workspace",
+        workspace,
+        "--member",
+        "alice",
+        "--owner-address",
+        "alice@ours.com",
+        str(mbox),
+    ]
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     return done.stdout
@@ -141,13 +157,16 @@ async def test_imported_archive_becomes_records_strengths_and_redacted_emails(
 
         # Bob: first and last email interaction, with when and which member.
         bob = people["bob@acme.com"]
-        answer = await access.GetRecord(pb.GetRecordRequest(record_id=bob.record_id),
-                                        metadata=as_alice)
+        answer = await access.GetRecord(
+            pb.GetRecordRequest(record_id=bob.record_id), metadata=as_alice
+        )
         intelligence = answer.intelligence
         assert intelligence.first_email_interaction.at.ToDatetime(UTC) == datetime(
-            2026, 1, 10, 9, 0, tzinfo=UTC)
+            2026, 1, 10, 9, 0, tzinfo=UTC
+        )
         assert intelligence.last_email_interaction.at.ToDatetime(UTC) == datetime(
-            2026, 1, 12, 14, 30, tzinfo=UTC)
+            2026, 1, 12, 14, 30, tzinfo=UTC
+        )
         assert intelligence.first_email_interaction.member_id == "alice"
         assert intelligence.email_interaction_count == 2
         assert intelligence.connection_strength > 0
@@ -155,12 +174,14 @@ async def test_imported_archive_becomes_records_strengths_and_redacted_emails(
 
         # The company rolls up its people: Acme saw the same two emails.
         acme = await access.GetRecord(
-            pb.GetRecordRequest(record_id=companies["acme.com"].record_id), metadata=as_alice)
+            pb.GetRecordRequest(record_id=companies["acme.com"].record_id), metadata=as_alice
+        )
         assert acme.intelligence.email_interaction_count == 2
 
         # Another member sees participants and times, never the subject.
         emails = await access.ListRecordEmails(
-            pb.ListRecordEmailsRequest(record_id=bob.record_id), metadata=as_zoe)
+            pb.ListRecordEmailsRequest(record_id=bob.record_id), metadata=as_zoe
+        )
         assert len(emails.emails) == 2
         for email in emails.emails:
             assert email.visibility == pb.VISIBILITY_LEVEL_METADATA
@@ -172,7 +193,8 @@ async def test_imported_archive_becomes_records_strengths_and_redacted_emails(
 
         # The owner sees her own mail in full.
         own = await access.ListRecordEmails(
-            pb.ListRecordEmailsRequest(record_id=bob.record_id), metadata=as_alice)
+            pb.ListRecordEmailsRequest(record_id=bob.record_id), metadata=as_alice
+        )
         assert {e.subject for e in own.emails} == {SECRET_SUBJECT, f"Re: {SECRET_SUBJECT}"}
         assert all(e.visibility == pb.VISIBILITY_LEVEL_FULL for e in own.emails)
 
@@ -196,8 +218,9 @@ async def test_reimporting_the_same_archive_duplicates_nothing(
         listed = await access.ListRecords(pb.ListRecordsRequest(), metadata=as_alice)
         assert len(listed.records) == 5
         bob = next(r for r in listed.records if r.email_address == "bob@acme.com")
-        answer = await access.GetRecord(pb.GetRecordRequest(record_id=bob.record_id),
-                                        metadata=as_alice)
+        answer = await access.GetRecord(
+            pb.GetRecordRequest(record_id=bob.record_id), metadata=as_alice
+        )
         assert answer.intelligence.email_interaction_count == 2
 
 
@@ -231,30 +254,38 @@ async def test_access_refuses_strangers_and_bad_requests_with_clear_statuses(
         # Another workspace cannot tell the record exists.
         outsider = metadata_for(signing_key, "another-workspace", "mallory")
         code, _ = await status_of(
-            access.GetRecord(pb.GetRecordRequest(record_id=record_id), metadata=outsider))
+            access.GetRecord(pb.GetRecordRequest(record_id=record_id), metadata=outsider)
+        )
         assert code == grpc.StatusCode.NOT_FOUND
-        code, _ = await status_of(access.ListRecordEmails(
-            pb.ListRecordEmailsRequest(record_id=record_id), metadata=outsider))
+        code, _ = await status_of(
+            access.ListRecordEmails(
+                pb.ListRecordEmailsRequest(record_id=record_id), metadata=outsider
+            )
+        )
         assert code == grpc.StatusCode.NOT_FOUND
         others = await access.ListRecords(pb.ListRecordsRequest(), metadata=outsider)
         assert list(others.records) == []
 
         # Bad arguments say what is wrong.
         code, details = await status_of(
-            access.ListRecords(pb.ListRecordsRequest(page_size=10_000), metadata=as_alice))
+            access.ListRecords(pb.ListRecordsRequest(page_size=10_000), metadata=as_alice)
+        )
         assert code == grpc.StatusCode.INVALID_ARGUMENT and "page_size" in details
         code, details = await status_of(
-            access.GetRecord(pb.GetRecordRequest(record_id=""), metadata=as_alice))
+            access.GetRecord(pb.GetRecordRequest(record_id=""), metadata=as_alice)
+        )
         assert code == grpc.StatusCode.INVALID_ARGUMENT and "record_id" in details
-        code, details = await status_of(access.ListRecords(
-            pb.ListRecordsRequest(page_token="%%%"), metadata=as_alice))
+        code, details = await status_of(
+            access.ListRecords(pb.ListRecordsRequest(page_token="%%%"), metadata=as_alice)
+        )
         assert code == grpc.StatusCode.INVALID_ARGUMENT and "page_token" in details
 
         # Paging walks every record exactly once.
         seen, token = [], ""
         while True:
             page = await access.ListRecords(
-                pb.ListRecordsRequest(page_size=2, page_token=token), metadata=as_alice)
+                pb.ListRecordsRequest(page_size=2, page_token=token), metadata=as_alice
+            )
             seen += [r.record_id for r in page.records]
             token = page.next_page_token
             if not token:
@@ -263,12 +294,14 @@ async def test_access_refuses_strangers_and_bad_requests_with_clear_statuses(
 
         # Health checking and reflection answer without a token.
         health = health_pb2_grpc.HealthStub(channel)
-        status = await health.Check(health_pb2.HealthCheckRequest(
-            service="commsintel.access.v1.AccessService"))
+        status = await health.Check(
+            health_pb2.HealthCheckRequest(service="commsintel.access.v1.AccessService")
+        )
         assert status.status == health_pb2.HealthCheckResponse.SERVING
         reflection = reflection_pb2_grpc.ServerReflectionStub(channel)
         responses = reflection.ServerReflectionInfo(
-            iter([reflection_pb2.ServerReflectionRequest(list_services="")]))
+            iter([reflection_pb2.ServerReflectionRequest(list_services="")])
+        )
         async for response in responses:
             names = {s.name for s in response.list_services_response.service}
             assert "commsintel.access.v1.AccessService" in names

@@ -1,6 +1,5 @@
-from pydantic_settings import SettingsConfigDict
-
 from commsintel.contracts.settings import ServiceSettings
+from pydantic_settings import SettingsConfigDict
 
 
 class IngestSettings(ServiceSettings):

@@ -67,6 +67,10 @@ def build(settings: IntelligenceSettings) -> IntelligenceService:
         max_records=settings.batch_size,
     )
     return IntelligenceService(
-        settings, broker, mongo, store, IntelligenceServicer(store, model),
+        settings,
+        broker,
+        mongo,
+        store,
+        IntelligenceServicer(store, model),
         CallerInterceptor(settings.signing_key, provider),
     )

@@ -48,9 +48,11 @@ class AccessServicer(pb_grpc.AccessServiceServicer):
         documents = await self._store.records(
             current_caller().workspace_id, _KINDS.get(request.kind), after, page_size + 1
         )
-        next_token = _encode_token({"after": documents[page_size - 1]["_id"]}) if len(
-            documents
-        ) > page_size else ""
+        next_token = (
+            _encode_token({"after": documents[page_size - 1]["_id"]})
+            if len(documents) > page_size
+            else ""
+        )
         return pb.ListRecordsResponse(
             records=[_record_pb(d) for d in documents[:page_size]], next_page_token=next_token
         )

@@ -46,8 +46,7 @@ class AccessStore:
     async def ensure_indexes(self) -> None:
         await self._records.create_index([("workspace_id", 1), ("kind", 1), ("_id", 1)])
         await self._record_messages.create_index(
-            [("workspace_id", 1), ("record_id", 1), ("sent_at", DESCENDING),
-             ("message_key", 1)]
+            [("workspace_id", 1), ("record_id", 1), ("sent_at", DESCENDING), ("message_key", 1)]
         )
 
     async def apply(self, events: Sequence[Event]) -> None:
@@ -105,44 +104,102 @@ def _writes_for(event: Event) -> list[tuple[str, UpdateOne]]:
     ws = event.workspace_id
     match event:
         case MailboxConnected():
-            return [("mailboxes", UpdateOne(
-                {"_id": event.mailbox_id},
-                {"$set": {"workspace_id": ws, "member_id": event.member_id},
-                 "$setOnInsert": {"sharing_level": DEFAULT_SHARING_LEVEL.name}},
-                upsert=True))]
+            return [
+                (
+                    "mailboxes",
+                    UpdateOne(
+                        {"_id": event.mailbox_id},
+                        {
+                            "$set": {"workspace_id": ws, "member_id": event.member_id},
+                            "$setOnInsert": {"sharing_level": DEFAULT_SHARING_LEVEL.name},
+                        },
+                        upsert=True,
+                    ),
+                )
+            ]
         case MessageSynced():
             sighting = {"mailbox_id": event.mailbox_id, "member_id": event.member_id}
-            return [("messages", UpdateOne(
-                {"_id": _message_id(ws, event.message_key)},
-                {"$setOnInsert": {
-                    "workspace_id": ws, "message_key": event.message_key,
-                    "sent_at": event.sent_at, "subject": event.subject,
-                    "participants": [p.model_dump() for p in event.participants]},
-                 "$addToSet": {"sightings": sighting}},
-                upsert=True))]
+            return [
+                (
+                    "messages",
+                    UpdateOne(
+                        {"_id": _message_id(ws, event.message_key)},
+                        {
+                            "$setOnInsert": {
+                                "workspace_id": ws,
+                                "message_key": event.message_key,
+                                "sent_at": event.sent_at,
+                                "subject": event.subject,
+                                "participants": [p.model_dump() for p in event.participants],
+                            },
+                            "$addToSet": {"sightings": sighting},
+                        },
+                        upsert=True,
+                    ),
+                )
+            ]
         case PersonCreated():
-            return [("records", UpdateOne(
-                {"_id": event.person_id},
-                {"$set": {"workspace_id": ws, "kind": "person", "name": event.display_name,
-                          "email_address": event.address}},
-                upsert=True))]
+            return [
+                (
+                    "records",
+                    UpdateOne(
+                        {"_id": event.person_id},
+                        {
+                            "$set": {
+                                "workspace_id": ws,
+                                "kind": "person",
+                                "name": event.display_name,
+                                "email_address": event.address,
+                            }
+                        },
+                        upsert=True,
+                    ),
+                )
+            ]
         case CompanyCreated():
-            return [("records", UpdateOne(
-                {"_id": event.company_id},
-                {"$set": {"workspace_id": ws, "kind": "company", "name": event.name},
-                 "$addToSet": {"domains": event.domain}},
-                upsert=True))]
+            return [
+                (
+                    "records",
+                    UpdateOne(
+                        {"_id": event.company_id},
+                        {
+                            "$set": {"workspace_id": ws, "kind": "company", "name": event.name},
+                            "$addToSet": {"domains": event.domain},
+                        },
+                        upsert=True,
+                    ),
+                )
+            ]
         case PersonLinkedToCompany():
-            return [("records", UpdateOne(
-                {"_id": event.person_id},
-                {"$set": {"workspace_id": ws, "company_id": event.company_id}},
-                upsert=True))]
+            return [
+                (
+                    "records",
+                    UpdateOne(
+                        {"_id": event.person_id},
+                        {"$set": {"workspace_id": ws, "company_id": event.company_id}},
+                        upsert=True,
+                    ),
+                )
+            ]
         case InteractionResolved() if event.kind == "email":
-            return [("record_messages", UpdateOne(
-                {"_id": f"{record.record_id}:{event.interaction_key}"},
-                {"$set": {"workspace_id": ws, "record_id": record.record_id,
-                          "message_key": event.interaction_key, "sent_at": event.occurred_at}},
-                upsert=True)) for record in event.records]
+            return [
+                (
+                    "record_messages",
+                    UpdateOne(
+                        {"_id": f"{record.record_id}:{event.interaction_key}"},
+                        {
+                            "$set": {
+                                "workspace_id": ws,
+                                "record_id": record.record_id,
+                                "message_key": event.interaction_key,
+                                "sent_at": event.occurred_at,
+                            }
+                        },
+                        upsert=True,
+                    ),
+                )
+                for record in event.records
+            ]
     return []
 
 

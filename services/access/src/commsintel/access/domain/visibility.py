@@ -62,7 +62,9 @@ class EmailView:
 def effective_level(viewer_member_id: str, sightings: Iterable[Sighting]) -> Level:
     level = Level.NONE
     for sighting in sightings:
-        given = Level.FULL if sighting.owner_member_id == viewer_member_id else sighting.sharing_level
+        given = (
+            Level.FULL if sighting.owner_member_id == viewer_member_id else sighting.sharing_level
+        )
         level = max(level, given)
     return level
 

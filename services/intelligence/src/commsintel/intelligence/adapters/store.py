@@ -41,12 +41,18 @@ class IntelligenceStore:
         writes = [
             UpdateOne(
                 {"_id": f"{i.record_id}:{mailbox_id}:{i.interaction_key}"},
-                {"$setOnInsert": {
-                    "workspace_id": workspace_id, "record_id": i.record_id,
-                    "member_id": i.member_id, "mailbox_id": mailbox_id,
-                    "interaction_key": i.interaction_key, "at": i.at,
-                    "direction": i.direction, "participant_count": i.participant_count,
-                }},
+                {
+                    "$setOnInsert": {
+                        "workspace_id": workspace_id,
+                        "record_id": i.record_id,
+                        "member_id": i.member_id,
+                        "mailbox_id": mailbox_id,
+                        "interaction_key": i.interaction_key,
+                        "at": i.at,
+                        "direction": i.direction,
+                        "participant_count": i.participant_count,
+                    }
+                },
                 upsert=True,
             )
             for mailbox_id, i in interactions
@@ -75,11 +81,16 @@ class IntelligenceStore:
             writes.append(
                 UpdateOne(
                     {"_id": key},
-                    {"$set": {
-                        "workspace_id": workspace_id, "record_id": record, "member_id": member,
-                        "value": score.value, "anchor": score.anchor,
-                        "rank_key": rank_key(score, model),
-                    }},
+                    {
+                        "$set": {
+                            "workspace_id": workspace_id,
+                            "record_id": record,
+                            "member_id": member,
+                            "value": score.value,
+                            "anchor": score.anchor,
+                            "rank_key": rank_key(score, model),
+                        }
+                    },
                     upsert=True,
                 )
             )
@@ -90,9 +101,9 @@ class IntelligenceStore:
         return [_interaction(document) async for document in cursor]
 
     async def strongest_records(self, workspace_id: str, limit: int) -> list[str]:
-        cursor = self._strengths.find(
-            {"workspace_id": workspace_id}, {"record_id": 1}
-        ).sort("rank_key", DESCENDING)
+        cursor = self._strengths.find({"workspace_id": workspace_id}, {"record_id": 1}).sort(
+            "rank_key", DESCENDING
+        )
         records: list[str] = []
         async for document in cursor:
             if document["record_id"] not in records:

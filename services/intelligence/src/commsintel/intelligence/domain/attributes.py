@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -64,7 +65,7 @@ def summarize(
     first: Interaction | None = None
     last: Interaction | None = None
     count = 0
-    by_member: dict[str, float] = {}
+    contributions: dict[str, list[float]] = {}
     for interaction in interactions:
         if interaction.at > as_of:
             continue
@@ -75,7 +76,9 @@ def summarize(
             last = interaction
         weight = model.weight(interaction.direction, interaction.participant_count)
         decayed = weight * model.decay((as_of - interaction.at).total_seconds())
-        by_member[interaction.member_id] = by_member.get(interaction.member_id, 0.0) + decayed
+        contributions.setdefault(interaction.member_id, []).append(decayed)
+    # fsum is exactly rounded, so the same interactions in any order give the same bits.
+    by_member = {member: math.fsum(values) for member, values in contributions.items()}
     strengths = sorted(
         (MemberStrength(m, s, level_of(s)) for m, s in by_member.items()),
         key=lambda member: (-member.strength, member.member_id),

@@ -1,0 +1,173 @@
+"""`make run`: the whole pipeline on one machine, from nothing.
+
+Starts noida-db (Kafka protocol) and SecantusDB (MongoDB protocol) with their data under
+.commsintel/, the four services, imports the bundled sample workspace, prints where the
+gRPC APIs are and a summary, then serves until Ctrl-C. Running it again reuses the data:
+every message is already synced, so nothing is duplicated.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import socket
+from datetime import UTC, datetime
+from pathlib import Path
+
+import grpc
+from commsintel.contracts.auth import Caller, dev_signing_key, issue_token
+from commsintel.contracts.proto.access.v1 import access_pb2, access_pb2_grpc
+from commsintel.contracts.proto.intelligence.v1 import intelligence_pb2, intelligence_pb2_grpc
+from commsintel.sample_mailboxes import SAMPLE_WORKSPACE, write_sample_mailboxes
+
+from commsintel.embedded import free_port, kafka_bootstrap, local_kafka, local_mongo, mongo_uri
+from commsintel.pipeline import InProcessPipeline, PipelineConfig
+
+PREFERRED_PORTS = {"kafka": 19092, "mongo": 27018, "access": 50051, "intelligence": 50052}
+LEVELS = {
+    value: name.removeprefix("STRENGTH_LEVEL_").replace("_", " ").lower()
+    for name, value in intelligence_pb2.StrengthLevel.items()
+}
+
+
+def _port(name: str) -> int:
+    preferred = PREFERRED_PORTS[name]
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", preferred))
+            return preferred
+        except OSError:
+            return free_port()
+
+
+async def run_embedded(data_dir: Path, *, serve: bool = True) -> int:
+    data_dir.mkdir(parents=True, exist_ok=True)
+    signing_key = dev_signing_key(data_dir / "dev-signing-key")
+    print(f"starting the local Kafka and MongoDB stand-ins (data in {data_dir}/)", flush=True)
+    kafka = local_kafka(data_dir / "kafka", _port("kafka")).start()
+    mongo = local_mongo(data_dir / "mongo", _port("mongo")).start()
+    pipeline: InProcessPipeline | None = None
+    try:
+        config = PipelineConfig(
+            kafka_bootstrap=kafka_bootstrap(kafka),
+            mongo_uri=mongo_uri(mongo),
+            signing_key=signing_key,
+            access_bind=f"127.0.0.1:{_port('access')}",
+            intelligence_bind=f"127.0.0.1:{_port('intelligence')}",
+        )
+        pipeline = await InProcessPipeline(config).start()
+        print("services started: ingest, identity-resolution, intelligence, access", flush=True)
+        await _import_sample(pipeline, data_dir / "sample")
+        print("waiting for identity-resolution, intelligence and access to catch up...", flush=True)
+        await pipeline.wait_until_caught_up(timeout=900)
+        token = issue_token(
+            signing_key,
+            Caller(SAMPLE_WORKSPACE.workspace_id, SAMPLE_WORKSPACE.members[0].member_id),
+            issued_at=datetime.now(UTC),
+        )
+        await _print_summary(pipeline, token)
+        if serve:
+            await _serve_until_interrupted()
+    finally:
+        if pipeline is not None:
+            await pipeline.stop()
+        mongo.stop()
+        kafka.stop()
+        print("stopped", flush=True)
+    return 0
+
+
+async def _import_sample(pipeline: InProcessPipeline, directory: Path) -> None:
+    mailboxes = write_sample_mailboxes(directory)
+    members = {member.member_id: member for member in SAMPLE_WORKSPACE.members}
+    for member_id, path in mailboxes.items():
+        member = members[member_id]
+
+        def show(progress, member_id=member_id) -> None:
+            print(
+                f"\r  importing {member_id:<8} read {progress.read:>5}  new {progress.published:>5}"
+                f"  already synced {progress.already_synced:>5}  quarantined "
+                f"{progress.quarantined}",
+                end="",
+                flush=True,
+            )
+
+        await pipeline.ingest.import_archive(
+            path,
+            workspace_id=SAMPLE_WORKSPACE.workspace_id,
+            member_id=member_id,
+            owner_address=member.address,
+            on_progress=show,
+        )
+        print(flush=True)
+
+
+async def _print_summary(pipeline: InProcessPipeline, token: str) -> None:
+    metadata = (("authorization", f"Bearer {token}"),)
+    async with (
+        grpc.aio.insecure_channel(pipeline.access_target) as access_channel,
+        grpc.aio.insecure_channel(pipeline.intelligence_target) as intelligence_channel,
+    ):
+        access = access_pb2_grpc.AccessServiceStub(access_channel)
+        intelligence = intelligence_pb2_grpc.IntelligenceServiceStub(intelligence_channel)
+        counts = {access_pb2.RECORD_KIND_PERSON: 0, access_pb2.RECORD_KIND_COMPANY: 0}
+        page_token = ""
+        while True:
+            page = await access.ListRecords(
+                access_pb2.ListRecordsRequest(page_size=500, page_token=page_token),
+                metadata=metadata,
+            )
+            for record in page.records:
+                counts[record.kind] += 1
+            page_token = page.next_page_token
+            if not page_token:
+                break
+        strongest = await intelligence.ListStrongestConnections(
+            intelligence_pb2.ListStrongestConnectionsRequest(limit=10), metadata=metadata
+        )
+        rows = []
+        for item in strongest.records:
+            record = await access.GetRecord(
+                access_pb2.GetRecordRequest(record_id=item.record_id), metadata=metadata
+            )
+            label = record.record.email_address or ", ".join(record.record.domains)
+            rows.append(
+                (
+                    record.record.name or label,
+                    label,
+                    item.strongest_member_id,
+                    item.connection_strength,
+                    LEVELS.get(item.level, "?"),
+                )
+            )
+
+    print()
+    print(f"gRPC AccessService        {pipeline.access_target}  (health + reflection on)")
+    print(f"gRPC IntelligenceService  {pipeline.intelligence_target}")
+    print(
+        f"workspace {SAMPLE_WORKSPACE.workspace_id}: "
+        f"{counts[access_pb2.RECORD_KIND_PERSON]} people, "
+        f"{counts[access_pb2.RECORD_KIND_COMPANY]} companies"
+    )
+    print()
+    print(f"{'strongest connections':<32} {'record':<34} {'member':<8} {'strength':>8}  level")
+    for name, label, member, strength, level in rows:
+        print(f"{name[:32]:<32} {label[:34]:<34} {member:<8} {strength:>8.2f}  {level}")
+    print()
+    print("a bearer token for the first member (valid 12 hours):")
+    print(f"  {token}")
+    print(
+        'try: grpcurl -plaintext -H "authorization: Bearer $TOKEN" '
+        f"{pipeline.access_target} commsintel.access.v1.AccessService/ListRecords"
+    )
+
+
+async def _serve_until_interrupted() -> None:
+    stopped = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stopped.set)
+    print("\nserving; press Ctrl-C to stop", flush=True)
+    with contextlib.suppress(asyncio.CancelledError):
+        await stopped.wait()
