@@ -1,0 +1,85 @@
+"""The shared gRPC runtime on a real server: the caller's trace continues across the
+call, the caller's token is forwarded to the next service, and errors map to statuses."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import grpc
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+from commsintel.contracts.auth import Caller, issue_token
+from commsintel.contracts.errors import PermissionDenied
+from commsintel.contracts.grpc_runtime import (
+    CallerInterceptor,
+    caller_metadata,
+    current_caller,
+    start_grpc_server,
+)
+from commsintel.contracts.proto.intelligence.v1 import intelligence_pb2 as pb
+from commsintel.contracts.proto.intelligence.v1 import intelligence_pb2_grpc as pb_grpc
+from commsintel.contracts.telemetry import configure_tracing
+
+KEY = "a-signing-key-that-is-long-enough-for-hs256"
+
+
+class EchoCaller(pb_grpc.IntelligenceServiceServicer):
+    """Answers with who called and what it would forward to the next service."""
+
+    async def GetRecordIntelligence(self, request, context):
+        caller = current_caller()
+        forwarded = dict(caller_metadata())
+        if request.record_id == "forbidden":
+            raise PermissionDenied("only the owner may do that")
+        return pb.GetRecordIntelligenceResponse(intelligence=pb.RecordIntelligence(
+            record_id=f"{caller.workspace_id}/{caller.member_id}",
+            strongest_member_id=forwarded.get("authorization", ""),
+        ))
+
+
+async def test_caller_identity_trace_and_errors_cross_a_real_grpc_call() -> None:
+    exporter = InMemorySpanExporter()
+    provider = configure_tracing("grpc-runtime-test", exporter=exporter)
+    server, port = await start_grpc_server(
+        "127.0.0.1:0",
+        lambda s: pb_grpc.add_IntelligenceServiceServicer_to_server(EchoCaller(), s),
+        ["commsintel.intelligence.v1.IntelligenceService"],
+        [CallerInterceptor(KEY, provider)],
+    )
+    token = issue_token(KEY, Caller("ws1", "alice"), issued_at=datetime.now(UTC))
+    traceparent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+    try:
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+            stub = pb_grpc.IntelligenceServiceStub(channel)
+            answer = await stub.GetRecordIntelligence(
+                pb.GetRecordIntelligenceRequest(record_id="r1"),
+                metadata=(("authorization", f"Bearer {token}"), ("traceparent", traceparent)),
+            )
+            # The workspace and member come from the token, and travel on.
+            assert answer.intelligence.record_id == "ws1/alice"
+            assert answer.intelligence.strongest_member_id == f"Bearer {token}"
+
+            try:
+                await stub.GetRecordIntelligence(
+                    pb.GetRecordIntelligenceRequest(record_id="forbidden"),
+                    metadata=(("authorization", f"Bearer {token}"),))
+                raise AssertionError("expected PERMISSION_DENIED")
+            except grpc.aio.AioRpcError as refused:
+                assert refused.code() == grpc.StatusCode.PERMISSION_DENIED
+                assert refused.details() == "only the owner may do that"
+
+            expired = issue_token(KEY, Caller("ws1", "alice"),
+                                  issued_at=datetime(2020, 1, 1, tzinfo=UTC))
+            try:
+                await stub.GetRecordIntelligence(
+                    pb.GetRecordIntelligenceRequest(record_id="r1"),
+                    metadata=(("authorization", f"Bearer {expired}"),))
+                raise AssertionError("expected UNAUTHENTICATED")
+            except grpc.aio.AioRpcError as refused:
+                assert refused.code() == grpc.StatusCode.UNAUTHENTICATED
+                assert "expired" in refused.details()
+    finally:
+        await server.stop(grace=None)
+
+    server_spans = [s for s in exporter.get_finished_spans() if s.kind.name == "SERVER"]
+    assert server_spans[0].context.trace_id == int("0af7651916cd43dd8448eb211c80319c", 16)
