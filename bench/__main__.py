@@ -7,8 +7,11 @@ from bench import parsing, pipeline
 def _print(name: str, figures: dict[str, float]) -> None:
     print(f"\n{name}")
     for key, value in figures.items():
-        print(f"  {key:<36} {value:>12.2f}" if isinstance(value, float) else
-              f"  {key:<36} {value:>12}")
+        print(
+            f"  {key:<36} {value:>12.2f}"
+            if isinstance(value, float)
+            else f"  {key:<36} {value:>12}"
+        )
 
 
 def main() -> int:

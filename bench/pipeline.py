@@ -23,8 +23,11 @@ from commsintel.sample_mailboxes import SAMPLE_WORKSPACE, write_sample_mailboxes
 
 async def _bare_consumer(bootstrap: str, expected: int) -> float:
     consumer = AIOKafkaConsumer(
-        INGEST_MESSAGES, bootstrap_servers=bootstrap, group_id=f"bare-{uuid.uuid4().hex}",
-        auto_offset_reset="earliest", session_timeout_ms=10_000,
+        INGEST_MESSAGES,
+        bootstrap_servers=bootstrap,
+        group_id=f"bare-{uuid.uuid4().hex}",
+        auto_offset_reset="earliest",
+        session_timeout_ms=10_000,
     )
     await consumer.start()
     try:
@@ -53,7 +56,9 @@ async def _run(workdir: Path) -> dict[str, float]:
             published = 0
             for member_id, path in mailboxes.items():
                 progress = await pipeline.ingest.import_archive(
-                    path, workspace_id=SAMPLE_WORKSPACE.workspace_id, member_id=member_id,
+                    path,
+                    workspace_id=SAMPLE_WORKSPACE.workspace_id,
+                    member_id=member_id,
                     owner_address=members[member_id].address,
                 )
                 published += progress.published

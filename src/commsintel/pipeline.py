@@ -14,6 +14,8 @@ from pathlib import Path
 import grpc
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
 from commsintel.access import app as access_app
 from commsintel.access.config import AccessSettings
 from commsintel.contracts import topics
@@ -23,7 +25,6 @@ from commsintel.ingest import app as ingest_app
 from commsintel.ingest.config import IngestSettings
 from commsintel.intelligence import app as intelligence_app
 from commsintel.intelligence.config import IntelligenceSettings
-from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 SERVICES = ("ingest", "identity-resolution", "intelligence", "access")
 

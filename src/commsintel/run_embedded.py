@@ -16,13 +16,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import grpc
+
 from commsintel.contracts.auth import Caller, dev_signing_key, issue_token
 from commsintel.contracts.proto.access.v1 import access_pb2, access_pb2_grpc
 from commsintel.contracts.proto.intelligence.v1 import intelligence_pb2, intelligence_pb2_grpc
-from commsintel.sample_mailboxes import SAMPLE_WORKSPACE, write_sample_mailboxes
-
 from commsintel.embedded import free_port, kafka_bootstrap, local_kafka, local_mongo, mongo_uri
 from commsintel.pipeline import InProcessPipeline, PipelineConfig
+from commsintel.sample_mailboxes import SAMPLE_WORKSPACE, write_sample_mailboxes
 
 PREFERRED_PORTS = {"kafka": 19092, "mongo": 27018, "access": 50051, "intelligence": 50052}
 LEVELS = {

@@ -31,10 +31,12 @@ class EchoCaller(pb_grpc.IntelligenceServiceServicer):
         forwarded = dict(caller_metadata())
         if request.record_id == "forbidden":
             raise PermissionDenied("only the owner may do that")
-        return pb.GetRecordIntelligenceResponse(intelligence=pb.RecordIntelligence(
-            record_id=f"{caller.workspace_id}/{caller.member_id}",
-            strongest_member_id=forwarded.get("authorization", ""),
-        ))
+        return pb.GetRecordIntelligenceResponse(
+            intelligence=pb.RecordIntelligence(
+                record_id=f"{caller.workspace_id}/{caller.member_id}",
+                strongest_member_id=forwarded.get("authorization", ""),
+            )
+        )
 
 
 async def test_caller_identity_trace_and_errors_cross_a_real_grpc_call() -> None:
@@ -62,18 +64,21 @@ async def test_caller_identity_trace_and_errors_cross_a_real_grpc_call() -> None
             try:
                 await stub.GetRecordIntelligence(
                     pb.GetRecordIntelligenceRequest(record_id="forbidden"),
-                    metadata=(("authorization", f"Bearer {token}"),))
+                    metadata=(("authorization", f"Bearer {token}"),),
+                )
                 raise AssertionError("expected PERMISSION_DENIED")
             except grpc.aio.AioRpcError as refused:
                 assert refused.code() == grpc.StatusCode.PERMISSION_DENIED
                 assert refused.details() == "only the owner may do that"
 
-            expired = issue_token(KEY, Caller("ws1", "alice"),
-                                  issued_at=datetime(2020, 1, 1, tzinfo=UTC))
+            expired = issue_token(
+                KEY, Caller("ws1", "alice"), issued_at=datetime(2020, 1, 1, tzinfo=UTC)
+            )
             try:
                 await stub.GetRecordIntelligence(
                     pb.GetRecordIntelligenceRequest(record_id="r1"),
-                    metadata=(("authorization", f"Bearer {expired}"),))
+                    metadata=(("authorization", f"Bearer {expired}"),),
+                )
                 raise AssertionError("expected UNAUTHENTICATED")
             except grpc.aio.AioRpcError as refused:
                 assert refused.code() == grpc.StatusCode.UNAUTHENTICATED

@@ -9,13 +9,13 @@ from datetime import UTC, datetime
 
 import pytest
 from aiokafka import AIOKafkaConsumer
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
 from commsintel.contracts.envelope import header_map
 from commsintel.contracts.events import MailboxRemoved
 from commsintel.contracts.streaming import EventPublisher, build_broker, subscribe_event_batches
 from commsintel.contracts.telemetry import configure_tracing
 from commsintel.contracts.topics import INGEST_MAILBOXES, dead_letter_topic
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-
 from commsintel.pipeline import ensure_topics
 
 pytestmark = [pytest.mark.kafka]

@@ -52,8 +52,7 @@ def _people(events) -> set[str]:
 def test_people_the_member_emailed_become_records_with_their_company() -> None:
     events = _fold(_message("sent", ("to", "Bob@Acme.com"), ("cc", "eve@eu.acme.co.uk")))
     assert _people(events) == {"bob@acme.com", "eve@eu.acme.co.uk"}
-    assert {e.domain for e in events if isinstance(e, CompanyCreated)} == {
-        "acme.com", "acme.co.uk"}
+    assert {e.domain for e in events if isinstance(e, CompanyCreated)} == {"acme.com", "acme.co.uk"}
     links = {e.domain for e in events if isinstance(e, PersonLinkedToCompany)}
     assert links == {"acme.com", "acme.co.uk"}
 
@@ -69,8 +68,14 @@ def test_free_mail_people_get_no_company() -> None:
 
 
 def test_colleagues_and_role_addresses_never_become_records() -> None:
-    events = _fold(_message("sent", ("to", "dave@ours.com"), ("cc", "support@vendor.com"),
-                            ("bcc", "noreply@vendor.com")))
+    events = _fold(
+        _message(
+            "sent",
+            ("to", "dave@ours.com"),
+            ("cc", "support@vendor.com"),
+            ("bcc", "noreply@vendor.com"),
+        )
+    )
     assert _people(events) == set()
 
 
@@ -82,25 +87,45 @@ def test_automated_mail_creates_no_records() -> None:
 def test_every_message_resolves_to_its_records_including_companies() -> None:
     events = _fold(
         _message("sent", ("to", "bob@acme.com"), key="m1"),
-        _message("received", ("to", OWNER), key="m2").model_copy(update={
-            "participants": (MessageParticipant(role="from", address="BOB@acme.com"),
-                             MessageParticipant(role="to", address=OWNER))}),
+        _message("received", ("to", OWNER), key="m2").model_copy(
+            update={
+                "participants": (
+                    MessageParticipant(role="from", address="BOB@acme.com"),
+                    MessageParticipant(role="to", address=OWNER),
+                )
+            }
+        ),
     )
     resolved = [e for e in events if isinstance(e, InteractionResolved)]
     assert [r.interaction_key for r in resolved] == ["m1", "m2"]
     assert {(r.record_kind, r.role) for r in resolved[1].records} == {
-        ("person", "from"), ("company", "from")}
+        ("person", "from"),
+        ("company", "from"),
+    }
 
 
-addresses = st.sampled_from([
-    "bob@acme.com", "BOB@ACME.COM", "dave@ours.com", "x@sub.ours.com", OWNER,
-    "carol@gmail.com", "c.arol+crm@googlemail.com", "noreply@acme.com", "zed@beta.co.uk",
-])
+addresses = st.sampled_from(
+    [
+        "bob@acme.com",
+        "BOB@ACME.COM",
+        "dave@ours.com",
+        "x@sub.ours.com",
+        OWNER,
+        "carol@gmail.com",
+        "c.arol+crm@googlemail.com",
+        "noreply@acme.com",
+        "zed@beta.co.uk",
+    ]
+)
 messages = st.lists(
-    st.tuples(st.sampled_from(["sent", "received"]),
-              st.lists(st.tuples(st.sampled_from(["to", "cc", "bcc"]), addresses),
-                       min_size=1, max_size=4)),
-    min_size=1, max_size=8,
+    st.tuples(
+        st.sampled_from(["sent", "received"]),
+        st.lists(
+            st.tuples(st.sampled_from(["to", "cc", "bcc"]), addresses), min_size=1, max_size=4
+        ),
+    ),
+    min_size=1,
+    max_size=8,
 )
 
 
@@ -133,7 +158,12 @@ def test_the_records_created_do_not_depend_on_message_order(messages, seed) -> N
 
 def test_later_messages_do_not_change_an_earlier_time() -> None:
     first = _message("sent", ("to", "bob@acme.com"))
-    later = first.model_copy(update={"sent_at": first.sent_at + timedelta(days=3),
-                                     "message_key": "m2", "event_id": "ev-m2"})
+    later = first.model_copy(
+        update={
+            "sent_at": first.sent_at + timedelta(days=3),
+            "message_key": "m2",
+            "event_id": "ev-m2",
+        }
+    )
     resolved = [e for e in _fold(first, later) if isinstance(e, InteractionResolved)]
     assert [r.occurred_at.day for r in resolved] == [1, 4]

@@ -1,6 +1,7 @@
 from pathlib import Path
 
 import pytest
+
 from commsintel.ingest.adapters.archives import ArchiveItem, ArchiveNotFound, iter_archive
 from commsintel.ingest.domain.parsing import parse_message
 

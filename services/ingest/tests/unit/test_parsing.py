@@ -1,6 +1,9 @@
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
 from commsintel.ingest.domain.parsing import (
     AttachmentMeta,
     MalformedMessage,
@@ -8,8 +11,6 @@ from commsintel.ingest.domain.parsing import (
     Participant,
     parse_message,
 )
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 OWNER = frozenset({"me@acme.example"})
 

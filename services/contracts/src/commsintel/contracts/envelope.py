@@ -8,8 +8,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC
 
-from commsintel.contracts.events import EVENT_TYPES, Event, event_time
 from pydantic import ValidationError
+
+from commsintel.contracts.events import EVENT_TYPES, Event, event_time
 
 SPEC_VERSION = "1.0"
 CONTENT_TYPE = "application/json"

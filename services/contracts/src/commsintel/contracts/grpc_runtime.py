@@ -8,13 +8,14 @@ import logging
 from collections.abc import Callable, Sequence
 
 import grpc
-from commsintel.contracts.auth import Caller, InvalidToken, verify_token
-from commsintel.contracts.errors import InvalidArgument, NotFound, PermissionDenied, Unavailable
-from commsintel.contracts.telemetry import extract_trace_context, inject_trace_context
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
+
+from commsintel.contracts.auth import Caller, InvalidToken, verify_token
+from commsintel.contracts.errors import InvalidArgument, NotFound, PermissionDenied, Unavailable
+from commsintel.contracts.telemetry import extract_trace_context, inject_trace_context
 
 log = logging.getLogger(__name__)
 

@@ -9,15 +9,16 @@ import logging
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 
 from aiokafka.errors import KafkaError
-from commsintel.contracts.envelope import PoisonMessage, decode_event, encode_event, header_map
-from commsintel.contracts.events import Event
-from commsintel.contracts.topics import dead_letter_topic
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
 from opentelemetry.sdk.trace import TracerProvider
 from pymongo.errors import ConnectionFailure
+
+from commsintel.contracts.envelope import PoisonMessage, decode_event, encode_event, header_map
+from commsintel.contracts.events import Event
+from commsintel.contracts.topics import dead_letter_topic
 
 log = logging.getLogger(__name__)
 

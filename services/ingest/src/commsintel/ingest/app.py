@@ -7,14 +7,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from faststream.kafka import KafkaBroker
+from pymongo import AsyncMongoClient
+
 from commsintel.contracts.streaming import EventPublisher, build_broker
 from commsintel.contracts.telemetry import configure_tracing
 from commsintel.ingest.adapters.store import IngestStore
 from commsintel.ingest.archive_import import ImportProgress, import_archive
 from commsintel.ingest.config import IngestSettings
 from commsintel.ingest.domain.sightings import archive_mailbox
-from faststream.kafka import KafkaBroker
-from pymongo import AsyncMongoClient
 
 SERVICE_NAME = "ingest"
 

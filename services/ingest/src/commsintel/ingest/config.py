@@ -1,5 +1,6 @@
-from commsintel.contracts.settings import ServiceSettings
 from pydantic_settings import SettingsConfigDict
+
+from commsintel.contracts.settings import ServiceSettings
 
 
 class IngestSettings(ServiceSettings):

@@ -19,8 +19,7 @@ from commsintel.contracts.errors import InvalidArgument, NotFound, Unavailable
 from commsintel.contracts.grpc_runtime import caller_metadata, current_caller
 from commsintel.contracts.proto.access.v1 import access_pb2 as pb
 from commsintel.contracts.proto.access.v1 import access_pb2_grpc as pb_grpc
-from commsintel.contracts.proto.intelligence.v1 import intelligence_pb2
-from commsintel.contracts.proto.intelligence.v1 import intelligence_pb2_grpc
+from commsintel.contracts.proto.intelligence.v1 import intelligence_pb2, intelligence_pb2_grpc
 
 _KINDS = {pb.RECORD_KIND_PERSON: "person", pb.RECORD_KIND_COMPANY: "company"}
 _KIND_PB = {name: kind for kind, name in _KINDS.items()}

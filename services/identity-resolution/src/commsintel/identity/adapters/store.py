@@ -73,8 +73,13 @@ class IdentityStore:
                 [
                     UpdateOne(
                         {"_id": c.company_id},
-                        {"$setOnInsert": {"workspace_id": workspace_id, "domain": c.domain,
-                                          "name": c.name}},
+                        {
+                            "$setOnInsert": {
+                                "workspace_id": workspace_id,
+                                "domain": c.domain,
+                                "name": c.name,
+                            }
+                        },
                         upsert=True,
                     )
                     for c in companies
@@ -86,9 +91,14 @@ class IdentityStore:
                 [
                     UpdateOne(
                         {"_id": p.person_id},
-                        {"$setOnInsert": {"workspace_id": workspace_id, "address": p.address,
-                                          "display_name": p.display_name,
-                                          "company_id": p.company_id}},
+                        {
+                            "$setOnInsert": {
+                                "workspace_id": workspace_id,
+                                "address": p.address,
+                                "display_name": p.display_name,
+                                "company_id": p.company_id,
+                            }
+                        },
                         upsert=True,
                     )
                     for p in people

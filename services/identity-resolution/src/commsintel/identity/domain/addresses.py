@@ -227,11 +227,12 @@ def normalize_address(address: str) -> str | None:
     bare = address.strip().strip("<>").strip()
     if bare.count("@") != 1:
         return None
-    local, _, domain = bare.partition("@")
-    local = _canonical_local_part(local)
+    raw_local, _, domain = bare.partition("@")
+    canonical_local = _canonical_local_part(raw_local)
     canonical_domain = _canonical_domain(domain)
-    if local is None or canonical_domain is None:
+    if canonical_local is None or canonical_domain is None:
         return None
+    local = canonical_local
     canonical_domain = _PROVIDER_ALIASES.get(canonical_domain, canonical_domain)
     if canonical_domain in _PLUS_TAG_PROVIDERS:
         local = local.partition("+")[0]

@@ -102,7 +102,11 @@ def resolve_message(
         for participant in message.participants:
             if participant.role in RECIPIENT_ROLES:
                 _create_person_if_allowed(
-                    message, participant.address, participant.display_name, directory, book,
+                    message,
+                    participant.address,
+                    participant.display_name,
+                    directory,
+                    book,
                     resolution,
                 )
     resolution.events.append(_interaction(message, book))
@@ -134,7 +138,9 @@ def _create_person_if_allowed(
             person_id=person.person_id,
             address=address,
             display_name=display_name,
-            created_because=f"member {message.member_id} emailed them (message {message.message_key})",
+            created_because=(
+                f"member {message.member_id} emailed them (message {message.message_key})"
+            ),
         )
     )
     if company_id is not None:
@@ -158,7 +164,9 @@ def _company_for(
     if domain in book.companies:
         return book.companies[domain]
     workspace = message.workspace_id
-    company = NewCompany(ids.company_id(workspace, domain), domain, company_name_from_domain(domain))
+    company = NewCompany(
+        ids.company_id(workspace, domain), domain, company_name_from_domain(domain)
+    )
     book.companies[domain] = company.company_id
     resolution.new_companies.append(company)
     resolution.events.append(
@@ -182,7 +190,9 @@ def _interaction(message: MessageSynced, book: RecordBook) -> InteractionResolve
             continue
         records.setdefault(
             known.person_id,
-            InteractionRecord(record_id=known.person_id, record_kind="person", role=participant.role),
+            InteractionRecord(
+                record_id=known.person_id, record_kind="person", role=participant.role
+            ),
         )
         if known.company_id is not None:
             records.setdefault(
@@ -207,6 +217,3 @@ def _interaction(message: MessageSynced, book: RecordBook) -> InteractionResolve
 
 def participant_addresses(message: MessageSynced) -> set[str]:
     return {a for a in (normalize_address(p.address) for p in message.participants) if a}
-
-
-

@@ -7,9 +7,10 @@ import hashlib
 from collections.abc import Iterable
 from datetime import datetime
 
-from commsintel.ingest.domain.sightings import Mailbox
 from pymongo import AsyncMongoClient, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
+
+from commsintel.ingest.domain.sightings import Mailbox
 
 
 class IngestStore:
