@@ -8,7 +8,7 @@ def _print(name: str, figures: dict[str, float]) -> None:
     print(f"\n{name}")
     for key, value in figures.items():
         print(
-            f"  {key:<36} {value:>12.2f}"
+            f"  {key:<36} {value:>12.4g}"
             if isinstance(value, float)
             else f"  {key:<36} {value:>12}"
         )
