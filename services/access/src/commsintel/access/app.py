@@ -14,6 +14,7 @@ from commsintel.access.config import AccessSettings
 from commsintel.access.handlers import AccessHandlers
 from commsintel.contracts import topics
 from commsintel.contracts.grpc_runtime import CallerInterceptor, start_grpc_server
+from commsintel.contracts.mongo import mongo_client
 from commsintel.contracts.proto.access.v1 import access_pb2, access_pb2_grpc
 from commsintel.contracts.streaming import build_broker, subscribe_event_batches
 from commsintel.contracts.telemetry import configure_tracing
@@ -61,7 +62,8 @@ class AccessService:
 def build(settings: AccessSettings) -> AccessService:
     provider = configure_tracing(SERVICE_NAME)
     broker = build_broker(settings.kafka_bootstrap, provider, SERVICE_NAME)
-    mongo, store = AccessStore.connect(settings.mongo_uri, settings.mongo_database)
+    mongo = mongo_client(settings.mongo_uri, SERVICE_NAME)
+    store = AccessStore(mongo[settings.mongo_database])
     subscribe_event_batches(
         broker,
         INPUT_TOPICS,

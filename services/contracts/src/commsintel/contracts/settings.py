@@ -16,3 +16,10 @@ class ServiceSettings(BaseSettings):
     mongo_database: str = Field(description="This service's own database")
     consumer_group: str = Field(description="Kafka consumer group of this service")
     batch_size: int = Field(500, ge=1, le=10_000, description="Kafka records per batch")
+
+
+class GrpcServiceSettings(ServiceSettings):
+    """A service that also serves gRPC to authenticated callers."""
+
+    grpc_bind: str = Field(description="host:port the gRPC server listens on")
+    signing_key: str = Field(description="HMAC key that signs callers' bearer tokens")

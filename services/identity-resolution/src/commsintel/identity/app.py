@@ -8,6 +8,7 @@ from faststream.kafka import KafkaBroker
 from pymongo import AsyncMongoClient
 
 from commsintel.contracts import topics
+from commsintel.contracts.mongo import mongo_client
 from commsintel.contracts.streaming import EventPublisher, build_broker, subscribe_event_batches
 from commsintel.contracts.telemetry import configure_tracing
 from commsintel.identity.adapters.store import IdentityStore
@@ -37,7 +38,8 @@ class IdentityService:
 def build(settings: IdentitySettings) -> IdentityService:
     provider = configure_tracing(SERVICE_NAME)
     broker = build_broker(settings.kafka_bootstrap, provider, SERVICE_NAME)
-    mongo, store = IdentityStore.connect(settings.mongo_uri, settings.mongo_database)
+    mongo = mongo_client(settings.mongo_uri, SERVICE_NAME)
+    store = IdentityStore(mongo[settings.mongo_database])
     handlers = IdentityHandlers(store, EventPublisher(broker))
     subscribe_event_batches(
         broker,

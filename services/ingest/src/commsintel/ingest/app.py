@@ -10,6 +10,7 @@ from pathlib import Path
 from faststream.kafka import KafkaBroker
 from pymongo import AsyncMongoClient
 
+from commsintel.contracts.mongo import mongo_client
 from commsintel.contracts.streaming import EventPublisher, build_broker
 from commsintel.contracts.telemetry import configure_tracing
 from commsintel.ingest.adapters.store import IngestStore
@@ -58,5 +59,6 @@ class IngestService:
 def build(settings: IngestSettings) -> IngestService:
     provider = configure_tracing(SERVICE_NAME)
     broker = build_broker(settings.kafka_bootstrap, provider, SERVICE_NAME)
-    mongo, store = IngestStore.connect(settings.mongo_uri, settings.mongo_database)
+    mongo = mongo_client(settings.mongo_uri, SERVICE_NAME)
+    store = IngestStore(mongo[settings.mongo_database])
     return IngestService(settings, broker, mongo, store)

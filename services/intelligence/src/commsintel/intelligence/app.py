@@ -10,6 +10,7 @@ from pymongo import AsyncMongoClient
 
 from commsintel.contracts import topics
 from commsintel.contracts.grpc_runtime import CallerInterceptor, start_grpc_server
+from commsintel.contracts.mongo import mongo_client
 from commsintel.contracts.proto.intelligence.v1 import intelligence_pb2, intelligence_pb2_grpc
 from commsintel.contracts.streaming import build_broker, subscribe_event_batches
 from commsintel.contracts.telemetry import configure_tracing
@@ -57,7 +58,8 @@ class IntelligenceService:
 def build(settings: IntelligenceSettings) -> IntelligenceService:
     provider = configure_tracing(SERVICE_NAME)
     broker = build_broker(settings.kafka_bootstrap, provider, SERVICE_NAME)
-    mongo, store = IntelligenceStore.connect(settings.mongo_uri, settings.mongo_database)
+    mongo = mongo_client(settings.mongo_uri, SERVICE_NAME)
+    store = IntelligenceStore(mongo[settings.mongo_database])
     model = StrengthModel(half_life_days=settings.strength_half_life_days)
     subscribe_event_batches(
         broker,

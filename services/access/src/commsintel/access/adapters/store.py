@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from pymongo import DESCENDING, AsyncMongoClient, UpdateOne
+from pymongo import DESCENDING, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 
 from commsintel.access.domain.visibility import (
@@ -37,11 +37,6 @@ class AccessStore:
         self._messages = database["messages"]
         self._records = database["records"]
         self._record_messages = database["record_messages"]
-
-    @classmethod
-    def connect(cls, mongo_uri: str, database: str) -> tuple[AsyncMongoClient, AccessStore]:
-        client: AsyncMongoClient = AsyncMongoClient(mongo_uri, tz_aware=True)
-        return client, cls(client[database])
 
     async def ensure_indexes(self) -> None:
         await self._records.create_index([("workspace_id", 1), ("kind", 1), ("_id", 1)])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from pymongo import AsyncMongoClient, UpdateOne
+from pymongo import UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 
 from commsintel.contracts import ids
@@ -22,11 +22,6 @@ class IdentityStore:
         self._people = database["people"]
         self._companies = database["companies"]
         self._directories = database["directories"]
-
-    @classmethod
-    def connect(cls, mongo_uri: str, database: str) -> tuple[AsyncMongoClient, IdentityStore]:
-        client: AsyncMongoClient = AsyncMongoClient(mongo_uri, tz_aware=True)
-        return client, cls(client[database])
 
     async def ensure_indexes(self) -> None:
         await self._people.create_index([("workspace_id", 1), ("address", 1)])

@@ -7,7 +7,7 @@ import hashlib
 from collections.abc import Iterable
 from datetime import datetime
 
-from pymongo import AsyncMongoClient, UpdateOne
+from pymongo import UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 
 from commsintel.ingest.domain.sightings import Mailbox
@@ -18,11 +18,6 @@ class IngestStore:
         self._mailboxes = database["mailboxes"]
         self._sightings = database["sightings"]
         self._quarantine = database["quarantine"]
-
-    @classmethod
-    def connect(cls, mongo_uri: str, database: str) -> tuple[AsyncMongoClient, IngestStore]:
-        client: AsyncMongoClient = AsyncMongoClient(mongo_uri, tz_aware=True)
-        return client, cls(client[database])
 
     async def ensure_indexes(self) -> None:
         await self._sightings.create_index([("workspace_id", 1), ("message_key", 1)])

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from pymongo import DESCENDING, AsyncMongoClient, UpdateOne
+from pymongo import DESCENDING, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 
 from commsintel.intelligence.domain.attributes import Interaction
@@ -21,11 +21,6 @@ class IntelligenceStore:
     def __init__(self, database: AsyncDatabase) -> None:
         self._interactions = database["interactions"]
         self._strengths = database["member_strengths"]
-
-    @classmethod
-    def connect(cls, mongo_uri: str, database: str) -> tuple[AsyncMongoClient, IntelligenceStore]:
-        client: AsyncMongoClient = AsyncMongoClient(mongo_uri, tz_aware=True)
-        return client, cls(client[database])
 
     async def ensure_indexes(self) -> None:
         await self._interactions.create_index([("workspace_id", 1), ("record_id", 1)])
