@@ -1,6 +1,8 @@
 """Event models: immutable facts, named in the past tense, versioned in their type.
 
-A breaking change is a new class with a new `TYPE` suffix (`...v2`); v1 stays readable.
+A breaking change (a field removed, renamed or retyped) is a new class with a new `TYPE`
+suffix (`...v2`); v1 stays readable. Adding an optional field is not breaking: readers
+ignore fields they do not know (docs/decisions/0007).
 Bodies and attachments never appear here: they stay in ingest's content store.
 """
 
@@ -13,7 +15,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 
 class Event(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="ignore")
 
     TYPE: ClassVar[str]
     TOPIC: ClassVar[str]
@@ -49,11 +51,28 @@ class MailboxRemoved(Event):
 
 
 class MessageParticipant(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="ignore")
 
     role: Literal["from", "sender", "reply_to", "to", "cc", "bcc"]
     address: str
     display_name: str = ""
+
+
+class SenderSignature(BaseModel):
+    """What the sender's own signature block says about them: contact details the sender
+    chose to publish, extracted by ingest so that no body ever travels on Kafka."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    name: str | None = None
+    job_title: str | None = None
+    company_name: str | None = None
+    phone_numbers: tuple[str, ...] = ()
+    linkedin_url: str | None = None
+    twitter_url: str | None = None
+    github_url: str | None = None
+    website_domain: str | None = None
+    email_addresses: tuple[str, ...] = ()  # other addresses the sender gives for themself
 
 
 class MessageSynced(Event):
@@ -76,10 +95,11 @@ class MessageSynced(Event):
     participants: tuple[MessageParticipant, ...]
     automated_reasons: tuple[str, ...] = ()
     attachment_count: int = 0
+    sender_signature: SenderSignature | None = None
 
 
 class CalendarAttendee(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="ignore")
 
     address: str
     display_name: str = ""
@@ -136,7 +156,7 @@ class PersonLinkedToCompany(Event):
 
 
 class InteractionRecord(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="ignore")
 
     record_id: str
     record_kind: Literal["person", "company"]
