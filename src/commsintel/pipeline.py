@@ -36,6 +36,7 @@ class PipelineConfig:
     signing_key: str
     access_bind: str = "127.0.0.1:0"
     intelligence_bind: str = "127.0.0.1:0"
+    identity_bind: str = "127.0.0.1:0"
     # Lets several pipelines share one broker and store (tests): databases and consumer
     # groups get this prefix.
     name: str = "commsintel"
@@ -44,7 +45,9 @@ class PipelineConfig:
         return IngestSettings(**self._common("ingest"))
 
     def identity(self) -> IdentitySettings:
-        return IdentitySettings(**self._common("identity"))
+        return IdentitySettings(
+            **self._common("identity"), grpc_bind=self.identity_bind, signing_key=self.signing_key
+        )
 
     def intelligence(self) -> IntelligenceSettings:
         return IntelligenceSettings(
@@ -107,6 +110,10 @@ class InProcessPipeline:
     @property
     def access_target(self) -> str:
         return f"127.0.0.1:{self.access.grpc_port}"
+
+    @property
+    def identity_target(self) -> str:
+        return f"127.0.0.1:{self.identity.grpc_port}"
 
     @property
     def intelligence_target(self) -> str:

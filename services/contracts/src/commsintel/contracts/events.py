@@ -164,7 +164,11 @@ class InteractionRecord(BaseModel):
 
 
 class InteractionResolved(Event):
-    """Which records took part in one sighting of a message or calendar event."""
+    """Which records took part in one sighting of a message or calendar event.
+
+    It is the whole set: a later InteractionResolved for the same mailbox and interaction
+    replaces the earlier one (the set changes when a person is created from history, or
+    when people are merged or unmerged)."""
 
     TYPE = "commsintel.identity.InteractionResolved.v1"
     TOPIC = "identity.interactions"
@@ -180,6 +184,133 @@ class InteractionResolved(Event):
     records: tuple[InteractionRecord, ...]
 
 
+class MergeEvidence(BaseModel):
+    """Why two people are one: the rule that fired and the facts it saw."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    rule: str
+    description: str
+    message_key: str | None = None
+    addresses: tuple[str, ...] = ()
+    names: tuple[str, ...] = ()
+
+
+class PeopleMerged(Event):
+    TYPE = "commsintel.identity.PeopleMerged.v1"
+    TOPIC = "identity.records"
+    SOURCE = "commsintel/identity-resolution"
+
+    survivor_id: str
+    merged_id: str
+    automatic: bool
+    merged_by: str | None = None  # the member, for a manual merge
+    evidence: MergeEvidence
+    merged_at: AwareDatetime
+
+
+class PersonUnmerged(Event):
+    """Undoes one PeopleMerged: `restored_id` is a record of its own again."""
+
+    TYPE = "commsintel.identity.PersonUnmerged.v1"
+    TOPIC = "identity.records"
+    SOURCE = "commsintel/identity-resolution"
+
+    survivor_id: str
+    restored_id: str
+    unmerged_by: str
+    unmerged_at: AwareDatetime
+
+
+class EnrichmentSource(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    kind: Literal["display_name", "signature", "domain", "user"]
+    message_key: str | None = None
+    member_id: str | None = None
+    observed_at: AwareDatetime
+
+
+class RecordEnriched(Event):
+    """A value of a record's field and where it came from. A later value of the same
+    field replaces it, except that evidence never replaces what a user set."""
+
+    TYPE = "commsintel.identity.RecordEnriched.v1"
+    TOPIC = "identity.records"
+    SOURCE = "commsintel/identity-resolution"
+
+    record_id: str
+    record_kind: Literal["person", "company"]
+    field: Literal[
+        "name",
+        "job_title",
+        "phone_numbers",
+        "linkedin_url",
+        "twitter_url",
+        "github_url",
+        "company_name",
+        "domains",
+        "description",
+    ]
+    value: str | tuple[str, ...]
+    source: EnrichmentSource
+
+
+# --- workspace ------------------------------------------------------------------------
+
+
+class MemberAdded(Event):
+    TYPE = "commsintel.workspace.MemberAdded.v1"
+    TOPIC = "workspace.settings"
+    SOURCE = "commsintel/identity-resolution"
+
+    member_id: str
+    addresses: tuple[str, ...]
+    is_admin: bool
+    added_by: str
+    added_at: AwareDatetime
+
+
+class MemberRemoved(Event):
+    TYPE = "commsintel.workspace.MemberRemoved.v1"
+    TOPIC = "workspace.settings"
+    SOURCE = "commsintel/identity-resolution"
+
+    member_id: str
+    removed_by: str
+    removed_at: AwareDatetime
+
+
+class OwnDomainAdded(Event):
+    TYPE = "commsintel.workspace.OwnDomainAdded.v1"
+    TOPIC = "workspace.settings"
+    SOURCE = "commsintel/identity-resolution"
+
+    domain: str
+    added_by: str
+    added_at: AwareDatetime
+
+
+class OwnDomainRemoved(Event):
+    TYPE = "commsintel.workspace.OwnDomainRemoved.v1"
+    TOPIC = "workspace.settings"
+    SOURCE = "commsintel/identity-resolution"
+
+    domain: str
+    removed_by: str
+    removed_at: AwareDatetime
+
+
+class EnhancedRecordCreationChanged(Event):
+    TYPE = "commsintel.workspace.EnhancedRecordCreationChanged.v1"
+    TOPIC = "workspace.settings"
+    SOURCE = "commsintel/identity-resolution"
+
+    enabled: bool
+    changed_by: str
+    changed_at: AwareDatetime
+
+
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.TYPE: cls
     for cls in (
@@ -191,13 +322,31 @@ EVENT_TYPES: dict[str, type[Event]] = {
         CompanyCreated,
         PersonLinkedToCompany,
         InteractionResolved,
+        PeopleMerged,
+        PersonUnmerged,
+        RecordEnriched,
+        MemberAdded,
+        MemberRemoved,
+        OwnDomainAdded,
+        OwnDomainRemoved,
+        EnhancedRecordCreationChanged,
     )
 }
 
 
 def event_time(event: Event) -> datetime | None:
     """The business time of an event, when it has one (used for the `ce_time` header)."""
-    for name in ("sent_at", "occurred_at", "starts_at", "connected_at", "removed_at"):
+    for name in (
+        "sent_at",
+        "occurred_at",
+        "starts_at",
+        "connected_at",
+        "removed_at",
+        "merged_at",
+        "unmerged_at",
+        "added_at",
+        "changed_at",
+    ):
         value = getattr(event, name, None)
         if isinstance(value, datetime):
             return value

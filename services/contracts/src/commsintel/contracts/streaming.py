@@ -5,6 +5,7 @@ after the handler returns, and sends poison records to `<topic>.dlq` with the re
 from __future__ import annotations
 
 import asyncio
+import heapq
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 
@@ -120,6 +121,7 @@ def subscribe_event_batches(
         if not isinstance(records, tuple):
             records = (records,)
         decoded = []
+        records = interleave_by_time(records)
         for record in records:
             try:
                 decoded.append(
@@ -128,6 +130,20 @@ def subscribe_event_batches(
             except PoisonMessage as poison:
                 await dead_letters.send(record, str(poison))
         await _handle_isolating_poison(decoded, handle, dead_letters)
+
+
+def interleave_by_time(records) -> list:
+    """One sequence from a batch that spans several topics and partitions: each
+    partition's order is kept, and the partitions are merged by record timestamp, so a
+    workspace's inputs from different topics are handled in the order they were written
+    (a replay merges the same way)."""
+    by_partition: dict[tuple[str, int], list] = {}
+    for record in records:
+        by_partition.setdefault((record.topic, record.partition), []).append(record)
+    if len(by_partition) == 1:
+        return list(records)
+    streams = [by_partition[key] for key in sorted(by_partition)]
+    return list(heapq.merge(*streams, key=lambda record: record.timestamp))
 
 
 async def _handle_isolating_poison(decoded, handle: EventBatchHandler, dead_letters) -> None:

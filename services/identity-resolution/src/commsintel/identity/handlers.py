@@ -1,15 +1,59 @@
-"""One handler per batch of input events: decode -> domain -> publish -> store."""
+"""One handler for each batch: load the slice it needs -> domain -> publish -> store.
+
+Inputs are folded in order, one workspace run at a time (topics are keyed by workspace,
+so each workspace has a single writer). Interactions whose records changed (a person made
+from history, a merge, an unmerge) are resolved again at the end of the run.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from itertools import groupby
 
-from commsintel.contracts.events import Event, MailboxConnected, MessageSynced
+from commsintel.contracts.events import (
+    EnhancedRecordCreationChanged,
+    Event,
+    EventSynced,
+    MailboxConnected,
+    MemberAdded,
+    MemberRemoved,
+    MessageSynced,
+    OwnDomainAdded,
+    OwnDomainRemoved,
+    PersonUnmerged,
+    RecordEnriched,
+)
 from commsintel.contracts.streaming import EventPublisher
 from commsintel.identity.adapters.store import IdentityStore
-from commsintel.identity.domain.addresses import registrable_domain
-from commsintel.identity.domain.resolution import participant_addresses, resolve_message
+from commsintel.identity.domain.addresses import normalize_address
+from commsintel.identity.domain.enrichment import apply_user_value
+from commsintel.identity.domain.merging import apply_unmerge
+from commsintel.identity.domain.model import IdentitySlice
+from commsintel.identity.domain.resolution import (
+    Outcome,
+    addresses_in,
+    enhanced_creation_changed,
+    observe_calendar_event,
+    observe_message,
+    resolve_again,
+)
+from commsintel.identity.domain.workspace import apply_setting
+
+SETTINGS_EVENTS = (
+    MemberAdded,
+    MemberRemoved,
+    OwnDomainAdded,
+    OwnDomainRemoved,
+    EnhancedRecordCreationChanged,
+)
+
+
+def is_user_command(event: Event) -> bool:
+    """Events on identity.records that a user caused and identity must apply; the rest
+    of that topic is identity's own output."""
+    return isinstance(event, PersonUnmerged) or (
+        isinstance(event, RecordEnriched) and event.source.kind == "user"
+    )
 
 
 class IdentityHandlers:
@@ -18,29 +62,80 @@ class IdentityHandlers:
         self._publisher = publisher
 
     async def handle_batch(self, events: Sequence[Event]) -> None:
-        # Topics are keyed by workspace, so a workspace's events arrive in order; a batch
-        # is cut into runs per workspace and each run is folded in that order.
         for workspace_id, run in groupby(events, key=lambda event: event.workspace_id):
-            await self._handle_workspace_run(workspace_id, list(run))
+            await self._handle_run(workspace_id, list(run))
 
-    async def _handle_workspace_run(self, workspace_id: str, events: list[Event]) -> None:
-        directory = await self._store.directory(workspace_id)
-        messages = [event for event in events if isinstance(event, MessageSynced)]
-        addresses = set().union(*(participant_addresses(m) for m in messages))
-        domains = {registrable_domain(a.rpartition("@")[2]) for a in addresses} - {None}
-        book = await self._store.record_book(workspace_id, addresses, domains)
-        out: list[Event] = []
-        new_people, new_companies = [], []
+    async def _handle_run(self, workspace_id: str, events: list[Event]) -> None:
+        settings = await self._store.settings(workspace_id)
+        state = await self._store.load_slice(settings, _addresses(events))
+        await self._store.load_people(state, _people_named(events))
+        outcome, receipts = Outcome(), []
         for event in events:
-            if isinstance(event, MailboxConnected):
-                directory = directory.with_members(event.owner_addresses)
-            elif isinstance(event, MessageSynced):
-                resolution, directory = resolve_message(event, directory, book)
-                out.extend(resolution.events)
-                new_people.extend(resolution.new_people)
-                new_companies.extend(resolution.new_companies)
-        # Publish before storing: if we crash in between, the redelivered batch publishes
-        # the same events again (same ids) instead of never publishing them.
-        await self._publisher.publish(out)
-        await self._store.save_records(workspace_id, new_people, new_companies)
-        await self._store.save_directory(workspace_id, directory)
+            outcome.extend(await self._apply(state, event))
+            if isinstance(event, SETTINGS_EVENTS) or is_user_command(event):
+                receipts.append(event.event_id)
+        outcome.events += await self._resolve_again(state, outcome)
+        # Publish before storing: a crash in between republishes the same events (same
+        # ids) on redelivery instead of losing them.
+        await self._publisher.publish(outcome.events)
+        await self._store.save(state)
+        await self._store.record_receipts(receipts)
+
+    async def _apply(self, state: IdentitySlice, event: Event) -> Outcome:
+        match event:
+            case MessageSynced():
+                return observe_message(state, event)
+            case EventSynced():
+                return observe_calendar_event(state, event)
+            case MailboxConnected():
+                state.settings = state.settings.with_mailbox_owners(event.owner_addresses)
+            case EnhancedRecordCreationChanged():
+                state.settings = apply_setting(state.settings, event)
+                candidates = [] if event.enabled else await self._store.creation_candidates(state)
+                return enhanced_creation_changed(state, event, candidates)
+            case MemberAdded() | MemberRemoved() | OwnDomainAdded() | OwnDomainRemoved():
+                state.settings = apply_setting(state.settings, event)
+            case PersonUnmerged():
+                moved = apply_unmerge(state, event)
+                return Outcome(reresolve_people={p: event.event_id for p in moved})
+            case RecordEnriched() if event.source.kind == "user":
+                apply_user_value(state, event)
+        return Outcome()
+
+    async def _resolve_again(self, state: IdentitySlice, outcome: Outcome) -> list[Event]:
+        refs = dict(outcome.reresolve)
+        if outcome.reresolve_people:
+            await self._store.load_people(state, outcome.reresolve_people)
+            addresses: dict[str, str] = {}
+            for person_id, cause in outcome.reresolve_people.items():
+                person = state.people[person_id]
+                for member in (person_id, *person.absorbed):
+                    addresses[state.people[member].address] = cause
+            await self._store.load_contacts(state, addresses)
+            for address, cause in sorted(addresses.items()):
+                contact = state.contacts.get(address)
+                for ref in contact.interactions if contact else ():
+                    refs.setdefault(ref, cause)
+        await self._store.load_interactions(state, refs)
+        return list(resolve_again(state, refs))
+
+
+def _addresses(events: list[Event]) -> set[str]:
+    found: set[str] = set()
+    for event in events:
+        if isinstance(event, MessageSynced):
+            found |= addresses_in(event)
+        elif isinstance(event, EventSynced):
+            raw = [event.organizer, *(a.address for a in event.attendees)]
+            found |= {a for a in map(normalize_address, raw) if a}
+    return found
+
+
+def _people_named(events: list[Event]) -> set[str]:
+    named: set[str] = set()
+    for event in events:
+        if isinstance(event, PersonUnmerged):
+            named |= {event.survivor_id, event.restored_id}
+        elif isinstance(event, RecordEnriched) and event.source.kind == "user":
+            named.add(event.record_id)
+    return named

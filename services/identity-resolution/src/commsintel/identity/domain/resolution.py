@@ -1,23 +1,31 @@
-"""Who becomes a record, decided from one message at a time.
+"""Who becomes a record, and which records took part in each interaction.
 
-Rules (enhanced record creation ON, the default):
-- a person record for every external address a member sent a message to (to/cc/bcc);
-- never a member, an address on the workspace's own domains, or a role/automated address;
-- a company for the registrable domain of each person's address, unless free mail;
-- a person links to the company of their domain.
-Every message yields InteractionResolved naming the records that took part.
+Every external participant is tracked as a contact with the evidence the policy needs;
+a person record materializes once the policy allows it, with its whole history (its past
+interactions are resolved again). The policy (Attio's "Enhanced record creation"):
+- ON (default): a person once a member has emailed them (to/cc/bcc) or invited them;
+- OFF: also once they have emailed or invited a member. Switching OFF creates the
+  now-allowed records from history; switching ON deletes nothing.
+- never: workspace members, addresses on the workspace's own domains, role and automated
+  senders; automated mail (lists, bulk, noreply) is no evidence at all.
+A company for the registrable domain of each person's address, unless free mail; the
+person links to the company holding that domain.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from commsintel.contracts import ids
 from commsintel.contracts.events import (
     CompanyCreated,
+    EnhancedRecordCreationChanged,
     Event,
+    EventSynced,
     InteractionRecord,
     InteractionResolved,
+    MergeEvidence,
     MessageSynced,
     PersonCreated,
     PersonLinkedToCompany,
@@ -29,191 +37,419 @@ from commsintel.identity.domain.addresses import (
     normalize_address,
     registrable_domain,
 )
+from commsintel.identity.domain.enrichment import from_signature, propose
+from commsintel.identity.domain.merging import (
+    SIGNATURE_NAMES_OTHER_ADDRESS,
+    full_name_key,
+    may_merge,
+    merge,
+)
+from commsintel.identity.domain.model import (
+    Claim,
+    Company,
+    Contact,
+    IdentitySlice,
+    InteractionFacts,
+    Person,
+    SourcedValue,
+)
 
-RECIPIENT_ROLES = ("to", "cc", "bcc")
-
-
-@dataclass(frozen=True, slots=True)
-class WorkspaceDirectory:
-    """Who "we" are: members' addresses and the workspace's own domains."""
-
-    member_addresses: frozenset[str] = frozenset()
-    own_domains: frozenset[str] = frozenset()
-
-    def with_members(self, addresses: tuple[str, ...]) -> WorkspaceDirectory:
-        normalized = {a for a in map(normalize_address, addresses) if a}
-        if normalized <= self.member_addresses:
-            return self
-        domains = {registrable_domain(a.rpartition("@")[2]) for a in normalized}
-        own = {d for d in domains if d and not is_free_mail_domain(d)}
-        return WorkspaceDirectory(self.member_addresses | normalized, self.own_domains | own)
-
-    def is_internal(self, address: str) -> bool:
-        return address in self.member_addresses or (
-            registrable_domain(address.rpartition("@")[2]) in self.own_domains
-        )
+RECIPIENT_ROLES = frozenset({"to", "cc", "bcc"})
 
 
-@dataclass(frozen=True, slots=True)
-class KnownPerson:
-    person_id: str
-    company_id: str | None
-
-
-@dataclass(slots=True)
-class RecordBook:
-    """The records of one workspace that a batch touches, keyed by normalized address
-    (people) and registrable domain (companies)."""
-
-    people: dict[str, KnownPerson] = field(default_factory=dict)
-    companies: dict[str, str] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True)
-class NewPerson:
-    person_id: str
-    address: str
-    display_name: str
-    company_id: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class NewCompany:
-    company_id: str
-    domain: str
-    name: str
-
-
-@dataclass(slots=True)
-class Resolution:
+@dataclass
+class Outcome:
     events: list[Event] = field(default_factory=list)
-    new_people: list[NewPerson] = field(default_factory=list)
-    new_companies: list[NewCompany] = field(default_factory=list)
+    # Interactions (refs) and people whose interactions must be resolved again, each with
+    # the id of the event that caused it.
+    reresolve: dict[str, str] = field(default_factory=dict)
+    reresolve_people: dict[str, str] = field(default_factory=dict)
+
+    def extend(self, other: Outcome) -> None:
+        self.events += other.events
+        self.reresolve.update(other.reresolve)
+        self.reresolve_people.update(other.reresolve_people)
 
 
-def resolve_message(
-    message: MessageSynced, directory: WorkspaceDirectory, book: RecordBook
-) -> tuple[Resolution, WorkspaceDirectory]:
-    """Apply one sighting: returns the events it causes and the updated directory; the
-    record book is updated in place with any record created."""
-    directory = directory.with_members(message.mailbox_owner_addresses)
-    resolution = Resolution()
-    if message.direction == "sent" and not message.automated_reasons:
-        for participant in message.participants:
-            if participant.role in RECIPIENT_ROLES:
-                _create_person_if_allowed(
-                    message,
-                    participant.address,
-                    participant.display_name,
-                    directory,
-                    book,
-                    resolution,
-                )
-    resolution.events.append(_interaction(message, book))
-    return resolution, directory
+# --- facts ------------------------------------------------------------------------------
 
 
-def _create_person_if_allowed(
-    message: MessageSynced,
-    raw_address: str,
-    display_name: str,
-    directory: WorkspaceDirectory,
-    book: RecordBook,
-    resolution: Resolution,
-) -> None:
-    address = normalize_address(raw_address)
-    if address is None or address in book.people:
-        return
-    if directory.is_internal(address) or is_role_address(address):
-        return
-    workspace = message.workspace_id
-    company_id = _company_for(address, message, book, resolution)
-    person = NewPerson(ids.person_id(workspace, address), address, display_name, company_id)
-    book.people[address] = KnownPerson(person.person_id, company_id)
-    resolution.new_people.append(person)
-    resolution.events.append(
-        PersonCreated(
-            event_id=ids.event_id(workspace, "PersonCreated", person.person_id),
-            workspace_id=workspace,
-            person_id=person.person_id,
-            address=address,
-            display_name=display_name,
-            created_because=(
-                f"member {message.member_id} emailed them (message {message.message_key})"
-            ),
-        )
-    )
-    if company_id is not None:
-        resolution.events.append(
-            PersonLinkedToCompany(
-                event_id=ids.event_id(workspace, "PersonLinked", person.person_id, company_id),
-                workspace_id=workspace,
-                person_id=person.person_id,
-                company_id=company_id,
-                domain=registrable_domain(address.rpartition("@")[2]) or "",
-            )
-        )
-
-
-def _company_for(
-    address: str, message: MessageSynced, book: RecordBook, resolution: Resolution
-) -> str | None:
-    domain = registrable_domain(address.rpartition("@")[2])
-    if domain is None or is_free_mail_domain(domain):
-        return None
-    if domain in book.companies:
-        return book.companies[domain]
-    workspace = message.workspace_id
-    company = NewCompany(
-        ids.company_id(workspace, domain), domain, company_name_from_domain(domain)
-    )
-    book.companies[domain] = company.company_id
-    resolution.new_companies.append(company)
-    resolution.events.append(
-        CompanyCreated(
-            event_id=ids.event_id(workspace, "CompanyCreated", company.company_id),
-            workspace_id=workspace,
-            company_id=company.company_id,
-            domain=domain,
-            name=company.name,
-        )
-    )
-    return company.company_id
-
-
-def _interaction(message: MessageSynced, book: RecordBook) -> InteractionResolved:
-    records: dict[str, InteractionRecord] = {}
-    for participant in message.participants:
-        address = normalize_address(participant.address)
-        known = book.people.get(address) if address else None
-        if known is None:
-            continue
-        records.setdefault(
-            known.person_id,
-            InteractionRecord(
-                record_id=known.person_id, record_kind="person", role=participant.role
-            ),
-        )
-        if known.company_id is not None:
-            records.setdefault(
-                known.company_id,
-                InteractionRecord(
-                    record_id=known.company_id, record_kind="company", role=participant.role
-                ),
-            )
-    return InteractionResolved(
-        event_id=ids.event_id(message.workspace_id, "InteractionResolved", message.event_id),
-        workspace_id=message.workspace_id,
-        interaction_key=message.message_key,
-        kind="email",
+def message_facts(message: MessageSynced) -> InteractionFacts:
+    return InteractionFacts(
         mailbox_id=message.mailbox_id,
         member_id=message.member_id,
-        occurred_at=message.sent_at,
+        key=message.message_key,
+        kind="email",
+        at=message.sent_at,
         direction=message.direction,
-        participant_count=len({p.address for p in message.participants}),
+        participants=_normalized((p.address, p.role) for p in message.participants),
+        participant_count=len({p.address.lower() for p in message.participants}),
+    )
+
+
+def calendar_facts(event: EventSynced, member_addresses: frozenset[str]) -> InteractionFacts:
+    organizer = normalize_address(event.organizer)
+    pairs = [(event.organizer, "organizer")]
+    # A declined invitation is still an invitation (record creation) but no meeting
+    # (intelligence weighs the "declined" role at nothing).
+    pairs += [
+        (a.address, "declined" if a.rsvp == "declined" else "attendee") for a in event.attendees
+    ]
+    return InteractionFacts(
+        mailbox_id=event.mailbox_id,
+        member_id=event.member_id,
+        key=event.calendar_event_key,
+        kind="calendar",
+        at=event.starts_at,
+        direction="sent" if organizer in member_addresses else "received",
+        participants=_normalized(pairs),
+        participant_count=len(event.attendees) + 1,
+    )
+
+
+def _normalized(pairs) -> tuple[tuple[str, str], ...]:
+    seen: dict[tuple[str, str], None] = {}
+    for address, role in pairs:
+        clean = normalize_address(address)
+        if clean is not None:
+            seen.setdefault((clean, role), None)
+    return tuple(seen)
+
+
+def addresses_in(message: MessageSynced) -> set[str]:
+    found = {a for a, _ in message_facts(message).participants}
+    if message.sender_signature is not None:
+        found |= {a for a in map(normalize_address, message.sender_signature.email_addresses) if a}
+    return found
+
+
+# --- the policy -------------------------------------------------------------------------
+
+
+def creation_reason(state: IdentitySlice, contact: Contact) -> str | None:
+    if state.settings.is_internal(contact.address) or is_role_address(contact.address):
+        return None
+    if contact.reached_by_member:
+        return "a workspace member emailed or invited them"
+    if contact.reached_member and not state.settings.enhanced_record_creation:
+        return "they emailed or invited a member (Enhanced record creation is off)"
+    return None
+
+
+# --- observing input --------------------------------------------------------------------
+
+
+def observe_message(state: IdentitySlice, message: MessageSynced) -> Outcome:
+    state.settings = state.settings.with_mailbox_owners(message.mailbox_owner_addresses)
+    facts = message_facts(message)
+    names = {normalize_address(p.address): p.display_name.strip() for p in message.participants}
+    automated = bool(message.automated_reasons)
+
+    def evidence(contact: Contact, role: str) -> None:
+        if automated:
+            return
+        if message.direction == "sent" and role in RECIPIENT_ROLES:
+            contact.reached_by_member = True
+        elif message.direction == "received" and role == "from":
+            contact.reached_member = True
+
+    outcome = _observe(state, facts, names, evidence, cause=message.event_id)
+    sender = next((a for a, role in facts.participants if role == "from"), None)
+    if sender is not None and not automated:
+        outcome.extend(_sender_evidence(state, message, sender, names.get(sender, "")))
+    outcome.events.append(resolve_interaction(state, facts, cause=message.event_id))
+    return outcome
+
+
+def observe_calendar_event(state: IdentitySlice, event: EventSynced) -> Outcome:
+    facts = calendar_facts(event, state.settings.member_addresses)
+    names = {normalize_address(a.address): a.display_name.strip() for a in event.attendees}
+
+    def evidence(contact: Contact, role: str) -> None:
+        if facts.direction == "sent" and role in ("attendee", "declined"):
+            contact.reached_by_member = True
+        elif facts.direction == "received" and role == "organizer":
+            contact.reached_member = True
+
+    outcome = _observe(state, facts, names, evidence, cause=event.event_id)
+    outcome.events.append(resolve_interaction(state, facts, cause=event.event_id))
+    return outcome
+
+
+def _observe(state: IdentitySlice, facts, names, evidence, *, cause: str) -> Outcome:
+    state.interactions[facts.ref] = facts
+    state.new_interactions.add(facts.ref)
+    touched: list[Contact] = []
+    for address, role in facts.participants:
+        if state.settings.is_internal(address) or is_role_address(address):
+            continue
+        contact = state.contact(address)
+        if facts.ref not in contact.interactions:
+            contact.interactions.append(facts.ref)
+        if names.get(address):
+            contact.display_name = names[address]
+        evidence(contact, role)
+        state.dirty_contacts.add(address)
+        touched.append(contact)
+    outcome = Outcome()
+    for contact in touched:
+        if contact.person_id is None and (reason := creation_reason(state, contact)):
+            outcome.extend(
+                create_person(
+                    state,
+                    contact,
+                    reason,
+                    cause=cause,
+                    at=facts.at,
+                    member_id=facts.member_id,
+                    message_key=facts.key,
+                )
+            )
+        elif contact.person_id is not None and names.get(contact.address):
+            _propose_display_name(state, contact, facts, outcome, cause)
+    return outcome
+
+
+def enhanced_creation_changed(
+    state: IdentitySlice, event: EnhancedRecordCreationChanged, candidates: list[Contact]
+) -> Outcome:
+    """Switching OFF creates, from history, the records that are allowed now."""
+    outcome = Outcome()
+    if event.enabled:
+        return outcome
+    for contact in sorted(candidates, key=lambda c: c.address):
+        if contact.person_id is None and (reason := creation_reason(state, contact)):
+            outcome.extend(
+                create_person(
+                    state,
+                    contact,
+                    reason,
+                    cause=event.event_id,
+                    at=event.changed_at,
+                    member_id=None,
+                    message_key=None,
+                )
+            )
+    return outcome
+
+
+# --- records ----------------------------------------------------------------------------
+
+
+def create_person(
+    state: IdentitySlice,
+    contact: Contact,
+    reason: str,
+    *,
+    cause: str,
+    at: datetime,
+    member_id: str | None,
+    message_key: str | None,
+) -> Outcome:
+    ws = state.workspace_id
+    person = Person(ids.person_id(ws, contact.address), contact.address, reason)
+    state.people[person.person_id] = person
+    state.dirty_people.add(person.person_id)
+    contact.person_id = person.person_id
+    state.dirty_contacts.add(contact.address)
+    outcome = Outcome()
+    outcome.events.append(
+        PersonCreated(
+            event_id=ids.event_id(ws, "PersonCreated", person.person_id),
+            workspace_id=ws,
+            person_id=person.person_id,
+            address=contact.address,
+            display_name=contact.display_name,
+            created_because=reason,
+        )
+    )
+    if contact.display_name:
+        value = SourcedValue((contact.display_name,), "display_name", message_key, member_id, at)
+        if enriched := propose(state, person, "name", value, cause):
+            outcome.events.append(enriched)
+    _link_company(state, person, outcome, at)
+    # The record comes with its whole history.
+    for ref in contact.interactions:
+        outcome.reresolve[ref] = person.person_id
+    # A claim is settled from whichever side becomes a record last.
+    _merge_by_claims(state, contact, outcome, at)
+    for other in contact.claimed:
+        if other in state.contacts:
+            _merge_by_claims(state, state.contacts[other], outcome, at)
+    return outcome
+
+
+def _link_company(state: IdentitySlice, person: Person, outcome: Outcome, at: datetime) -> None:
+    domain = registrable_domain(person.address.rpartition("@")[2])
+    if domain is None or is_free_mail_domain(domain) or domain in state.settings.own_domains:
+        return
+    ws = state.workspace_id
+    company = state.company_with_domain(domain)
+    if company is None:
+        company = Company(ids.company_id(ws, domain), [domain])
+        state.companies[company.company_id] = company
+        state.dirty_companies.add(company.company_id)
+        name = company_name_from_domain(domain)
+        outcome.events.append(
+            CompanyCreated(
+                event_id=ids.event_id(ws, "CompanyCreated", company.company_id),
+                workspace_id=ws,
+                company_id=company.company_id,
+                domain=domain,
+                name=name,
+            )
+        )
+        value = SourcedValue((name,), "domain", None, None, at)
+        if enriched := propose(state, company, "name", value, company.company_id):
+            outcome.events.append(enriched)
+    person.company_id = company.company_id
+    outcome.events.append(
+        PersonLinkedToCompany(
+            event_id=ids.event_id(ws, "PersonLinked", person.person_id, company.company_id),
+            workspace_id=ws,
+            person_id=person.person_id,
+            company_id=company.company_id,
+            domain=domain,
+        )
+    )
+
+
+def _propose_display_name(state, contact: Contact, facts, outcome: Outcome, cause: str) -> None:
+    person = state.people[state.root(contact.person_id)]
+    value = SourcedValue(
+        (contact.display_name,), "display_name", facts.key, facts.member_id, facts.at
+    )
+    if enriched := propose(state, person, "name", value, cause):
+        outcome.events.append(enriched)
+
+
+def _sender_evidence(
+    state: IdentitySlice, message: MessageSynced, sender: str, display_name: str
+) -> Outcome:
+    """What the sender's signature says: their details, their company's, other addresses."""
+    outcome = Outcome()
+    signature = message.sender_signature
+    contact = state.contacts.get(sender)
+    if signature is None or contact is None:
+        return outcome
+    at, key, member = message.sent_at, message.message_key, message.member_id
+    cause = message.event_id
+    if contact.person_id is not None:
+        person = state.people[state.root(contact.person_id)]
+        for field_name, value in from_signature(
+            signature, message_key=key, member_id=member, at=at
+        ).items():
+            if enriched := propose(state, person, field_name, value, cause):
+                outcome.events.append(enriched)
+        company = state.companies.get(state.company_of(person.person_id) or "")
+        if company is not None and signature.company_name:
+            value = SourcedValue((signature.company_name,), "signature", key, member, at)
+            if enriched := propose(state, company, "name", value, cause):
+                outcome.events.append(enriched)
+    name_key = full_name_key(signature.name or display_name)
+    if name_key is None:
+        return outcome
+    for other in sorted({a for a in map(normalize_address, signature.email_addresses) if a}):
+        if other == sender or state.settings.is_internal(other) or is_role_address(other):
+            continue
+        other_contact = state.contact(other)
+        claim = Claim(sender, name_key, key)
+        if claim not in other_contact.claims:
+            other_contact.claims.append(claim)
+            state.dirty_contacts.add(other)
+        if other not in contact.claimed:
+            contact.claimed.append(other)
+            state.dirty_contacts.add(sender)
+        _merge_by_claims(state, other_contact, outcome, at)
+    return outcome
+
+
+def _merge_by_claims(state: IdentitySlice, contact: Contact, outcome: Outcome, at) -> None:
+    """Merge `contact`'s record with every claimant whose claim the evidence supports."""
+    if contact.person_id is None:
+        return
+    own_name = full_name_key(contact.display_name)
+    for claim in contact.claims:
+        claimant = state.contacts.get(claim.claimant_address)
+        if claimant is None or claimant.person_id is None or claim.name_key != own_name:
+            continue
+        if not may_merge(state, claimant.person_id, contact.person_id):
+            continue
+        evidence = MergeEvidence(
+            rule=SIGNATURE_NAMES_OTHER_ADDRESS,
+            description=(
+                f"the signature of {claim.claimant_address} in message {claim.message_key} "
+                f"gives {contact.address} as another address, and both were seen with the "
+                f"name {claim.name_key!r}"
+            ),
+            message_key=claim.message_key,
+            addresses=(claim.claimant_address, contact.address),
+            names=(claim.name_key,),
+        )
+        merged = merge(
+            state,
+            claimant.person_id,
+            contact.person_id,
+            evidence=evidence,
+            automatic=True,
+            merged_by=None,
+            at=at,
+            cause=f"{claim.message_key}:{contact.address}",
+        )
+        outcome.events.append(merged)
+        outcome.reresolve_people[merged.merged_id] = merged.event_id
+        outcome.reresolve_people[merged.survivor_id] = merged.event_id
+
+
+# --- resolving interactions -------------------------------------------------------------
+
+
+def resolve_interaction(
+    state: IdentitySlice, facts: InteractionFacts, *, cause: str
+) -> InteractionResolved:
+    """The records that took part, by role, after merges; companies roll up from people."""
+    records: dict[str, InteractionRecord] = {}
+    for address, role in facts.participants:
+        contact = state.contacts.get(address)
+        if contact is None or contact.person_id is None:
+            continue
+        person = state.people[state.root(contact.person_id)]
+        records.setdefault(
+            person.person_id,
+            InteractionRecord(record_id=person.person_id, record_kind="person", role=role),
+        )
+        if person.company_id is not None:
+            records.setdefault(
+                person.company_id,
+                InteractionRecord(record_id=person.company_id, record_kind="company", role=role),
+            )
+    state.resolved[facts.ref] = tuple(
+        (r.record_id, r.record_kind, r.role) for r in records.values()
+    )
+    state.dirty_resolutions.add(facts.ref)
+    return InteractionResolved(
+        event_id=ids.event_id(state.workspace_id, "InteractionResolved", facts.ref, cause),
+        workspace_id=state.workspace_id,
+        interaction_key=facts.key,
+        kind=facts.kind,  # type: ignore[arg-type]
+        mailbox_id=facts.mailbox_id,
+        member_id=facts.member_id,
+        occurred_at=facts.at,
+        direction=facts.direction,  # type: ignore[arg-type]
+        participant_count=facts.participant_count,
         records=tuple(records.values()),
     )
 
 
-def participant_addresses(message: MessageSynced) -> set[str]:
-    return {a for a in (normalize_address(p.address) for p in message.participants) if a}
+def resolve_again(state: IdentitySlice, refs: dict[str, str]) -> list[InteractionResolved]:
+    """Resolve these interactions again; only those whose records changed are emitted."""
+    changed = []
+    for ref, cause in sorted(refs.items()):
+        facts = state.interactions.get(ref)
+        if facts is None:
+            continue
+        before = state.resolved.get(ref)
+        event = resolve_interaction(state, facts, cause=cause)
+        if state.resolved[ref] != before:
+            changed.append(event)
+    return changed

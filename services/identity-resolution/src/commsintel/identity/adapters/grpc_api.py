@@ -1,0 +1,341 @@
+"""WorkspaceService and IdentityService servicers: request -> domain -> response.
+
+Commands are checked by the domain, published as events, and answered once the
+identity consumer has applied them (a receipt in the store), so the caller's next query
+already reflects the change.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from commsintel.contracts import ids
+from commsintel.contracts.errors import InvalidArgument, NotFound, Unavailable
+from commsintel.contracts.events import EnrichmentSource, Event, RecordEnriched
+from commsintel.contracts.grpc_runtime import current_caller
+from commsintel.contracts.proto.identity.v1 import identity_pb2 as pb
+from commsintel.contracts.proto.identity.v1 import identity_pb2_grpc as pb_grpc
+from commsintel.contracts.streaming import EventPublisher
+from commsintel.identity.adapters.store import IdentityStore
+from commsintel.identity.domain import workspace
+from commsintel.identity.domain.addresses import normalize_address, registrable_domain
+from commsintel.identity.domain.enrichment import LIST_FIELDS, PERSON_FIELDS
+from commsintel.identity.domain.merging import unmerge
+from commsintel.identity.domain.model import (
+    Company,
+    IdentitySlice,
+    MergeRecord,
+    Person,
+    SourcedValue,
+)
+
+APPLY_TIMEOUT_SECONDS = 15.0
+MAX_PAGE = 500
+_SOURCES = {
+    "display_name": pb.VALUE_SOURCE_DISPLAY_NAME,
+    "signature": pb.VALUE_SOURCE_SIGNATURE,
+    "domain": pb.VALUE_SOURCE_DOMAIN,
+    "user": pb.VALUE_SOURCE_USER,
+}
+Clock = Callable[[], datetime]
+
+
+class CommandGateway:
+    """Publishes a command's event and waits until the consumer has applied it."""
+
+    def __init__(self, store: IdentityStore, publisher: EventPublisher) -> None:
+        self._store = store
+        self._publisher = publisher
+
+    async def submit(self, event: Event) -> None:
+        await self._publisher.publish([event])
+        deadline = time.monotonic() + APPLY_TIMEOUT_SECONDS
+        while time.monotonic() < deadline:
+            if await self._store.has_receipt(event.event_id):
+                return
+            await asyncio.sleep(0.05)
+        raise Unavailable("the change was accepted but is not applied yet; read again shortly")
+
+
+class WorkspaceServicer(pb_grpc.WorkspaceServiceServicer):
+    def __init__(self, store: IdentityStore, gateway: CommandGateway, clock: Clock) -> None:
+        self._store = store
+        self._gateway = gateway
+        self._clock = clock
+
+    async def _run(self, command, **arguments) -> pb.WorkspaceSettings:
+        caller = current_caller()
+        settings = await self._store.settings(caller.workspace_id)
+        event = command(settings, caller=caller.member_id, at=self._clock(), **arguments)
+        await self._gateway.submit(event)
+        return _settings_pb(await self._store.settings(caller.workspace_id))
+
+    async def AddMember(self, request, context):
+        settings = await self._run(
+            workspace.add_member,
+            member_id=request.member_id,
+            addresses=list(request.addresses),
+            is_admin=request.is_admin,
+        )
+        return pb.AddMemberResponse(settings=settings)
+
+    async def RemoveMember(self, request, context):
+        settings = await self._run(workspace.remove_member, member_id=request.member_id)
+        return pb.RemoveMemberResponse(settings=settings)
+
+    async def AddOwnDomain(self, request, context):
+        settings = await self._run(workspace.add_own_domain, domain=request.domain)
+        return pb.AddOwnDomainResponse(settings=settings)
+
+    async def RemoveOwnDomain(self, request, context):
+        settings = await self._run(workspace.remove_own_domain, domain=request.domain)
+        return pb.RemoveOwnDomainResponse(settings=settings)
+
+    async def SetEnhancedRecordCreation(self, request, context):
+        settings = await self._run(workspace.set_enhanced_record_creation, enabled=request.enabled)
+        return pb.SetEnhancedRecordCreationResponse(settings=settings)
+
+    async def GetWorkspaceSettings(self, request, context):
+        settings = await self._store.settings(current_caller().workspace_id)
+        return pb.GetWorkspaceSettingsResponse(settings=_settings_pb(settings))
+
+
+class IdentityServicer(pb_grpc.IdentityServiceServicer):
+    def __init__(self, store: IdentityStore, gateway: CommandGateway, clock: Clock) -> None:
+        self._store = store
+        self._gateway = gateway
+        self._clock = clock
+
+    async def GetPerson(self, request, context):
+        person = await self._live_person(request.person_id)
+        return pb.GetPersonResponse(person=await self._person_pb(person))
+
+    async def GetCompany(self, request, context):
+        if not request.company_id:
+            raise InvalidArgument("company_id is required")
+        company = await self._store.company(current_caller().workspace_id, request.company_id)
+        if company is None:
+            raise NotFound(f"company {request.company_id} not found")
+        return pb.GetCompanyResponse(company=_company_pb(company))
+
+    async def FindByEmail(self, request, context):
+        address = normalize_address(request.email_address)
+        if address is None:
+            raise InvalidArgument(f"{request.email_address!r} is not an email address")
+        contact = await self._store.contact(current_caller().workspace_id, address)
+        if contact is None or contact.person_id is None:
+            return pb.FindByEmailResponse()
+        person = await self._live_person(contact.person_id)
+        return pb.FindByEmailResponse(person=await self._person_pb(person))
+
+    async def ListPeople(self, request, context):
+        size = _page_size(request.page_size)
+        after = _decode_token(request.page_token)
+        people = await self._store.people_page(
+            current_caller().workspace_id,
+            company_id=request.company_id or None,
+            after=after,
+            limit=size + 1,
+        )
+        token = _encode_token(people[size - 1].person_id) if len(people) > size else ""
+        return pb.ListPeopleResponse(
+            people=[await self._person_pb(p) for p in people[:size]], next_page_token=token
+        )
+
+    async def ListCompanies(self, request, context):
+        size = _page_size(request.page_size)
+        after = _decode_token(request.page_token)
+        domain = None
+        if request.domain:
+            domain = registrable_domain(request.domain)
+            if domain is None:
+                raise InvalidArgument(f"{request.domain!r} is not a registrable domain")
+        companies = await self._store.companies_page(
+            current_caller().workspace_id, domain=domain, after=after, limit=size + 1
+        )
+        token = _encode_token(companies[size - 1].company_id) if len(companies) > size else ""
+        return pb.ListCompaniesResponse(
+            companies=[_company_pb(c) for c in companies[:size]], next_page_token=token
+        )
+
+    async def ExplainRecord(self, request, context):
+        if not request.record_id:
+            raise InvalidArgument("record_id is required")
+        ws = current_caller().workspace_id
+        person = await self._store.person(ws, request.record_id)
+        if person is not None:
+            return pb.ExplainRecordResponse(
+                created_because=person.created_because, merges=[_merge_pb(m) for m in person.merges]
+            )
+        company = await self._store.company(ws, request.record_id)
+        if company is None:
+            raise NotFound(f"record {request.record_id} not found")
+        because = (
+            f"a person record has an address on {company.domains[0]}, a company domain "
+            "(not free mail, not the workspace's own)"
+        )
+        return pb.ExplainRecordResponse(created_because=because)
+
+    async def ExplainMerge(self, request, context):
+        merged = await self._person(request.merged_person_id)
+        if merged.merged_into is None:
+            raise NotFound(f"person {merged.person_id} is not merged into another record")
+        survivor = await self._person(merged.merged_into)
+        record = next((m for m in survivor.merges if m.merged_id == merged.person_id), None)
+        if record is None:
+            raise NotFound(f"no merge of {merged.person_id} into {survivor.person_id} recorded")
+        return pb.ExplainMergeResponse(merge=_merge_pb(record))
+
+    async def Unmerge(self, request, context):
+        caller = current_caller()
+        merged = await self._person(request.merged_person_id)
+        state = IdentitySlice(await self._store.settings(caller.workspace_id))
+        await self._store.load_people(state, [merged.person_id])
+        event = unmerge(
+            state, restored_id=merged.person_id, caller=caller.member_id, at=self._clock()
+        )
+        await self._gateway.submit(event)
+        survivor = await self._live_person(event.survivor_id)
+        restored = await self._person(event.restored_id)
+        return pb.UnmergeResponse(
+            survivor=await self._person_pb(survivor), restored=await self._person_pb(restored)
+        )
+
+    async def SetPersonField(self, request, context):
+        caller = current_caller()
+        if request.field not in PERSON_FIELDS:
+            raise InvalidArgument(f"field must be one of {', '.join(PERSON_FIELDS)}")
+        values = tuple(v.strip() for v in request.values if v.strip())
+        if not values or (request.field not in LIST_FIELDS and len(values) != 1):
+            raise InvalidArgument(
+                f"{request.field} takes exactly one non-empty value"
+                if request.field not in LIST_FIELDS
+                else f"{request.field} takes at least one non-empty value"
+            )
+        person = await self._live_person(request.person_id)
+        at = self._clock()
+        await self._gateway.submit(
+            RecordEnriched(
+                event_id=ids.event_id(
+                    caller.workspace_id,
+                    "RecordEnriched",
+                    person.person_id,
+                    request.field,
+                    "user",
+                    at.isoformat(),
+                ),
+                workspace_id=caller.workspace_id,
+                record_id=person.person_id,
+                record_kind="person",
+                field=request.field,
+                value=values if request.field in LIST_FIELDS else values[0],
+                source=EnrichmentSource(kind="user", member_id=caller.member_id, observed_at=at),
+            )
+        )
+        return pb.SetPersonFieldResponse(
+            person=await self._person_pb(await self._person(person.person_id))
+        )
+
+    async def _person(self, person_id: str) -> Person:
+        if not person_id:
+            raise InvalidArgument("person_id is required")
+        person = await self._store.person(current_caller().workspace_id, person_id)
+        if person is None:
+            raise NotFound(f"person {person_id} not found")
+        return person
+
+    async def _live_person(self, person_id: str) -> Person:
+        """A merged-away id answers with the record it was merged into."""
+        person = await self._person(person_id)
+        while person.merged_into is not None:
+            person = await self._person(person.merged_into)
+        return person
+
+    async def _person_pb(self, person: Person) -> pb.Person:
+        ws = current_caller().workspace_id
+        addresses = await self._store.addresses_of(ws, person.absorbed) if person.absorbed else {}
+        return pb.Person(
+            person_id=person.person_id,
+            email_addresses=[
+                person.address,
+                *(addresses[p] for p in person.absorbed if p in addresses),
+            ],
+            company_id=person.company_id or "",
+            fields={name: _value_pb(v) for name, v in person.fields.items()},
+            merged_person_ids=person.absorbed,
+        )
+
+
+def _settings_pb(settings: workspace.WorkspaceSettings) -> pb.WorkspaceSettings:
+    return pb.WorkspaceSettings(
+        members=[
+            pb.Member(member_id=m.member_id, addresses=m.addresses, is_admin=m.is_admin)
+            for m in settings.members
+        ],
+        own_domains=sorted(settings.declared_domains),
+        enhanced_record_creation=settings.enhanced_record_creation,
+    )
+
+
+def _company_pb(company: Company) -> pb.Company:
+    return pb.Company(
+        company_id=company.company_id,
+        domains=company.domains,
+        fields={name: _value_pb(v) for name, v in company.fields.items()},
+    )
+
+
+def _timestamp(when: datetime) -> Timestamp:
+    stamp = Timestamp()
+    stamp.FromDatetime(when.astimezone(UTC))
+    return stamp
+
+
+def _value_pb(value: SourcedValue) -> pb.SourcedValue:
+    return pb.SourcedValue(
+        values=value.values,
+        source=_SOURCES[value.source],
+        message_key=value.message_key or "",
+        member_id=value.member_id or "",
+        observed_at=_timestamp(value.observed_at),
+    )
+
+
+def _merge_pb(merge: MergeRecord) -> pb.MergeExplanation:
+    return pb.MergeExplanation(
+        survivor_id=merge.survivor_id,
+        merged_id=merge.merged_id,
+        automatic=merge.automatic,
+        merged_by=merge.merged_by or "",
+        rule=merge.rule,
+        description=merge.description,
+        message_key=merge.message_key or "",
+        addresses=merge.addresses,
+        names=merge.names,
+        merged_at=_timestamp(merge.merged_at),
+    )
+
+
+def _page_size(requested: int) -> int:
+    if not 0 <= requested <= MAX_PAGE:
+        raise InvalidArgument(f"page_size must be between 1 and {MAX_PAGE} (0 means 50)")
+    return requested or 50
+
+
+def _encode_token(last_id: str) -> str:
+    return base64.urlsafe_b64encode(last_id.encode()).decode()
+
+
+def _decode_token(token: str) -> str:
+    if not token:
+        return ""
+    try:
+        return base64.urlsafe_b64decode(token.encode()).decode()
+    except (ValueError, UnicodeDecodeError) as error:
+        raise InvalidArgument("page_token is not one this API returned") from error
