@@ -1,8 +1,8 @@
 """One handler for each batch: load the slice it needs -> domain -> publish -> store.
 
 Inputs are folded in order, one workspace run at a time (topics are keyed by workspace,
-so each workspace has a single writer). Interactions whose records changed (a person made
-from history, a merge, an unmerge) are resolved again at the end of the run.
+so each workspace has a single writer). After each input, the interactions whose records
+it changed (a person made from history, a merge, an unmerge) are resolved again.
 """
 
 from __future__ import annotations
@@ -69,15 +69,19 @@ class IdentityHandlers:
         settings = await self._store.settings(workspace_id)
         state = await self._store.load_slice(settings, _addresses(events))
         await self._store.load_people(state, _people_named(events))
-        outcome, receipts = Outcome(), []
+        published: list[Event] = []
+        receipts: list[str] = []
         for event in events:
-            outcome.extend(await self._apply(state, event))
+            # Each input is followed by the resolutions it changed, so the output depends
+            # only on the sequence of inputs, never on how they were cut into batches.
+            outcome = await self._apply(state, event)
+            published += outcome.events
+            published += await self._resolve_again(state, outcome)
             if isinstance(event, SETTINGS_EVENTS) or is_user_command(event):
                 receipts.append(event.event_id)
-        outcome.events += await self._resolve_again(state, outcome)
         # Publish before storing: a crash in between republishes the same events (same
         # ids) on redelivery instead of losing them.
-        await self._publisher.publish(outcome.events)
+        await self._publisher.publish(published)
         await self._store.save(state)
         await self._store.record_receipts(receipts)
 

@@ -1,4 +1,8 @@
-"""One handler per batch: InteractionResolved -> interactions -> member strengths."""
+"""One handler per batch: InteractionResolved -> interactions -> member strengths.
+
+An InteractionResolved names all records of one (mailbox, interaction); a later one for
+the same pair replaces the earlier one, so within a batch only the last one counts.
+"""
 
 from __future__ import annotations
 
@@ -18,14 +22,13 @@ class IntelligenceHandlers:
 
     async def handle_batch(self, events: Sequence[Event]) -> None:
         for workspace_id, run in groupby(events, key=lambda event: event.workspace_id):
-            pairs = [
-                (event.mailbox_id, interaction)
-                for event in run
-                if isinstance(event, InteractionResolved) and event.kind == "email"
-                for interaction in interactions_of(event)
-            ]
-            fresh = await self._store.add_interactions(workspace_id, pairs)
-            await self._store.fold_strengths(workspace_id, fresh, self._model)
+            resolved: dict[str, tuple[str, list[Interaction]]] = {}
+            for event in run:
+                if isinstance(event, InteractionResolved) and event.kind == "email":
+                    ref = f"{event.mailbox_id}\x1f{event.interaction_key}"
+                    resolved[ref] = (event.mailbox_id, interactions_of(event))
+            fresh, lost = await self._store.replace_interactions(workspace_id, resolved)
+            await self._store.fold_strengths(workspace_id, fresh, lost, self._model)
 
 
 def interactions_of(event: InteractionResolved) -> list[Interaction]:

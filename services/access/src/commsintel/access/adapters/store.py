@@ -2,7 +2,9 @@
 - `mailboxes`: owner and sharing level per mailbox;
 - `messages`: one per message, with the mailboxes that synced it (its sightings);
 - `records`: people and companies, as identity-resolution publishes them;
-- `record_messages`: which messages each record took part in, newest first.
+- `record_messages`: which messages each record took part in, newest first; the records
+  of one (mailbox, message) are replaced whenever identity resolves it again.
+A merged-away person is hidden (`merged_into`); an unmerge shows it again.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from pymongo import DESCENDING, UpdateOne
+from pymongo import DESCENDING, DeleteMany, UpdateMany, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 
 from commsintel.access.domain.visibility import (
@@ -26,8 +28,11 @@ from commsintel.contracts.events import (
     InteractionResolved,
     MailboxConnected,
     MessageSynced,
+    PeopleMerged,
     PersonCreated,
     PersonLinkedToCompany,
+    PersonUnmerged,
+    RecordEnriched,
 )
 
 
@@ -47,7 +52,7 @@ class AccessStore:
     async def apply(self, events: Sequence[Event]) -> None:
         """Fold a batch into the projections with one bulk write per collection. Every
         write is an idempotent upsert, so a redelivered batch changes nothing."""
-        writes: dict[str, list[UpdateOne]] = {}
+        writes: dict[str, list] = {}
         for event in events:
             for collection, write in _writes_for(event):
                 writes.setdefault(collection, []).append(write)
@@ -55,12 +60,18 @@ class AccessStore:
             await getattr(self, f"_{collection}").bulk_write(batch, ordered=True)
 
     async def record(self, workspace_id: str, record_id: str) -> dict | None:
-        return await self._records.find_one({"_id": record_id, "workspace_id": workspace_id})
+        """The record, or the one it was merged into."""
+        for _ in range(64):
+            found = await self._records.find_one({"_id": record_id, "workspace_id": workspace_id})
+            if found is None or not found.get("merged_into"):
+                return found
+            record_id = found["merged_into"]
+        return None
 
     async def records(
         self, workspace_id: str, kind: str | None, after_id: str, limit: int
     ) -> list[dict]:
-        query: dict = {"workspace_id": workspace_id, "_id": {"$gt": after_id}}
+        query: dict = {"workspace_id": workspace_id, "_id": {"$gt": after_id}, "merged_into": None}
         if kind:
             query["kind"] = kind
         cursor = self._records.find(query).sort("_id", 1).limit(limit)
@@ -95,7 +106,7 @@ class AccessStore:
         return [_stored_message(documents[i], levels) for i in ids if i in documents]
 
 
-def _writes_for(event: Event) -> list[tuple[str, UpdateOne]]:
+def _writes_for(event: Event) -> list[tuple[str, object]]:
     ws = event.workspace_id
     match event:
         case MailboxConnected():
@@ -177,25 +188,68 @@ def _writes_for(event: Event) -> list[tuple[str, UpdateOne]]:
                 )
             ]
         case InteractionResolved() if event.kind == "email":
+            return _record_message_writes(event)
+        case PeopleMerged():
             return [
                 (
-                    "record_messages",
+                    "records",
                     UpdateOne(
-                        {"_id": f"{record.record_id}:{event.interaction_key}"},
-                        {
-                            "$set": {
-                                "workspace_id": ws,
-                                "record_id": record.record_id,
-                                "message_key": event.interaction_key,
-                                "sent_at": event.occurred_at,
-                            }
-                        },
+                        {"_id": event.merged_id}, {"$set": {"merged_into": event.survivor_id}}
+                    ),
+                )
+            ]
+        case PersonUnmerged():
+            return [
+                ("records", UpdateOne({"_id": event.restored_id}, {"$set": {"merged_into": None}}))
+            ]
+        case RecordEnriched() if event.field in ("name", "domains"):
+            value = list(event.value) if isinstance(event.value, tuple) else event.value
+            return [
+                (
+                    "records",
+                    UpdateOne(
+                        {"_id": event.record_id},
+                        {"$set": {"workspace_id": ws, event.field: value}},
                         upsert=True,
                     ),
                 )
-                for record in event.records
             ]
     return []
+
+
+def _record_message_writes(event: InteractionResolved) -> list[tuple[str, object]]:
+    """One document per (record, message), listing the mailboxes (`via`) whose resolution
+    put the record there; a re-resolution of one mailbox's sighting replaces its share."""
+    ws, key, mailbox = event.workspace_id, event.interaction_key, event.mailbox_id
+    record_ids = [r.record_id for r in event.records]
+    writes: list[tuple[str, object]] = [
+        (
+            "record_messages",
+            UpdateOne(
+                {"_id": f"{record_id}:{key}"},
+                {
+                    "$set": {
+                        "workspace_id": ws,
+                        "record_id": record_id,
+                        "message_key": key,
+                        "sent_at": event.occurred_at,
+                    },
+                    "$addToSet": {"via": mailbox},
+                },
+                upsert=True,
+            ),
+        )
+        for record_id in record_ids
+    ]
+    others = {"workspace_id": ws, "message_key": key, "record_id": {"$nin": record_ids}}
+    writes.append(("record_messages", UpdateMany(others, {"$pull": {"via": mailbox}})))
+    writes.append(
+        (
+            "record_messages",
+            DeleteMany({"workspace_id": ws, "message_key": key, "via": {"$size": 0}}),
+        )
+    )
+    return writes
 
 
 def _message_id(workspace_id: str, message_key: str) -> str:

@@ -1,20 +1,23 @@
 """Intelligence's MongoDB projections:
-- `interactions`: one document per (record, mailbox, message): the facts strength is
-  folded from (as_of queries read these);
+- `interactions`: one document per (record, mailbox, interaction): the facts strength is
+  folded from (as_of queries read these). The records of one (mailbox, interaction) are
+  replaced whenever identity resolves it again (a person made from history, a merge).
 - `member_strengths`: one per (record, member): a decayed score kept at an anchor time,
   with a time-independent rank key so "strongest" is an index scan.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from pymongo import DESCENDING, UpdateOne
+from pymongo import DESCENDING, DeleteOne, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 
 from commsintel.intelligence.domain.attributes import Interaction
 from commsintel.intelligence.domain.strength import DecayedScore, StrengthModel, rank_key
+
+Pair = tuple[str, str]  # (record_id, member_id)
 
 
 class IntelligenceStore:
@@ -24,63 +27,91 @@ class IntelligenceStore:
 
     async def ensure_indexes(self) -> None:
         await self._interactions.create_index([("workspace_id", 1), ("record_id", 1)])
+        await self._interactions.create_index([("workspace_id", 1), ("ref", 1)])
         await self._strengths.create_index([("workspace_id", 1), ("rank_key", DESCENDING)])
 
-    async def add_interactions(
-        self, workspace_id: str, interactions: Sequence[tuple[str, Interaction]]
-    ) -> list[Interaction]:
-        """Store (mailbox_id, interaction) pairs; returns only those not seen before, so a
-        redelivered event never counts twice."""
-        if not interactions:
-            return []
-        writes = [
-            UpdateOne(
-                {"_id": f"{i.record_id}:{mailbox_id}:{i.interaction_key}"},
-                {
-                    "$setOnInsert": {
-                        "workspace_id": workspace_id,
-                        "record_id": i.record_id,
-                        "member_id": i.member_id,
-                        "mailbox_id": mailbox_id,
-                        "interaction_key": i.interaction_key,
-                        "at": i.at,
-                        "direction": i.direction,
-                        "participant_count": i.participant_count,
-                    }
-                },
-                upsert=True,
-            )
-            for mailbox_id, i in interactions
-        ]
-        result = await self._interactions.bulk_write(writes, ordered=True)
-        return [interactions[index][1] for index in sorted(result.upserted_ids)]
+    async def replace_interactions(
+        self, workspace_id: str, resolved: dict[str, tuple[str, list[Interaction]]]
+    ) -> tuple[list[Interaction], set[Pair]]:
+        """`resolved`: ref -> (mailbox_id, the interactions it now has, one per record).
+
+        Returns the interactions that are new, and the (record, member) pairs that lost
+        one (their strength must be folded again from what remains)."""
+        refs = sorted(resolved)
+        existing: dict[str, dict] = {}
+        if refs:
+            query = {"workspace_id": workspace_id, "ref": {"$in": refs}}
+            async for document in self._interactions.find(
+                query, {"ref": 1, "member_id": 1, "record_id": 1}
+            ):
+                existing[document["_id"]] = document
+        writes: list = []
+        fresh: list[Interaction] = []
+        wanted_ids: set[str] = set()
+        for ref in refs:
+            mailbox_id, interactions = resolved[ref]
+            for interaction in interactions:
+                key = _document_id(interaction.record_id, ref)
+                wanted_ids.add(key)
+                if key not in existing:
+                    fresh.append(interaction)
+                writes.append(
+                    UpdateOne(
+                        {"_id": key},
+                        {"$set": _document(workspace_id, mailbox_id, ref, interaction)},
+                        upsert=True,
+                    )
+                )
+        lost = {
+            (d["record_id"], d["member_id"]) for key, d in existing.items() if key not in wanted_ids
+        }
+        writes += [DeleteOne({"_id": key}) for key in sorted(existing) if key not in wanted_ids]
+        if writes:
+            await self._interactions.bulk_write(writes, ordered=True)
+        return fresh, lost
 
     async def fold_strengths(
-        self, workspace_id: str, fresh: Sequence[Interaction], model: StrengthModel
+        self,
+        workspace_id: str,
+        fresh: Sequence[Interaction],
+        lost: set[Pair],
+        model: StrengthModel,
     ) -> None:
-        if not fresh:
-            return
-        keys = sorted({(i.record_id, i.member_id) for i in fresh})
-        ids = [f"{record}:{member}" for record, member in keys]
-        scores = {
-            document["_id"]: DecayedScore(document["value"], document["anchor"])
-            async for document in self._strengths.find({"_id": {"$in": ids}})
-        }
-        for interaction in fresh:
-            key = f"{interaction.record_id}:{interaction.member_id}"
-            weight = model.weight(interaction.direction, interaction.participant_count)
-            scores[key] = scores.get(key, DecayedScore()).add(weight, interaction.at, model)
-        writes = []
-        for (record, member), key in zip(keys, ids, strict=True):
-            score = scores[key]
+        """Pairs that only gained interactions are folded on from their stored score;
+        pairs that lost one are folded again from all their interactions."""
+        gained = sorted({(i.record_id, i.member_id) for i in fresh} - lost)
+        scores: dict[Pair, DecayedScore] = {}
+        if gained:
+            ids = [_pair_id(pair) for pair in gained]
+            async for document in self._strengths.find({"_id": {"$in": ids}}):
+                pair = (document["record_id"], document["member_id"])
+                scores[pair] = DecayedScore(document["value"], document["anchor"])
+            for interaction in fresh:
+                pair = (interaction.record_id, interaction.member_id)
+                if pair in lost:
+                    continue
+                weight = model.weight(interaction.direction, interaction.participant_count)
+                scores[pair] = scores.get(pair, DecayedScore()).add(weight, interaction.at, model)
+        for pair, interactions in (await self._interactions_of_pairs(workspace_id, lost)).items():
+            score = DecayedScore()
+            for interaction in sorted(interactions, key=lambda i: (i.at, i.interaction_key)):
+                weight = model.weight(interaction.direction, interaction.participant_count)
+                score = score.add(weight, interaction.at, model)
+            scores[pair] = score
+        writes: list = []
+        for pair in sorted(scores.keys() | lost):
+            score = scores.get(pair, DecayedScore())
+            if score.anchor is None:
+                writes.append(DeleteOne({"_id": _pair_id(pair)}))
+                continue
             writes.append(
                 UpdateOne(
-                    {"_id": key},
+                    {"_id": _pair_id(pair)},
                     {
                         "$set": {
                             "workspace_id": workspace_id,
-                            "record_id": record,
-                            "member_id": member,
+                            "record_id": pair[0],
+                            "member_id": pair[1],
                             "value": score.value,
                             "anchor": score.anchor,
                             "rank_key": rank_key(score, model),
@@ -89,7 +120,25 @@ class IntelligenceStore:
                     upsert=True,
                 )
             )
-        await self._strengths.bulk_write(writes, ordered=False)
+        if writes:
+            await self._strengths.bulk_write(writes, ordered=False)
+
+    async def _interactions_of_pairs(
+        self, workspace_id: str, pairs: Iterable[Pair]
+    ) -> dict[Pair, list[Interaction]]:
+        pairs = set(pairs)
+        found: dict[Pair, list[Interaction]] = {pair: [] for pair in pairs}
+        if not pairs:
+            return found
+        query = {
+            "workspace_id": workspace_id,
+            "record_id": {"$in": sorted({record for record, _ in pairs})},
+        }
+        async for document in self._interactions.find(query):
+            pair = (document["record_id"], document["member_id"])
+            if pair in found:
+                found[pair].append(_interaction(document))
+        return found
 
     async def interactions_of(self, workspace_id: str, record_id: str) -> list[Interaction]:
         cursor = self._interactions.find({"workspace_id": workspace_id, "record_id": record_id})
@@ -106,6 +155,28 @@ class IntelligenceStore:
                 if len(records) == limit:
                     break
         return records
+
+
+def _document_id(record_id: str, ref: str) -> str:
+    return f"{record_id}\x1f{ref}"
+
+
+def _pair_id(pair: Pair) -> str:
+    return f"{pair[0]}:{pair[1]}"
+
+
+def _document(workspace_id: str, mailbox_id: str, ref: str, interaction: Interaction) -> dict:
+    return {
+        "workspace_id": workspace_id,
+        "ref": ref,
+        "record_id": interaction.record_id,
+        "member_id": interaction.member_id,
+        "mailbox_id": mailbox_id,
+        "interaction_key": interaction.interaction_key,
+        "at": interaction.at,
+        "direction": interaction.direction,
+        "participant_count": interaction.participant_count,
+    }
 
 
 def _interaction(document: dict) -> Interaction:
