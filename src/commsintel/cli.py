@@ -51,6 +51,13 @@ def main(argv: list[str] | None = None) -> int:
         "service", choices=["ingest", "identity-resolution", "intelligence", "access"]
     )
 
+    replay = commands.add_parser(
+        "replay",
+        help="drop a service's projections and rebuild them from the topics "
+        "(stop the service first)",
+    )
+    replay.add_argument("service", choices=["identity-resolution", "intelligence", "access"])
+
     token = commands.add_parser("token", help="print a dev bearer token")
     token.add_argument("--workspace", required=True)
     token.add_argument("--member", required=True)
@@ -68,6 +75,8 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(_import(args))
     if args.command == "serve":
         return asyncio.run(_serve(args.service))
+    if args.command == "replay":
+        return asyncio.run(_replay(args.service))
     key = dev_signing_key(args.signing_key_file)
     print(issue_token(key, Caller(args.workspace, args.member), issued_at=datetime.now(UTC)))
     return 0
@@ -100,6 +109,24 @@ async def _import(args: argparse.Namespace) -> int:
         await service.stop()
     print()
     return 1 if progress.read == 0 else 0
+
+
+async def _replay(service_name: str) -> int:
+    from commsintel.replay import replay_service
+
+    def show(progress) -> None:
+        rate = progress.records / progress.seconds if progress.seconds else 0.0
+        print(
+            f"\rreplayed {progress.records}/{progress.total} records ({rate:.0f}/s), "
+            f"{progress.poison_skipped} poison skipped",
+            end="",
+            flush=True,
+        )
+
+    result = await replay_service(service_name, on_progress=show)
+    show(result)
+    print()
+    return 0
 
 
 async def _serve(service_name: str) -> int:

@@ -25,7 +25,7 @@ from commsintel.contracts.streaming import EventPublisher
 from commsintel.identity.adapters.store import IdentityStore
 from commsintel.identity.domain import workspace
 from commsintel.identity.domain.addresses import normalize_address, registrable_domain
-from commsintel.identity.domain.enrichment import LIST_FIELDS, PERSON_FIELDS
+from commsintel.identity.domain.enrichment import LIST_FIELDS, PERSON_FIELDS, combined_fields
 from commsintel.identity.domain.merging import unmerge
 from commsintel.identity.domain.model import (
     Company,
@@ -259,15 +259,15 @@ class IdentityServicer(pb_grpc.IdentityServiceServicer):
 
     async def _person_pb(self, person: Person) -> pb.Person:
         ws = current_caller().workspace_id
-        addresses = await self._store.addresses_of(ws, person.absorbed) if person.absorbed else {}
+        absorbed = [p for p in [await self._store.person(ws, i) for i in person.absorbed] if p]
+        company_id = person.company_id or next(
+            (p.company_id for p in absorbed if p.company_id), None
+        )
         return pb.Person(
             person_id=person.person_id,
-            email_addresses=[
-                person.address,
-                *(addresses[p] for p in person.absorbed if p in addresses),
-            ],
-            company_id=person.company_id or "",
-            fields={name: _value_pb(v) for name, v in person.fields.items()},
+            email_addresses=[person.address, *(p.address for p in absorbed)],
+            company_id=company_id or "",
+            fields={n: _value_pb(v) for n, v in combined_fields([person, *absorbed]).items()},
             merged_person_ids=person.absorbed,
         )
 

@@ -134,11 +134,12 @@ class IdentityStore:
         await self.load_contacts(state, participants)
 
     async def creation_candidates(self, state: IdentitySlice) -> list[Contact]:
-        """Contacts that emailed a member but are no record (for Enhanced creation OFF)."""
+        """Contacts that emailed a member but are no record (for Enhanced creation OFF):
+        the stored ones, and the ones this batch has not saved yet."""
         query = {"workspace_id": state.workspace_id, "reached_member": True, "person_id": None}
         addresses = [d["address"] async for d in self._contacts.find(query, {"address": 1})]
         await self.load_contacts(state, addresses)
-        return [state.contacts[a] for a in addresses if a in state.contacts]
+        return [c for c in state.contacts.values() if c.reached_member and c.person_id is None]
 
     # --- saving -------------------------------------------------------------------------
 
@@ -199,12 +200,6 @@ class IdentityStore:
             query["company_id"] = company_id
         cursor = self._people.find(query).sort("_id", 1).limit(limit)
         return [_person(d) async for d in cursor]
-
-    async def addresses_of(self, workspace_id: str, person_ids: Iterable[str]) -> dict[str, str]:
-        cursor = self._people.find(
-            {"_id": {"$in": sorted(set(person_ids))}, "workspace_id": workspace_id}, {"address": 1}
-        )
-        return {d["_id"]: d["address"] async for d in cursor}
 
     async def company(self, workspace_id: str, company_id: str) -> Company | None:
         document = await self._companies.find_one({"_id": company_id, "workspace_id": workspace_id})

@@ -103,3 +103,19 @@ def apply_user_value(state: IdentitySlice, event: RecordEnriched) -> bool:
     )
     state.dirty_people.add(person.person_id)
     return True
+
+
+def combined_fields(people: list[Person]) -> dict[str, SourcedValue]:
+    """The fields of a merged record: for each field, the best value any of the merged
+    people has (a user's value first, then a signature's, then the latest evidence).
+    Derived, not copied, so an unmerge gives each person their own values back."""
+    best: dict[str, SourcedValue] = {}
+    for person in people:
+        for name, value in person.fields.items():
+            current = best.get(name)
+            if current is None or (_RANK[value.source], value.observed_at) > (
+                _RANK[current.source],
+                current.observed_at,
+            ):
+                best[name] = value
+    return best

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 from commsintel.contracts import ids
-from commsintel.contracts.events import MailboxConnected, MessageParticipant, MessageSynced
+from commsintel.contracts.events import (
+    MailboxConnected,
+    MessageParticipant,
+    MessageSynced,
+    SenderSignature,
+)
 from commsintel.ingest.domain.parsing import ParsedMessage
+from commsintel.ingest.domain.signatures import extract_signature
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,4 +68,17 @@ def message_synced(mailbox: Mailbox, message: ParsedMessage) -> MessageSynced:
         ),
         automated_reasons=message.automated_reasons,
         attachment_count=len(message.attachments),
+        sender_signature=_sender_signature(message),
     )
+
+
+def _sender_signature(message: ParsedMessage) -> SenderSignature | None:
+    """What the sender's own signature says; bodies stay here, only these facts travel.
+    Automated mail is skipped: its footer is a brand's, not a person's."""
+    sender = next((p for p in message.participants if p.role == "from"), None)
+    if message.automated or sender is None:
+        return None
+    signature = extract_signature(
+        message.text_body, sender_address=sender.address, sender_display_name=sender.display_name
+    )
+    return SenderSignature(**asdict(signature)) if signature is not None else None

@@ -1,0 +1,180 @@
+"""`commsintel replay <service>`: drop a service's projections and rebuild them by reading
+its input topics from the start, merged the way the live consumer merges them.
+
+Stop the service first (its consumer group must not write at the same time). Output events
+are not published again by default: downstream already has them, and every id is derived,
+so a replay produces the same ones (the tests compare them).
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from commsintel.contracts.envelope import PoisonMessage, decode_event, header_map
+from commsintel.contracts.events import Event
+from commsintel.contracts.mongo import mongo_client
+
+BATCH_RECORDS = 1000
+
+
+@dataclass
+class ReplayProgress:
+    records: int = 0
+    total: int = 0
+    poison_skipped: int = 0
+    seconds: float = 0.0
+
+
+class DiscardingPublisher:
+    """Counts what a replay would publish, and keeps it when asked (for comparisons)."""
+
+    def __init__(self, keep: bool = False) -> None:
+        self.kept: list[Event] = []
+        self.count = 0
+        self._keep = keep
+
+    async def publish(self, events) -> int:
+        batch = list(events)
+        self.count += len(batch)
+        if self._keep:
+            self.kept.extend(batch)
+        return len(batch)
+
+
+async def read_topics(
+    bootstrap: str, topics: Sequence[str], progress: ReplayProgress
+) -> AsyncIterator[list[Event]]:
+    """Every event now on `topics`, from the start to the end as of the call, in batches,
+    in one order across partitions: each partition's order kept, partitions merged by
+    record timestamp (a record is released only once every unfinished partition has a
+    record buffered, so a slow fetch cannot reorder them)."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest"
+    )
+    await consumer.start()
+    try:
+        partitions = [
+            TopicPartition(t, p)
+            for t in topics
+            for p in sorted(consumer.partitions_for_topic(t) or ())
+        ]
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        ends = await consumer.end_offsets(partitions)
+        starts = await consumer.beginning_offsets(partitions)
+        progress.total = sum(ends[p] - starts[p] for p in partitions)
+        unfinished = {p for p in partitions if ends[p] > starts[p]}
+        buffers: dict[TopicPartition, deque] = {p: deque() for p in unfinished}
+        while unfinished:
+            starving = [p for p in unfinished if not buffers[p]]
+            if starving:
+                fetched = await consumer.getmany(
+                    *starving, timeout_ms=1000, max_records=BATCH_RECORDS
+                )
+                for partition, records in fetched.items():
+                    buffers[partition].extend(r for r in records if r.offset < ends[partition])
+            released = []
+            while (
+                len(released) < BATCH_RECORDS and unfinished and all(buffers[p] for p in unfinished)
+            ):
+                head = min(
+                    unfinished, key=lambda p: (buffers[p][0].timestamp, p.topic, p.partition)
+                )
+                record = buffers[head].popleft()
+                released.append(record)
+                if record.offset + 1 >= ends[head]:
+                    unfinished.discard(head)
+            events = []
+            for record in released:
+                try:
+                    events.append(decode_event(header_map(record.headers or ()), record.value))
+                except PoisonMessage:
+                    progress.poison_skipped += 1  # dead-lettered when it was live
+            progress.records += len(released)
+            if events:
+                yield events
+    finally:
+        await consumer.stop()
+
+
+async def replay(
+    *,
+    bootstrap: str,
+    topics: Sequence[str],
+    handle: Callable[[Sequence[Event]], Awaitable[None]],
+    on_progress: Callable[[ReplayProgress], None] = lambda progress: None,
+) -> ReplayProgress:
+    progress = ReplayProgress()
+    started = time.perf_counter()
+    async for events in read_topics(bootstrap, topics, progress):
+        await handle(events)
+        progress.seconds = time.perf_counter() - started
+        on_progress(progress)
+    progress.seconds = time.perf_counter() - started
+    return progress
+
+
+async def replay_service(
+    service: str,
+    *,
+    publisher: DiscardingPublisher | None = None,
+    on_progress: Callable[[ReplayProgress], None] = lambda progress: None,
+    settings=None,
+) -> ReplayProgress:
+    """Drop `service`'s database and rebuild it from its input topics."""
+    publisher = publisher or DiscardingPublisher()
+    if service == "identity-resolution":
+        from commsintel.identity import app
+        from commsintel.identity.adapters.store import IdentityStore
+        from commsintel.identity.config import IdentitySettings
+        from commsintel.identity.handlers import IdentityHandlers
+
+        settings = settings or IdentitySettings()
+        client = mongo_client(settings.mongo_uri, f"{service}-replay")
+        await client.drop_database(settings.mongo_database)
+        store = IdentityStore(client[settings.mongo_database])
+        handlers = IdentityHandlers(store, publisher)
+
+        async def handle(events: Sequence[Event]) -> None:
+            await handlers.handle_batch([e for e in events if app.is_identity_input(e)])
+    elif service == "intelligence":
+        from commsintel.intelligence import app
+        from commsintel.intelligence.adapters.store import IntelligenceStore
+        from commsintel.intelligence.config import IntelligenceSettings
+        from commsintel.intelligence.domain.strength import StrengthModel
+        from commsintel.intelligence.handlers import IntelligenceHandlers
+
+        settings = settings or IntelligenceSettings()
+        client = mongo_client(settings.mongo_uri, f"{service}-replay")
+        await client.drop_database(settings.mongo_database)
+        store = IntelligenceStore(client[settings.mongo_database])
+        model = StrengthModel(half_life_days=settings.strength_half_life_days)
+        handle = IntelligenceHandlers(store, model).handle_batch
+    elif service == "access":
+        from commsintel.access import app
+        from commsintel.access.adapters.store import AccessStore
+        from commsintel.access.config import AccessSettings
+        from commsintel.access.handlers import AccessHandlers
+
+        settings = settings or AccessSettings()
+        client = mongo_client(settings.mongo_uri, f"{service}-replay")
+        await client.drop_database(settings.mongo_database)
+        store = AccessStore(client[settings.mongo_database])
+        handle = AccessHandlers(store).handle_batch
+    else:
+        raise ValueError(f"{service} keeps no projections to replay")
+    try:
+        await store.ensure_indexes()
+        return await replay(
+            bootstrap=settings.kafka_bootstrap,
+            topics=app.INPUT_TOPICS,
+            handle=handle,
+            on_progress=on_progress,
+        )
+    finally:
+        await client.close()
