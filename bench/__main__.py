@@ -1,7 +1,7 @@
 import platform
 import sys
 
-from bench import parsing, pipeline
+from bench import identity, parsing, pipeline
 
 
 def _print(name: str, figures: dict[str, float]) -> None:
@@ -16,9 +16,15 @@ def _print(name: str, figures: dict[str, float]) -> None:
 
 def main() -> int:
     print(f"python {sys.version.split()[0]} on {platform.machine()}, {platform.system()}")
-    wanted = set(sys.argv[1:]) or {"parsing", "pipeline"}
+    # `python -m bench identity=20000` runs the identity benchmark on 20,000 addresses.
+    arguments = dict(a.partition("=")[::2] for a in sys.argv[1:])
+    wanted = set(arguments) or {"parsing", "pipeline", "identity"}
     if "parsing" in wanted:
         _print("parsing (ratio = parse_message time / compat32 baseline time)", parsing.run())
+    if "identity" in wanted:
+        addresses = int(arguments.get("identity") or 1_000_000)
+        _print(f"identity resolution, {addresses:,} distinct addresses (state in MongoDB)",
+               identity.run(addresses))
     if "pipeline" in wanted:
         _print("pipeline (ratio = bare consumer time / end-to-end time)", pipeline.run())
     return 0

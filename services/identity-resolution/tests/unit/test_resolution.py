@@ -479,3 +479,35 @@ def test_workspaces_never_share_records(workspace) -> None:
     ids = {e.workspace_id: e.person_id for e in identity.log.of(PersonCreated)}
     assert ids["ws-a"] != ids["ws-b"]
     assert identity.store.workspace(workspace).people.keys() == {ids[workspace]}
+
+
+def test_a_company_keeps_the_website_domain_its_people_give_and_links_people_there() -> None:
+    mail, identity = Scenario(), Identity()
+    identity.feed(mail.sent("bob@acme-mail.com"))
+    log = identity.feed(
+        mail.received(
+            "bob@acme-mail.com",
+            signature=Scenario.signature("Bob Buyer", website_domain="www.acme.com"),
+        )
+    )
+    [company] = log.of(CompanyCreated)
+    domains = [e for e in log.of(RecordEnriched) if e.field == "domains"]
+    assert domains[-1].value == ("acme-mail.com", "acme.com")
+    # Someone on the other domain joins the same company instead of a new one.
+    log = identity.feed(mail.sent("ann@acme.com"))
+    assert len(log.of(CompanyCreated)) == 1
+    assert log.links()[log.people()["ann@acme.com"]] == company.company_id
+
+
+def test_free_mail_and_own_domains_never_join_a_company() -> None:
+    mail, identity = Scenario(), Identity()
+    identity.feed(mail.sent("bob@acme.com"))
+    log = identity.feed(
+        mail.received(
+            "bob@acme.com", signature=Scenario.signature("Bob B", website_domain="gmail.com")
+        ),
+        mail.received(
+            "bob@acme.com", signature=Scenario.signature("Bob B", website_domain="ours.com")
+        ),
+    )
+    assert [e for e in log.of(RecordEnriched) if e.field == "domains"] == []

@@ -116,9 +116,9 @@ class IdentityHandlers:
                 for member in (person_id, *person.absorbed):
                     addresses[state.people[member].address] = cause
             await self._store.load_contacts(state, addresses)
+            history = await self._store.refs_of(state, addresses)
             for address, cause in sorted(addresses.items()):
-                contact = state.contacts.get(address)
-                for ref in contact.interactions if contact else ():
+                for ref in sorted(history.get(address, ())):
                     refs.setdefault(ref, cause)
         await self._store.load_interactions(state, refs)
         return list(resolve_again(state, refs))

@@ -42,6 +42,9 @@ class InMemoryIdentityStore:
     async def load_interactions(self, state: IdentitySlice, refs: Iterable[str]) -> None:
         return None
 
+    async def refs_of(self, state: IdentitySlice, addresses: Iterable[str]) -> dict[str, set[str]]:
+        return {a: set(state.refs_by_address.get(a, ())) for a in addresses}
+
     async def creation_candidates(self, state: IdentitySlice) -> list[Contact]:
         return [c for c in state.contacts.values() if c.reached_member and c.person_id is None]
 

@@ -46,6 +46,7 @@ class IdentityStore:
         )
         await self._people.create_index([("workspace_id", 1), ("company_id", 1), ("_id", 1)])
         await self._companies.create_index([("workspace_id", 1), ("domains", 1)])
+        await self._interactions.create_index([("workspace_id", 1), ("addresses", 1)])
 
     # --- settings -----------------------------------------------------------------------
 
@@ -78,21 +79,24 @@ class IdentityStore:
         they reach (through merges too), with the companies of those records."""
         ws = state.workspace_id
         wanted = sorted(set(addresses) - state.contacts.keys())
+        loaded: set[str] = set()
         for _ in range(3):  # addresses, then the ones they claim or are claimed by
             if not wanted:
                 break
             found = self._contacts.find({"_id": {"$in": [ids.person_id(ws, a) for a in wanted]}})
             async for document in found:
                 state.contacts[document["address"]] = _contact(document)
+                loaded.add(document["address"])
             related = {
                 c.claimant_address for a in wanted if (k := state.contacts.get(a)) for c in k.claims
             }
             related |= {o for a in wanted if (k := state.contacts.get(a)) for o in k.claimed}
             wanted = sorted(related - state.contacts.keys())
-        person_ids = {c.person_id for c in state.contacts.values() if c.person_id}
+        person_ids = {state.contacts[a].person_id for a in loaded} - {None}
         await self.load_people(state, person_ids)
-        domains = {registrable_domain(a.rpartition("@")[2]) for a in state.contacts} - {None}
-        await self.load_companies(state, domains, set())
+        domains = {registrable_domain(a.rpartition("@")[2]) for a in addresses} - {None}
+        await self.load_companies(state, domains - state.domains_loaded, set())
+        state.domains_loaded |= domains
 
     async def load_people(self, state: IdentitySlice, person_ids: Iterable[str]) -> None:
         wanted = set(person_ids) - state.people.keys()
@@ -126,12 +130,25 @@ class IdentityStore:
         keys = [_interaction_id(state.workspace_id, ref) for ref in wanted]
         async for document in self._interactions.find({"_id": {"$in": keys}}):
             facts = _facts(document)
-            state.interactions[facts.ref] = facts
+            state.remember(facts)
             state.resolved[facts.ref] = tuple(tuple(r) for r in document.get("resolved", ()))
         participants = {
             a for ref in wanted if (f := state.interactions.get(ref)) for a, _ in f.participants
         }
         await self.load_contacts(state, participants)
+
+    async def refs_of(self, state: IdentitySlice, addresses: Iterable[str]) -> dict[str, set[str]]:
+        """The interactions each address took part in: those in the slice, and, for
+        contacts the store knew before this batch, those stored."""
+        found = {a: set(state.refs_by_address.get(a, ())) for a in addresses}
+        stored = sorted(a for a in found if (c := state.contacts.get(a)) and c.known_to_store)
+        if stored:
+            query = {"workspace_id": state.workspace_id, "addresses": {"$in": stored}}
+            async for document in self._interactions.find(query, {"ref": 1, "addresses": 1}):
+                for address in document["addresses"]:
+                    if address in found:
+                        found[address].add(document["ref"])
+        return found
 
     async def creation_candidates(self, state: IdentitySlice) -> list[Contact]:
         """Contacts that emailed a member but are no record (for Enhanced creation OFF):
@@ -251,7 +268,6 @@ def _contact_document(workspace_id: str, contact: Contact) -> dict:
         "reached_by_member": contact.reached_by_member,
         "reached_member": contact.reached_member,
         "person_id": contact.person_id,
-        "interactions": contact.interactions,
         "claims": [asdict(c) for c in contact.claims],
         "claimed": contact.claimed,
     }
@@ -264,9 +280,9 @@ def _contact(document: dict) -> Contact:
         reached_by_member=document["reached_by_member"],
         reached_member=document["reached_member"],
         person_id=document["person_id"],
-        interactions=list(document["interactions"]),
         claims=[Claim(**c) for c in document["claims"]],
         claimed=list(document.get("claimed", ())),
+        known_to_store=True,
     )
 
 
@@ -343,6 +359,8 @@ def _facts_document(workspace_id: str, facts: InteractionFacts, resolved) -> dic
         "kind": facts.kind,
         "at": facts.at,
         "direction": facts.direction,
+        "ref": facts.ref,
+        "addresses": sorted({a for a, _ in facts.participants}),
         "participants": [list(p) for p in facts.participants],
         "participant_count": facts.participant_count,
         "resolved": [list(r) for r in resolved],

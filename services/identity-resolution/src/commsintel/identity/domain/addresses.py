@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 from publicsuffixlist import PublicSuffixList
 
@@ -216,6 +217,8 @@ _ROLE_PREFIXES = (
 )
 
 
+# Pure and hot (every participant of every message): a bounded cache keeps memory flat.
+@lru_cache(maxsize=65_536)
 def normalize_address(address: str) -> str | None:
     """The one spelling of an address under which its owner is a single person.
 
@@ -252,6 +255,7 @@ def address_domain(normalized_address: str) -> str:
     return domain
 
 
+@lru_cache(maxsize=65_536)
 def registrable_domain(domain: str) -> str | None:
     """The domain a company owns (eTLD+1): eu.acme.co.uk and mail.acme.com are the
     companies acme.co.uk and acme.com. None for a bare public suffix (co.uk, github.io),

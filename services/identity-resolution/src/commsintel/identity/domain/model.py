@@ -1,8 +1,8 @@
 """The slice of one workspace's identity state that a batch works on.
 
 Contacts are every external participant ever seen, record or not, with the evidence the
-creation policy needs and the interactions they took part in; people and companies are
-the records. The adapters load a slice, the domain changes it, the adapters save what
+creation policy needs (their interactions are found through the interactions' addresses);
+people and companies are the records. The adapters load a slice, the domain changes it, the adapters save what
 changed (`dirty_*`).
 """
 
@@ -30,9 +30,13 @@ class Contact:
     reached_by_member: bool = False  # a member emailed them (to/cc/bcc) or invited them
     reached_member: bool = False  # they emailed or invited a member
     person_id: str | None = None  # the record made for this address, once there is one
-    interactions: list[str] = field(default_factory=list)  # interaction refs
     claims: list[Claim] = field(default_factory=list)
     claimed: list[str] = field(default_factory=list)  # addresses this one's signature named
+    # Whether the store holds an earlier version (then its history may lie outside the slice).
+    known_to_store: bool = field(default=False, compare=False)
+
+    def evidence(self) -> tuple:
+        return (self.display_name, self.reached_by_member, self.reached_member, self.person_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,10 +107,13 @@ def interaction_ref(mailbox_id: str, key: str) -> str:
 @dataclass
 class IdentitySlice:
     settings: WorkspaceSettings
+    stored_settings: WorkspaceSettings | None = None
     contacts: dict[str, Contact] = field(default_factory=dict)
     people: dict[str, Person] = field(default_factory=dict)
     companies: dict[str, Company] = field(default_factory=dict)  # by company id
     interactions: dict[str, InteractionFacts] = field(default_factory=dict)
+    refs_by_address: dict[str, set[str]] = field(default_factory=dict)
+    domains_loaded: set[str] = field(default_factory=set)
     # The records each interaction was last resolved to: (record_id, kind, role) triples.
     resolved: dict[str, tuple[tuple[str, str, str], ...]] = field(default_factory=dict)
     dirty_resolutions: set[str] = field(default_factory=set)
@@ -123,7 +130,13 @@ class IdentitySlice:
         found = self.contacts.get(address)
         if found is None:
             found = self.contacts[address] = Contact(address)
+            self.dirty_contacts.add(address)
         return found
+
+    def remember(self, facts: InteractionFacts) -> None:
+        self.interactions[facts.ref] = facts
+        for address, _ in facts.participants:
+            self.refs_by_address.setdefault(address, set()).add(facts.ref)
 
     def root(self, person_id: str) -> str:
         """The record a person's interactions count for: itself, or whom it merged into."""

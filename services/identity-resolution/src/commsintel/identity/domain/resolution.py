@@ -21,6 +21,7 @@ from commsintel.contracts import ids
 from commsintel.contracts.events import (
     CompanyCreated,
     EnhancedRecordCreationChanged,
+    EnrichmentSource,
     Event,
     EventSynced,
     InteractionRecord,
@@ -29,6 +30,7 @@ from commsintel.contracts.events import (
     MessageSynced,
     PersonCreated,
     PersonLinkedToCompany,
+    RecordEnriched,
 )
 from commsintel.identity.domain.addresses import (
     company_name_from_domain,
@@ -177,19 +179,19 @@ def observe_calendar_event(state: IdentitySlice, event: EventSynced) -> Outcome:
 
 
 def _observe(state: IdentitySlice, facts, names, evidence, *, cause: str) -> Outcome:
-    state.interactions[facts.ref] = facts
+    state.remember(facts)
     state.new_interactions.add(facts.ref)
     touched: list[Contact] = []
     for address, role in facts.participants:
         if state.settings.is_internal(address) or is_role_address(address):
             continue
         contact = state.contact(address)
-        if facts.ref not in contact.interactions:
-            contact.interactions.append(facts.ref)
+        before = contact.evidence()
         if names.get(address):
             contact.display_name = names[address]
         evidence(contact, role)
-        state.dirty_contacts.add(address)
+        if contact.evidence() != before:
+            state.dirty_contacts.add(address)
         touched.append(contact)
     outcome = Outcome()
     for contact in touched:
@@ -269,8 +271,7 @@ def create_person(
             outcome.events.append(enriched)
     _link_company(state, person, outcome, at)
     # The record comes with its whole history.
-    for ref in contact.interactions:
-        outcome.reresolve[ref] = person.person_id
+    outcome.reresolve_people[person.person_id] = person.person_id
     # A claim is settled from whichever side becomes a record last.
     _merge_by_claims(state, contact, outcome, at)
     for other in contact.claimed:
@@ -314,6 +315,50 @@ def _link_company(state: IdentitySlice, person: Person, outcome: Outcome, at: da
     )
 
 
+def _add_company_domain(
+    state: IdentitySlice,
+    company: Company,
+    website: str,
+    outcome: Outcome,
+    cause: str,
+    source: SourcedValue,
+) -> None:
+    """A company keeps all its domains: the website its people give in their signatures
+    joins it, unless free mail, the workspace's own, or already another company's."""
+    domain = registrable_domain(website)
+    if domain is None or domain in company.domains or is_free_mail_domain(domain):
+        return
+    if domain in state.settings.own_domains or state.company_with_domain(domain) is not None:
+        return
+    value = SourcedValue(
+        (*company.domains, domain),
+        source.source,
+        source.message_key,
+        source.member_id,
+        source.observed_at,
+    )
+    company.domains = list(value.values)
+    state.dirty_companies.add(company.company_id)
+    outcome.events.append(
+        RecordEnriched(
+            event_id=ids.event_id(
+                state.workspace_id, "RecordEnriched", company.company_id, "domains", cause
+            ),
+            workspace_id=state.workspace_id,
+            record_id=company.company_id,
+            record_kind="company",
+            field="domains",
+            value=value.values,
+            source=EnrichmentSource(
+                kind="signature",
+                message_key=source.message_key,
+                member_id=source.member_id,
+                observed_at=source.observed_at,
+            ),
+        )
+    )
+
+
 def _propose_display_name(state, contact: Contact, facts, outcome: Outcome, cause: str) -> None:
     person = state.people[state.root(contact.person_id)]
     value = SourcedValue(
@@ -346,6 +391,15 @@ def _sender_evidence(
             value = SourcedValue((signature.company_name,), "signature", key, member, at)
             if enriched := propose(state, company, "name", value, cause):
                 outcome.events.append(enriched)
+        if company is not None and signature.website_domain:
+            _add_company_domain(
+                state,
+                company,
+                signature.website_domain,
+                outcome,
+                cause,
+                SourcedValue((), "signature", key, member, at),
+            )
     name_key = full_name_key(signature.name or display_name)
     if name_key is None:
         return outcome
