@@ -24,7 +24,9 @@ from commsintel.embedded import free_port, kafka_bootstrap, local_kafka, local_m
 from commsintel.pipeline import InProcessPipeline, PipelineConfig
 from commsintel.sample_mailboxes import SAMPLE_WORKSPACE, write_sample_mailboxes
 
-PREFERRED_PORTS = {"kafka": 19092, "mongo": 27018, "access": 50051, "intelligence": 50052}
+PREFERRED_PORTS = {
+    "kafka": 19092, "mongo": 27018, "access": 50051, "intelligence": 50052, "identity": 50053,
+}
 LEVELS = {
     value: name.removeprefix("STRENGTH_LEVEL_").replace("_", " ").lower()
     for name, value in intelligence_pb2.StrengthLevel.items()
@@ -55,6 +57,7 @@ async def run_embedded(data_dir: Path, *, serve: bool = True) -> int:
             signing_key=signing_key,
             access_bind=f"127.0.0.1:{_port('access')}",
             intelligence_bind=f"127.0.0.1:{_port('intelligence')}",
+            identity_bind=f"127.0.0.1:{_port('identity')}",
         )
         pipeline = await InProcessPipeline(config).start()
         print("services started: ingest, identity-resolution, intelligence, access", flush=True)
@@ -145,6 +148,7 @@ async def _print_summary(pipeline: InProcessPipeline, token: str) -> None:
     print()
     print(f"gRPC AccessService        {pipeline.access_target}  (health + reflection on)")
     print(f"gRPC IntelligenceService  {pipeline.intelligence_target}")
+    print(f"gRPC WorkspaceService, IdentityService  {pipeline.identity_target}")
     print(
         f"workspace {SAMPLE_WORKSPACE.workspace_id}: "
         f"{counts[access_pb2.RECORD_KIND_PERSON]} people, "
