@@ -23,8 +23,10 @@ def main() -> int:
         _print("parsing (ratio = parse_message time / compat32 baseline time)", parsing.run())
     if "identity" in wanted:
         addresses = int(arguments.get("identity") or 1_000_000)
-        _print(f"identity resolution, {addresses:,} distinct addresses (state in MongoDB)",
-               identity.run(addresses))
+        _print(
+            f"identity resolution, {addresses:,} distinct addresses (state in MongoDB)",
+            identity.run(addresses),
+        )
     if "pipeline" in wanted:
         _print("pipeline (ratio = bare consumer time / end-to-end time)", pipeline.run())
     return 0

@@ -49,16 +49,24 @@ def synthetic_messages(addresses: int, seed: int = 11):
         sent = rng.random() < 0.7
         sender = owner if sent else recipients[0]
         participants = [MessageParticipant(role="from", address=sender, display_name="")]
-        participants += [MessageParticipant(role="to", address=a) for a in recipients
-                         if a != sender]
+        participants += [
+            MessageParticipant(role="to", address=a) for a in recipients if a != sender
+        ]
         if not sent:
             participants.append(MessageParticipant(role="to", address=owner))
         number += 1
         yield MessageSynced(
-            event_id=f"bench-{number}", workspace_id="bench", mailbox_id="mb", member_id="alice",
-            mailbox_owner_addresses=(owner,), message_key=f"m{number}", thread_key=f"m{number}",
-            subject="", sent_at=START + timedelta(minutes=number),
-            direction="sent" if sent else "received", participants=tuple(participants),
+            event_id=f"bench-{number}",
+            workspace_id="bench",
+            mailbox_id="mb",
+            member_id="alice",
+            mailbox_owner_addresses=(owner,),
+            message_key=f"m{number}",
+            thread_key=f"m{number}",
+            subject="",
+            sent_at=START + timedelta(minutes=number),
+            direction="sent" if sent else "received",
+            participants=tuple(participants),
         )
 
 
@@ -67,11 +75,15 @@ async def _bare_upserts(uri: str, operations: int) -> float:
     collection = client["bench_baseline"]["upserts"]
     started = time.perf_counter()
     for first in range(0, operations, 1000):
-        await collection.bulk_write([
-            UpdateOne({"_id": f"k{i}"}, {"$set": {"value": i, "workspace_id": "bench"}},
-                      upsert=True)
-            for i in range(first, min(first + 1000, operations))
-        ], ordered=False)
+        await collection.bulk_write(
+            [
+                UpdateOne(
+                    {"_id": f"k{i}"}, {"$set": {"value": i, "workspace_id": "bench"}}, upsert=True
+                )
+                for i in range(first, min(first + 1000, operations))
+            ],
+            ordered=False,
+        )
     elapsed = time.perf_counter() - started
     await client.close()
     return operations / elapsed
@@ -81,9 +93,15 @@ class CountingStore(IdentityStore):
     writes = 0
 
     async def save(self, state) -> None:
-        self.writes += 1 + sum(len(s) for s in (
-            state.dirty_contacts, state.dirty_people, state.dirty_companies,
-            state.new_interactions | state.dirty_resolutions))
+        self.writes += 1 + sum(
+            len(s)
+            for s in (
+                state.dirty_contacts,
+                state.dirty_people,
+                state.dirty_companies,
+                state.new_interactions | state.dirty_resolutions,
+            )
+        )
         await super().save(state)
 
 
@@ -125,8 +143,10 @@ def run(addresses: int = 1_000_000) -> dict[str, float]:
     def show(messages: int, seconds: float) -> None:
         if messages % 20_000 == 0:
             rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-            print(f"  ... {messages} messages, {messages / seconds:.0f}/s, peak RSS {rss:.0f} MB",
-                  flush=True)
+            print(
+                f"  ... {messages} messages, {messages / seconds:.0f}/s, peak RSS {rss:.0f} MB",
+                flush=True,
+            )
 
     with tempfile.TemporaryDirectory() as workdir:
         server = local_mongo(None, log_dir=Path(workdir)).start()

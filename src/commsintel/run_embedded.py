@@ -25,7 +25,11 @@ from commsintel.pipeline import InProcessPipeline, PipelineConfig
 from commsintel.sample_mailboxes import SAMPLE_WORKSPACE, write_sample_mailboxes
 
 PREFERRED_PORTS = {
-    "kafka": 19092, "mongo": 27018, "access": 50051, "intelligence": 50052, "identity": 50053,
+    "kafka": 19092,
+    "mongo": 27018,
+    "access": 50051,
+    "intelligence": 50052,
+    "identity": 50053,
 }
 LEVELS = {
     value: name.removeprefix("STRENGTH_LEVEL_").replace("_", " ").lower()

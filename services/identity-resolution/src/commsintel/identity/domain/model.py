@@ -2,8 +2,8 @@
 
 Contacts are every external participant ever seen, record or not, with the evidence the
 creation policy needs (their interactions are found through the interactions' addresses);
-people and companies are the records. The adapters load a slice, the domain changes it, the adapters save what
-changed (`dirty_*`).
+people and companies are the records. The adapters load a slice, the domain changes it,
+the adapters save what changed (`dirty_*`).
 """
 
 from __future__ import annotations
