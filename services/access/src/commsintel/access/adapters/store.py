@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from pymongo import DESCENDING, DeleteMany, UpdateMany, UpdateOne
+from pymongo import DESCENDING, DeleteOne, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 
 from commsintel.access.domain.visibility import (
@@ -45,19 +45,66 @@ class AccessStore:
 
     async def ensure_indexes(self) -> None:
         await self._records.create_index([("workspace_id", 1), ("kind", 1), ("_id", 1)])
+        await self._record_messages.create_index([("workspace_id", 1), ("message_key", 1)])
         await self._record_messages.create_index(
             [("workspace_id", 1), ("record_id", 1), ("sent_at", DESCENDING), ("message_key", 1)]
         )
 
     async def apply(self, events: Sequence[Event]) -> None:
         """Fold a batch into the projections with one bulk write per collection. Every
-        write is an idempotent upsert, so a redelivered batch changes nothing."""
+        write is idempotent, so a redelivered batch changes nothing."""
         writes: dict[str, list] = {}
         for event in events:
             for collection, write in _writes_for(event):
                 writes.setdefault(collection, []).append(write)
+        resolutions = [
+            e for e in events if isinstance(e, InteractionResolved) and e.kind == "email"
+        ]
+        if resolutions:
+            writes["record_messages"] = await self._record_message_writes(resolutions)
         for collection, batch in writes.items():
-            await getattr(self, f"_{collection}").bulk_write(batch, ordered=True)
+            if batch:
+                await getattr(self, f"_{collection}").bulk_write(batch, ordered=True)
+
+    async def _record_message_writes(self, events: list[InteractionResolved]) -> list:
+        """One document per (record, message), listing the mailboxes (`via`) whose
+        resolution put the record there. A later resolution of one mailbox's sighting
+        replaces that mailbox's share; a document nobody vouches for any more goes."""
+        via: dict[str, set[str]] = {}
+        of_message: dict[str, set[str]] = {}
+        for workspace_id in sorted({e.workspace_id for e in events}):
+            keys = sorted({e.interaction_key for e in events if e.workspace_id == workspace_id})
+            query = {"workspace_id": workspace_id, "message_key": {"$in": keys}}
+            projection = {"via": 1, "message_key": 1}
+            async for document in self._record_messages.find(query, projection):
+                via[document["_id"]] = set(document.get("via", ()))
+                of_message.setdefault(document["message_key"], set()).add(document["_id"])
+        before = {key: set(value) for key, value in via.items()}
+        details: dict[str, dict] = {}
+        for event in events:
+            now_in = set()
+            for record in event.records:
+                key = f"{record.record_id}:{event.interaction_key}"
+                now_in.add(key)
+                via.setdefault(key, set()).add(event.mailbox_id)
+                of_message.setdefault(event.interaction_key, set()).add(key)
+                details[key] = {
+                    "workspace_id": event.workspace_id,
+                    "record_id": record.record_id,
+                    "message_key": event.interaction_key,
+                    "sent_at": event.occurred_at,
+                }
+            for key in of_message.get(event.interaction_key, set()) - now_in:
+                via[key].discard(event.mailbox_id)
+        writes: list = []
+        for key in sorted(via):
+            if not via[key]:
+                if key in before:
+                    writes.append(DeleteOne({"_id": key}))
+            elif via[key] != before.get(key) or key in details:
+                update = {"$set": {"via": sorted(via[key]), **details.get(key, {})}}
+                writes.append(UpdateOne({"_id": key}, update, upsert=True))
+        return writes
 
     async def record(self, workspace_id: str, record_id: str) -> dict | None:
         """The record, or the one it was merged into."""
@@ -187,8 +234,6 @@ def _writes_for(event: Event) -> list[tuple[str, object]]:
                     ),
                 )
             ]
-        case InteractionResolved() if event.kind == "email":
-            return _record_message_writes(event)
         case PeopleMerged():
             return [
                 (
@@ -215,41 +260,6 @@ def _writes_for(event: Event) -> list[tuple[str, object]]:
                 )
             ]
     return []
-
-
-def _record_message_writes(event: InteractionResolved) -> list[tuple[str, object]]:
-    """One document per (record, message), listing the mailboxes (`via`) whose resolution
-    put the record there; a re-resolution of one mailbox's sighting replaces its share."""
-    ws, key, mailbox = event.workspace_id, event.interaction_key, event.mailbox_id
-    record_ids = [r.record_id for r in event.records]
-    writes: list[tuple[str, object]] = [
-        (
-            "record_messages",
-            UpdateOne(
-                {"_id": f"{record_id}:{key}"},
-                {
-                    "$set": {
-                        "workspace_id": ws,
-                        "record_id": record_id,
-                        "message_key": key,
-                        "sent_at": event.occurred_at,
-                    },
-                    "$addToSet": {"via": mailbox},
-                },
-                upsert=True,
-            ),
-        )
-        for record_id in record_ids
-    ]
-    others = {"workspace_id": ws, "message_key": key, "record_id": {"$nin": record_ids}}
-    writes.append(("record_messages", UpdateMany(others, {"$pull": {"via": mailbox}})))
-    writes.append(
-        (
-            "record_messages",
-            DeleteMany({"workspace_id": ws, "message_key": key, "via": {"$size": 0}}),
-        )
-    )
-    return writes
 
 
 def _message_id(workspace_id: str, message_key: str) -> str:
