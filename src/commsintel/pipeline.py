@@ -147,6 +147,26 @@ async def ensure_topics(bootstrap: str, partitions: int = 3) -> None:
         await admin.close()
 
 
+async def dead_lettered(bootstrap: str) -> dict[str, int]:
+    """How many records each dead-letter topic holds (none is the healthy answer)."""
+    probe = AIOKafkaConsumer(bootstrap_servers=bootstrap)
+    await probe.start()
+    try:
+        counts = {}
+        for topic in topics.ALL_TOPICS:
+            dlq = topics.dead_letter_topic(topic)
+            partitions = [
+                TopicPartition(dlq, p) for p in sorted(probe.partitions_for_topic(dlq) or ())
+            ]
+            if partitions:
+                ends = await probe.end_offsets(partitions)
+                starts = await probe.beginning_offsets(partitions)
+                counts[dlq] = sum(ends[p] - starts[p] for p in partitions)
+        return counts
+    finally:
+        await probe.stop()
+
+
 async def consumer_lag(bootstrap: str, groups: dict[str, tuple[str, ...]]) -> int:
     """Records the groups have not committed yet, summed over their topics."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)

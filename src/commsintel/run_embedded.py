@@ -21,7 +21,7 @@ from commsintel.contracts.auth import Caller, dev_signing_key, issue_token
 from commsintel.contracts.proto.access.v1 import access_pb2, access_pb2_grpc
 from commsintel.contracts.proto.intelligence.v1 import intelligence_pb2, intelligence_pb2_grpc
 from commsintel.embedded import free_port, kafka_bootstrap, local_kafka, local_mongo, mongo_uri
-from commsintel.pipeline import InProcessPipeline, PipelineConfig
+from commsintel.pipeline import InProcessPipeline, PipelineConfig, dead_lettered
 from commsintel.sample_mailboxes import SAMPLE_WORKSPACE, write_sample_mailboxes
 
 PREFERRED_PORTS = {
@@ -158,6 +158,10 @@ async def _print_summary(pipeline: InProcessPipeline, token: str) -> None:
         f"{counts[access_pb2.RECORD_KIND_PERSON]} people, "
         f"{counts[access_pb2.RECORD_KIND_COMPANY]} companies"
     )
+    poison = {
+        topic: n for topic, n in (await dead_lettered(pipeline.config.kafka_bootstrap)).items() if n
+    }
+    print("dead-lettered: " + (", ".join(f"{t} {n}" for t, n in poison.items()) or "nothing"))
     print()
     print(f"{'strongest connections':<32} {'record':<34} {'member':<8} {'strength':>8}  level")
     for name, label, member, strength, level in rows:

@@ -16,7 +16,7 @@ from commsintel.contracts.events import MailboxRemoved
 from commsintel.contracts.streaming import EventPublisher, build_broker, subscribe_event_batches
 from commsintel.contracts.telemetry import configure_tracing
 from commsintel.contracts.topics import INGEST_MAILBOXES, dead_letter_topic
-from commsintel.pipeline import ensure_topics
+from commsintel.pipeline import dead_lettered, ensure_topics
 
 pytestmark = [pytest.mark.kafka]
 
@@ -94,6 +94,8 @@ async def test_poison_records_go_to_the_dead_letter_topic_and_the_rest_is_handle
     assert {header_map(r.headers)["dlq_source_topic"] for r in dead} == {INGEST_MAILBOXES}
     # Every good event, including the one behind the poison, was handled.
     assert set(handled) == {e.event_id for e in [*good, after]}
+    # And the operator's count of dead letters shows them.
+    assert (await dead_lettered(kafka_bootstrap))[dead_letter_topic(INGEST_MAILBOXES)] >= 2
 
 
 async def test_trace_context_travels_from_publish_to_consume(kafka_bootstrap: str) -> None:
