@@ -107,19 +107,20 @@ class IdentityHandlers:
         return Outcome()
 
     async def _resolve_again(self, state: IdentitySlice, outcome: Outcome) -> list[Event]:
-        refs = dict(outcome.reresolve)
-        if outcome.reresolve_people:
-            await self._store.load_people(state, outcome.reresolve_people)
-            addresses: dict[str, str] = {}
-            for person_id, cause in outcome.reresolve_people.items():
-                person = state.people[person_id]
-                for member in (person_id, *person.absorbed):
-                    addresses[state.people[member].address] = cause
-            await self._store.load_contacts(state, addresses)
-            history = await self._store.refs_of(state, addresses)
-            for address, cause in sorted(addresses.items()):
-                for ref in sorted(history.get(address, ())):
-                    refs.setdefault(ref, cause)
+        """The interactions of every person whose records changed, resolved again."""
+        if not outcome.reresolve_people:
+            return []
+        await self._store.load_people(state, outcome.reresolve_people)
+        addresses: dict[str, str] = {}
+        for person_id, cause in outcome.reresolve_people.items():
+            for member in (person_id, *state.people[person_id].absorbed):
+                addresses[state.people[member].address] = cause
+        await self._store.load_contacts(state, addresses)
+        history = await self._store.refs_of(state, addresses)
+        refs: dict[str, str] = {}
+        for address, cause in sorted(addresses.items()):
+            for ref in sorted(history.get(address, ())):
+                refs.setdefault(ref, cause)
         await self._store.load_interactions(state, refs)
         return list(resolve_again(state, refs))
 

@@ -62,14 +62,12 @@ RECIPIENT_ROLES = frozenset({"to", "cc", "bcc"})
 @dataclass
 class Outcome:
     events: list[Event] = field(default_factory=list)
-    # Interactions (refs) and people whose interactions must be resolved again, each with
-    # the id of the event that caused it.
-    reresolve: dict[str, str] = field(default_factory=dict)
+    # People whose interactions must be resolved again (their history, after a creation,
+    # a merge or an unmerge), each with the id of the event that caused it.
     reresolve_people: dict[str, str] = field(default_factory=dict)
 
     def extend(self, other: Outcome) -> None:
         self.events += other.events
-        self.reresolve.update(other.reresolve)
         self.reresolve_people.update(other.reresolve_people)
 
 
