@@ -104,8 +104,11 @@ class InProcessPipeline:
         return self
 
     async def stop(self) -> None:
-        for service in (self.access, self.intelligence, self.identity, self.ingest):
-            await service.stop()
+        """Stops whatever started, also after a start that failed half way."""
+        for name in ("access", "intelligence", "identity", "ingest"):
+            service = getattr(self, name, None)
+            if service is not None:
+                await service.stop()
 
     @property
     def access_target(self) -> str:

@@ -9,7 +9,6 @@ every message is already synced, so nothing is duplicated.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import signal
 import socket
 from datetime import UTC, datetime
@@ -48,13 +47,21 @@ def _port(name: str) -> int:
 
 
 async def run_embedded(data_dir: Path, *, serve: bool = True) -> int:
+    # Ctrl-C or SIGTERM at any stage cancels the run, so everything started is stopped.
+    run = asyncio.current_task()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, run.cancel)
     data_dir.mkdir(parents=True, exist_ok=True)
     signing_key = dev_signing_key(data_dir / "dev-signing-key")
     print(f"starting the local Kafka and MongoDB stand-ins (data in {data_dir}/)", flush=True)
-    kafka = local_kafka(data_dir / "kafka", _port("kafka")).start()
-    mongo = local_mongo(data_dir / "mongo", _port("mongo")).start()
+    servers = []
     pipeline: InProcessPipeline | None = None
     try:
+        kafka = local_kafka(data_dir / "kafka", _port("kafka")).start()
+        servers.append(kafka)
+        mongo = local_mongo(data_dir / "mongo", _port("mongo")).start()
+        servers.append(mongo)
         config = PipelineConfig(
             kafka_bootstrap=kafka_bootstrap(kafka),
             mongo_uri=mongo_uri(mongo),
@@ -63,7 +70,8 @@ async def run_embedded(data_dir: Path, *, serve: bool = True) -> int:
             intelligence_bind=f"127.0.0.1:{_port('intelligence')}",
             identity_bind=f"127.0.0.1:{_port('identity')}",
         )
-        pipeline = await InProcessPipeline(config).start()
+        pipeline = InProcessPipeline(config)
+        await pipeline.start()
         print("services started: ingest, identity-resolution, intelligence, access", flush=True)
         await _import_sample(pipeline, data_dir / "sample")
         print("waiting for identity-resolution, intelligence and access to catch up...", flush=True)
@@ -75,12 +83,15 @@ async def run_embedded(data_dir: Path, *, serve: bool = True) -> int:
         )
         await _print_summary(pipeline, token)
         if serve:
-            await _serve_until_interrupted()
+            print("\nserving; press Ctrl-C to stop", flush=True)
+            await asyncio.Event().wait()
+    except asyncio.CancelledError:
+        print("\ninterrupted", flush=True)
     finally:
         if pipeline is not None:
-            await pipeline.stop()
-        mongo.stop()
-        kafka.stop()
+            await asyncio.shield(pipeline.stop())
+        for server in reversed(servers):
+            server.stop()
         print("stopped", flush=True)
     return 0
 
@@ -173,13 +184,3 @@ async def _print_summary(pipeline: InProcessPipeline, token: str) -> None:
         'try: grpcurl -plaintext -H "authorization: Bearer $TOKEN" '
         f"{pipeline.access_target} commsintel.access.v1.AccessService/ListRecords"
     )
-
-
-async def _serve_until_interrupted() -> None:
-    stopped = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stopped.set)
-    print("\nserving; press Ctrl-C to stop", flush=True)
-    with contextlib.suppress(asyncio.CancelledError):
-        await stopped.wait()
