@@ -115,13 +115,18 @@ class IdentityStore:
         company_ids = company_ids - state.companies.keys()
         if not domains and not company_ids:
             return
-        query = {
-            "workspace_id": state.workspace_id,
-            "$or": [{"domains": {"$in": sorted(domains)}}, {"_id": {"$in": sorted(company_ids)}}],
-        }
-        async for document in self._companies.find(query):
-            if document["_id"] not in state.companies:
-                state.companies[document["_id"]] = _company(document)
+        # Two indexed lookups rather than one $or, which some servers answer by a scan.
+        queries = []
+        if domains:
+            queries.append(
+                {"workspace_id": state.workspace_id, "domains": {"$in": sorted(domains)}}
+            )
+        if company_ids:
+            queries.append({"_id": {"$in": sorted(company_ids)}})
+        for query in queries:
+            async for document in self._companies.find(query):
+                if document["_id"] not in state.companies:
+                    state.companies[document["_id"]] = _company(document)
 
     async def load_interactions(self, state: IdentitySlice, refs: Iterable[str]) -> None:
         wanted = sorted(set(refs) - state.interactions.keys())
@@ -141,7 +146,11 @@ class IdentityStore:
         """The interactions each address took part in: those in the slice, and, for
         contacts the store knew before this batch, those stored."""
         found = {a: set(state.refs_by_address.get(a, ())) for a in addresses}
-        stored = sorted(a for a in found if (c := state.contacts.get(a)) and c.known_to_store)
+        stored = sorted(
+            a
+            for a in found
+            if (c := state.contacts.get(a)) and c.known_to_store and not c.history_loaded
+        )
         if stored:
             query = {"workspace_id": state.workspace_id, "addresses": {"$in": stored}}
             async for document in self._interactions.find(query, {"ref": 1, "addresses": 1}):

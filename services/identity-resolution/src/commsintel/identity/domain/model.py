@@ -32,8 +32,10 @@ class Contact:
     person_id: str | None = None  # the record made for this address, once there is one
     claims: list[Claim] = field(default_factory=list)
     claimed: list[str] = field(default_factory=list)  # addresses this one's signature named
-    # Whether the store holds an earlier version (then its history may lie outside the slice).
+    # Whether the store holds an earlier version (then its history may lie outside the
+    # slice), and whether that stored history has been loaded into the slice.
     known_to_store: bool = field(default=False, compare=False)
+    history_loaded: bool = field(default=False, compare=False)
 
     def evidence(self) -> tuple:
         return (self.display_name, self.reached_by_member, self.reached_member, self.person_id)
