@@ -3,14 +3,8 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from commsintel.intelligence.domain.attributes import Interaction, summarize
-from commsintel.intelligence.domain.strength import (
-    DecayedScore,
-    StrengthLevel,
-    StrengthModel,
-    level_of,
-    rank_key,
-)
+from commsintel.intelligence.domain.attributes import Interaction, pair_score, summarize
+from commsintel.intelligence.domain.strength import StrengthLevel, StrengthModel, level_of, rank_key
 
 NOW = datetime(2026, 11, 1, tzinfo=UTC)
 MODEL = StrengthModel()
@@ -18,9 +12,51 @@ MODEL = StrengthModel()
 
 def _emails(member: str, days_ago: list[float], direction: str = "sent") -> list[Interaction]:
     return [
-        Interaction("rec", member, f"{member}-{i}", NOW - timedelta(days=d), direction, 2)
+        Interaction(
+            "rec", member, f"{member}-{direction}-{i}", NOW - timedelta(days=d), direction, 2
+        )
         for i, d in enumerate(days_ago)
     ]
+
+
+def _meeting(member: str, days_ago: float, role: str = "attendee", key: str = "meet"):
+    return Interaction(
+        "rec", member, key, NOW - timedelta(days=days_ago), "sent", 3, kind="calendar", role=role
+    )
+
+
+def test_a_two_way_exchange_outweighs_the_same_mail_one_way() -> None:
+    one_way = summarize("rec", _emails("a", [10, 12, 14, 16]), NOW, MODEL)
+    exchange = _emails("a", [10, 14]) + _emails("a", [12, 16], direction="received")
+    two_way = summarize("rec", exchange, NOW, MODEL)
+    assert two_way.strength > one_way.strength
+    reasons = {c.reason for c in two_way.contributions}
+    assert {"email sent (two-way)", "email received (two-way)"} <= reasons
+
+
+def test_an_attended_meeting_counts_more_than_an_email_and_a_declined_one_nothing() -> None:
+    email = summarize("rec", _emails("a", [5]), NOW, MODEL)
+    meeting = summarize("rec", [_meeting("a", 5)], NOW, MODEL)
+    declined = summarize("rec", [_meeting("a", 5, role="declined")], NOW, MODEL)
+    assert meeting.strength > email.strength > declined.strength == 0.0
+    assert declined.last_calendar is None
+
+
+def test_next_meeting_becomes_the_last_one_once_its_time_has_passed() -> None:
+    meeting = _meeting("a", -2, key="kickoff")  # in two days
+    before = summarize("rec", [meeting], NOW, MODEL)
+    assert before.next_calendar.interaction_key == "kickoff" and before.last_calendar is None
+    after = summarize("rec", [meeting], NOW + timedelta(days=3), MODEL)
+    assert after.next_calendar is None and after.last_calendar.interaction_key == "kickoff"
+    assert after.last_interaction.interaction_key == "kickoff"
+
+
+def test_first_and_last_interaction_span_email_and_calendar() -> None:
+    summary = summarize("rec", [*_emails("a", [40, 3]), _meeting("b", 60)], NOW, MODEL)
+    assert summary.first_interaction.member_id == "b"
+    assert summary.first_email.at == NOW - timedelta(days=40)
+    assert summary.last_interaction.at == NOW - timedelta(days=3)
+    assert (summary.email_count, summary.meeting_count) == (2, 1)
 
 
 def test_ten_emails_last_month_outweigh_ten_a_year_ago() -> None:
@@ -94,23 +130,18 @@ def test_interactions_in_any_order_give_the_same_result(days, seed) -> None:
     seed.shuffle(shuffled)
     assert summarize("rec", shuffled, NOW, MODEL) == summarize("rec", interactions, NOW, MODEL)
 
-    # The incrementally kept score agrees with the fold from scratch.
-    score = DecayedScore()
-    for interaction in shuffled:
-        if interaction.member_id == "a":
-            score = score.add(MODEL.weight("sent", 2), interaction.at, MODEL)
-    expected = summarize("rec", _emails("a", days), NOW, MODEL).strength
-    assert abs(score.at(NOW, MODEL) - expected) <= 1e-9 * max(1.0, expected)
+    # The stored ranking score agrees with the fold, decayed to the same moment.
+    mine = [i for i in shuffled if i.member_id == "a"]
+    expected = summarize("rec", mine, NOW, MODEL).strength
+    score = pair_score(mine, MODEL).at(NOW, MODEL)
+    assert abs(score - expected) <= 1e-9 * max(1.0, expected)
 
 
 @settings(max_examples=200, deadline=None)
 @given(a=ages, b=ages)
 def test_rank_key_orders_scores_as_their_strength_now(a, b) -> None:
     def score(days):
-        result = DecayedScore()
-        for interaction in _emails("m", days):
-            result = result.add(1.0, interaction.at, MODEL)
-        return result
+        return pair_score(_emails("m", days), MODEL)
 
     sa, sb = score(a), score(b)
     strength_a, strength_b = sa.at(NOW, MODEL), sb.at(NOW, MODEL)

@@ -21,7 +21,7 @@ from commsintel.intelligence.domain.strength import StrengthModel
 from commsintel.intelligence.handlers import IntelligenceHandlers
 
 SERVICE_NAME = "intelligence"
-INPUT_TOPICS = (topics.IDENTITY_INTERACTIONS,)
+INPUT_TOPICS = (topics.INGEST_MAILBOXES, topics.IDENTITY_INTERACTIONS)
 GRPC_SERVICE = intelligence_pb2.DESCRIPTOR.services_by_name["IntelligenceService"].full_name
 
 

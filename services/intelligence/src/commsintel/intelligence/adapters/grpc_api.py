@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -13,13 +14,15 @@ from commsintel.contracts.proto.intelligence.v1 import intelligence_pb2 as pb
 from commsintel.contracts.proto.intelligence.v1 import intelligence_pb2_grpc as pb_grpc
 from commsintel.intelligence.adapters.store import IntelligenceStore
 from commsintel.intelligence.domain.attributes import (
+    Interaction,
     InteractionRef,
     RecordIntelligence,
     summarize,
 )
-from commsintel.intelligence.domain.strength import StrengthModel
+from commsintel.intelligence.domain.strength import StrengthModel, level_of
 
 MAX_LIMIT = 500
+MAX_TOP = 100
 
 
 class IntelligenceServicer(pb_grpc.IntelligenceServiceServicer):
@@ -46,11 +49,39 @@ class IntelligenceServicer(pb_grpc.IntelligenceServiceServicer):
         limit = request.limit or 10
         as_of = self._as_of(request)
         workspace_id = current_caller().workspace_id
-        record_ids = await self._store.strongest_records(workspace_id, limit)
+        member = request.member_id or None
+        record_ids = await self._store.strongest_records(workspace_id, limit, member)
         summaries = [await self._intelligence(record_id, as_of) for record_id in record_ids]
-        summaries.sort(key=lambda s: (-s.strength, s.record_id))
+        summaries.sort(key=lambda s: (-_strength_of(s, member), s.record_id))
         return pb.ListStrongestConnectionsResponse(
             records=[record_intelligence_pb(s) for s in summaries]
+        )
+
+    async def ExplainStrength(self, request, context):
+        if not request.record_id:
+            raise InvalidArgument("record_id is required")
+        if not 0 <= request.top <= MAX_TOP:
+            raise InvalidArgument(f"top must be between 1 and {MAX_TOP} (0 means 10)")
+        as_of = self._as_of(request)
+        summary = await self._intelligence(request.record_id, as_of)
+        member = request.member_id or summary.strongest_member_id or ""
+        mine = [c for c in summary.contributions if c.interaction.member_id == member]
+        by_reason: dict[str, list[float]] = {}
+        for contribution in mine:
+            by_reason.setdefault(contribution.reason, []).append(contribution.weight)
+        strength = _strength_of(summary, member)
+        return pb.ExplainStrengthResponse(
+            member_id=member,
+            strength=strength,
+            level=int(level_of(strength)),
+            by_reason={reason: math.fsum(w) for reason, w in by_reason.items()},
+            top_contributions=[
+                pb.Contribution(
+                    interaction=_ref_pb(_ref_of(c.interaction)), reason=c.reason, weight=c.weight
+                )
+                for c in mine[: request.top or 10]
+            ],
+            as_of=_timestamp(as_of),
         )
 
     async def _intelligence(self, record_id: str, as_of: datetime) -> RecordIntelligence:
@@ -67,9 +98,15 @@ class IntelligenceServicer(pb_grpc.IntelligenceServiceServicer):
 def record_intelligence_pb(intelligence: RecordIntelligence) -> pb.RecordIntelligence:
     return pb.RecordIntelligence(
         record_id=intelligence.record_id,
+        first_interaction=_ref_pb(intelligence.first_interaction),
+        last_interaction=_ref_pb(intelligence.last_interaction),
         first_email_interaction=_ref_pb(intelligence.first_email),
         last_email_interaction=_ref_pb(intelligence.last_email),
+        first_calendar_interaction=_ref_pb(intelligence.first_calendar),
+        last_calendar_interaction=_ref_pb(intelligence.last_calendar),
+        next_calendar_interaction=_ref_pb(intelligence.next_calendar),
         email_interaction_count=intelligence.email_count,
+        meeting_count=intelligence.meeting_count,
         connection_strength=intelligence.strength,
         level=int(intelligence.level),
         strongest_member_id=intelligence.strongest_member_id or "",
@@ -79,6 +116,16 @@ def record_intelligence_pb(intelligence: RecordIntelligence) -> pb.RecordIntelli
         ],
         as_of=_timestamp(intelligence.as_of),
     )
+
+
+def _strength_of(summary: RecordIntelligence, member_id: str | None) -> float:
+    if not member_id:
+        return summary.strength
+    return next((m.strength for m in summary.member_strengths if m.member_id == member_id), 0.0)
+
+
+def _ref_of(interaction: Interaction) -> InteractionRef:
+    return InteractionRef(interaction.at, interaction.member_id, interaction.interaction_key)
 
 
 def _ref_pb(ref: InteractionRef | None) -> pb.InteractionRef | None:

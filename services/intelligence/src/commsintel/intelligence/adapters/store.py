@@ -4,18 +4,20 @@
   replaced whenever identity resolves it again (a person made from history, a merge).
 - `member_strengths`: one per (record, member): a decayed score kept at an anchor time,
   with a time-independent rank key so "strongest" is an index scan.
+A removed mailbox's interactions are deleted, so the projections are what they would be
+had it never been synced.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from datetime import datetime
 
 from pymongo import DESCENDING, DeleteOne, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 
-from commsintel.intelligence.domain.attributes import Interaction
-from commsintel.intelligence.domain.strength import DecayedScore, StrengthModel, rank_key
+from commsintel.intelligence.domain.attributes import Interaction, pair_score
+from commsintel.intelligence.domain.strength import StrengthModel, rank_key
 
 Pair = tuple[str, str]  # (record_id, member_id)
 
@@ -71,36 +73,15 @@ class IntelligenceStore:
         return fresh, lost
 
     async def fold_strengths(
-        self,
-        workspace_id: str,
-        fresh: Sequence[Interaction],
-        lost: set[Pair],
-        model: StrengthModel,
+        self, workspace_id: str, pairs: Iterable[Pair], model: StrengthModel
     ) -> None:
-        """Pairs that only gained interactions are folded on from their stored score;
-        pairs that lost one are folded again from all their interactions."""
-        gained = sorted({(i.record_id, i.member_id) for i in fresh} - lost)
-        scores: dict[Pair, DecayedScore] = {}
-        if gained:
-            ids = [_pair_id(pair) for pair in gained]
-            async for document in self._strengths.find({"_id": {"$in": ids}}):
-                pair = (document["record_id"], document["member_id"])
-                scores[pair] = DecayedScore(document["value"], document["anchor"])
-            for interaction in fresh:
-                pair = (interaction.record_id, interaction.member_id)
-                if pair in lost:
-                    continue
-                weight = model.weight(interaction.direction, interaction.participant_count)
-                scores[pair] = scores.get(pair, DecayedScore()).add(weight, interaction.at, model)
-        for pair, interactions in (await self._interactions_of_pairs(workspace_id, lost)).items():
-            score = DecayedScore()
-            for interaction in sorted(interactions, key=lambda i: (i.at, i.interaction_key)):
-                weight = model.weight(interaction.direction, interaction.participant_count)
-                score = score.add(weight, interaction.at, model)
-            scores[pair] = score
+        """Fold these (record, member) pairs again from all their interactions: a reply
+        can make earlier mail two-way, a merge or a removal takes interactions away."""
         writes: list = []
-        for pair in sorted(scores.keys() | lost):
-            score = scores.get(pair, DecayedScore())
+        for pair, interactions in sorted(
+            (await self._interactions_of_pairs(workspace_id, pairs)).items()
+        ):
+            score = pair_score(interactions, model)
             if score.anchor is None:
                 writes.append(DeleteOne({"_id": _pair_id(pair)}))
                 continue
@@ -123,6 +104,16 @@ class IntelligenceStore:
         if writes:
             await self._strengths.bulk_write(writes, ordered=False)
 
+    async def remove_mailbox(self, workspace_id: str, mailbox_id: str) -> set[Pair]:
+        """Forget every interaction a mailbox brought; returns the pairs that changed."""
+        query = {"workspace_id": workspace_id, "mailbox_id": mailbox_id}
+        pairs = {
+            (d["record_id"], d["member_id"])
+            async for d in self._interactions.find(query, {"record_id": 1, "member_id": 1})
+        }
+        await self._interactions.delete_many(query)
+        return pairs
+
     async def _interactions_of_pairs(
         self, workspace_id: str, pairs: Iterable[Pair]
     ) -> dict[Pair, list[Interaction]]:
@@ -144,10 +135,13 @@ class IntelligenceStore:
         cursor = self._interactions.find({"workspace_id": workspace_id, "record_id": record_id})
         return [_interaction(document) async for document in cursor]
 
-    async def strongest_records(self, workspace_id: str, limit: int) -> list[str]:
-        cursor = self._strengths.find({"workspace_id": workspace_id}, {"record_id": 1}).sort(
-            "rank_key", DESCENDING
-        )
+    async def strongest_records(
+        self, workspace_id: str, limit: int, member_id: str | None = None
+    ) -> list[str]:
+        query = {"workspace_id": workspace_id}
+        if member_id:
+            query["member_id"] = member_id
+        cursor = self._strengths.find(query, {"record_id": 1}).sort("rank_key", DESCENDING)
         records: list[str] = []
         async for document in cursor:
             if document["record_id"] not in records:
@@ -176,6 +170,8 @@ def _document(workspace_id: str, mailbox_id: str, ref: str, interaction: Interac
         "at": interaction.at,
         "direction": interaction.direction,
         "participant_count": interaction.participant_count,
+        "kind": interaction.kind,
+        "role": interaction.role,
     }
 
 
@@ -188,4 +184,6 @@ def _interaction(document: dict) -> Interaction:
         at=at,
         direction=document["direction"],
         participant_count=document["participant_count"],
+        kind=document.get("kind", "email"),
+        role=document.get("role", ""),
     )

@@ -1,25 +1,43 @@
-"""A record's intelligence as of a moment, folded from its interactions."""
+"""A record's intelligence as of a moment, folded from its interactions.
+
+Attributes (each with when, which member, which message or event): first and last
+interaction, first and last email interaction, first and last calendar interaction, and
+the next calendar interaction; "next" becomes "last" once its time has passed, because
+every attribute is computed for `as_of` (now, unless asked otherwise).
+"""
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from commsintel.intelligence.domain.strength import StrengthLevel, StrengthModel, level_of
+from commsintel.intelligence.domain.strength import (
+    DecayedScore,
+    StrengthLevel,
+    StrengthModel,
+    level_of,
+)
 
 
 @dataclass(frozen=True, slots=True)
 class Interaction:
-    """One member's sighting of one message with this record."""
+    """One member's sighting of one message or calendar event with this record."""
 
     record_id: str
     member_id: str
     interaction_key: str
     at: datetime
-    direction: str
+    direction: str  # sent | received
     participant_count: int
+    kind: str = "email"  # email | calendar
+    role: str = ""  # the record's role: from, to, cc, organizer, attendee, declined, ...
+
+    @property
+    def counts_as_meeting(self) -> bool:
+        return self.kind == "calendar" and self.role != "declined"
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +45,13 @@ class InteractionRef:
     at: datetime
     member_id: str
     interaction_key: str
+
+
+@dataclass(frozen=True, slots=True)
+class Contribution:
+    interaction: Interaction
+    reason: str  # "email sent", "email received", "two-way email ...", "meeting", ...
+    weight: float  # what it is worth as of the summary's moment
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,10 +65,17 @@ class MemberStrength:
 class RecordIntelligence:
     record_id: str
     as_of: datetime
+    first_interaction: InteractionRef | None
+    last_interaction: InteractionRef | None
     first_email: InteractionRef | None
     last_email: InteractionRef | None
+    first_calendar: InteractionRef | None
+    last_calendar: InteractionRef | None
+    next_calendar: InteractionRef | None
     email_count: int
+    meeting_count: int
     member_strengths: tuple[MemberStrength, ...]  # strongest first
+    contributions: tuple[Contribution, ...]  # largest first
 
     @property
     def strength(self) -> float:
@@ -58,44 +90,104 @@ class RecordIntelligence:
         return self.member_strengths[0].member_id if self.member_strengths else None
 
 
+def _order(interaction: Interaction) -> tuple:
+    # Ties broken by member and key, so no answer depends on arrival order.
+    return (interaction.at, interaction.member_id, interaction.interaction_key)
+
+
+def two_way_keys(emails: list[Interaction], window: timedelta) -> set[tuple[str, str]]:
+    """(member, key) of emails answered the other way within `window`, before or after."""
+    found: set[tuple[str, str]] = set()
+    by_member: dict[tuple[str, str], list[datetime]] = {}
+    for email in emails:
+        by_member.setdefault((email.member_id, email.direction), []).append(email.at)
+    for times in by_member.values():
+        times.sort()
+    for email in emails:
+        other = "received" if email.direction == "sent" else "sent"
+        times = by_member.get((email.member_id, other), [])
+        index = bisect.bisect_left(times, email.at - window)
+        if index < len(times) and times[index] <= email.at + window:
+            found.add((email.member_id, email.interaction_key))
+    return found
+
+
+def contributions(
+    interactions: Iterable[Interaction], as_of: datetime, model: StrengthModel
+) -> list[Contribution]:
+    """What each interaction up to `as_of` is worth at `as_of`, and why."""
+    past = [i for i in interactions if i.at <= as_of]
+    emails = [i for i in past if i.kind == "email"]
+    two_way = two_way_keys(emails, timedelta(days=model.exchange_window_days))
+    found = []
+    for interaction in sorted(past, key=_order):
+        answered = (interaction.member_id, interaction.interaction_key) in two_way
+        weight = model.weight(
+            interaction.kind,
+            interaction.direction,
+            interaction.role,
+            interaction.participant_count,
+            answered,
+        )
+        if interaction.kind == "calendar":
+            reason = "declined invitation" if interaction.role == "declined" else "meeting"
+        else:
+            reason = f"email {interaction.direction}" + (" (two-way)" if answered else "")
+            if interaction.participant_count > 10:
+                reason += " (mass mail)"
+        decayed = weight * model.decay((as_of - interaction.at).total_seconds())
+        found.append(Contribution(interaction, reason, decayed))
+    return found
+
+
 def summarize(
     record_id: str, interactions: Iterable[Interaction], as_of: datetime, model: StrengthModel
 ) -> RecordIntelligence:
-    """Only interactions at or before `as_of` count, so any past moment can be asked."""
-    first: Interaction | None = None
-    last: Interaction | None = None
-    count = 0
-    contributions: dict[str, list[float]] = {}
-    for interaction in interactions:
-        if interaction.at > as_of:
-            continue
-        count += 1
-        if first is None or _earlier(interaction, first):
-            first = interaction
-        if last is None or _earlier(last, interaction):
-            last = interaction
-        weight = model.weight(interaction.direction, interaction.participant_count)
-        decayed = weight * model.decay((as_of - interaction.at).total_seconds())
-        contributions.setdefault(interaction.member_id, []).append(decayed)
+    """Only interactions at or before `as_of` count (except "next"), so any past moment
+    can be asked."""
+    interactions = sorted(interactions, key=_order)
+    past = [i for i in interactions if i.at <= as_of]
+    emails = [i for i in past if i.kind == "email"]
+    meetings = [i for i in past if i.counts_as_meeting]
+    upcoming = [i for i in interactions if i.at > as_of and i.counts_as_meeting]
+    attended = [i for i in past if i.kind == "email" or i.counts_as_meeting]
+    scored = contributions(past, as_of, model)
+    per_member: dict[str, list[float]] = {}
+    for contribution in scored:
+        per_member.setdefault(contribution.interaction.member_id, []).append(contribution.weight)
     # fsum is exactly rounded, so the same interactions in any order give the same bits.
-    by_member = {member: math.fsum(values) for member, values in contributions.items()}
     strengths = sorted(
-        (MemberStrength(m, s, level_of(s)) for m, s in by_member.items()),
+        (
+            MemberStrength(m, s, level_of(s))
+            for m, s in ((m, math.fsum(values)) for m, values in per_member.items())
+        ),
         key=lambda member: (-member.strength, member.member_id),
     )
     return RecordIntelligence(
         record_id=record_id,
         as_of=as_of,
-        first_email=_ref(first),
-        last_email=_ref(last),
-        email_count=count,
+        first_interaction=_ref(attended[0] if attended else None),
+        last_interaction=_ref(attended[-1] if attended else None),
+        first_email=_ref(emails[0] if emails else None),
+        last_email=_ref(emails[-1] if emails else None),
+        first_calendar=_ref(meetings[0] if meetings else None),
+        last_calendar=_ref(meetings[-1] if meetings else None),
+        next_calendar=_ref(upcoming[0] if upcoming else None),
+        email_count=len(emails),
+        meeting_count=len(meetings),
         member_strengths=tuple(strengths),
+        contributions=tuple(sorted(scored, key=lambda c: (-c.weight, _order(c.interaction)))),
     )
 
 
-def _earlier(a: Interaction, b: Interaction) -> bool:
-    # Ties broken by member and key, so the answer never depends on arrival order.
-    return (a.at, a.member_id, a.interaction_key) < (b.at, b.member_id, b.interaction_key)
+def pair_score(interactions: list[Interaction], model: StrengthModel) -> DecayedScore:
+    """One member's strength with one record, kept at the time of their latest
+    interaction (the ranking index stores this)."""
+    if not interactions:
+        return DecayedScore()
+    anchor = max(i.at for i in interactions)
+    value = math.fsum(c.weight for c in contributions(interactions, anchor, model))
+    return DecayedScore(value, anchor)
 
 
 def _ref(interaction: Interaction | None) -> InteractionRef | None:

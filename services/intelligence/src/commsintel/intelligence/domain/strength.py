@@ -1,9 +1,14 @@
 """Connection strength: recency- and frequency-weighted (docs/decisions/0004).
 
-Each interaction contributes a weight that halves every `half_life` days, so ten emails
-last month outweigh ten emails a year ago. A member's strength with a record is the sum
-of the decayed weights of their interactions with it; the record's strength is its
-strongest member's.
+Each interaction contributes a weight that halves every `half_life_days`, so ten emails
+last month outweigh ten a year ago. What one interaction is worth when fresh:
+- an email the member sent: 1.0; one they received: 0.6;
+- times 1.5 when it is part of a two-way exchange (the member and the record wrote to each
+  other within `exchange_window_days`);
+- times 0.2 when it had more than 10 participants (mass mail);
+- a meeting attended: 2.0 (organizer or attendee); a declined invitation: nothing.
+A member's strength with a record is the sum of the decayed weights of their interactions
+with it; the record's strength is its strongest member's.
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ class StrengthLevel(IntEnum):
     VERY_STRONG = 5
 
 
-# Lower bounds of each level, in "fresh two-way emails" worth of strength.
+# Lower bounds of each level, in "fresh sent emails" worth of strength.
 LEVEL_FLOORS = (
     (StrengthLevel.VERY_STRONG, 12.0),
     (StrengthLevel.STRONG, 5.0),
@@ -39,12 +44,19 @@ class StrengthModel:
     half_life_days: float = 90.0
     sent_weight: float = 1.0
     received_weight: float = 0.6
+    two_way_factor: float = 1.5
+    exchange_window_days: float = 30.0
     mass_mail_factor: float = 0.2
+    meeting_weight: float = 2.0
 
-    def weight(self, direction: str, participant_count: int) -> float:
-        """What one email is worth when fresh: a member writing counts more than being
-        written to, and mail to many recipients counts little."""
+    def weight(
+        self, kind: str, direction: str, role: str, participant_count: int, two_way: bool
+    ) -> float:
+        if kind == "calendar":
+            return 0.0 if role == "declined" else self.meeting_weight
         base = self.sent_weight if direction == "sent" else self.received_weight
+        if two_way:
+            base *= self.two_way_factor
         if participant_count > MASS_MAIL_PARTICIPANTS:
             base *= self.mass_mail_factor
         return base
@@ -58,22 +70,10 @@ class StrengthModel:
 
 @dataclass(frozen=True, slots=True)
 class DecayedScore:
-    """A sum of decayed weights kept at an anchor time: value(t) = value * decay(t - anchor).
-
-    Folding interactions in any order gives the same value (up to float rounding)."""
+    """A sum of decayed weights kept at an anchor time: value(t) = value * decay(t - anchor)."""
 
     value: float = 0.0
     anchor: datetime | None = None
-
-    def add(self, weight: float, at: datetime, model: StrengthModel) -> DecayedScore:
-        if self.anchor is None:
-            return DecayedScore(weight, at)
-        if at >= self.anchor:
-            aged = self.value * model.decay((at - self.anchor).total_seconds())
-            return DecayedScore(aged + weight, at)
-        return DecayedScore(
-            self.value + weight * model.decay((self.anchor - at).total_seconds()), self.anchor
-        )
 
     def at(self, when: datetime, model: StrengthModel) -> float:
         if self.anchor is None or when < self.anchor:

@@ -25,29 +25,39 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n-commsintel/intelligence/v1/intelligence.proto\x12\x1a\x63ommsintel.intelligence.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"d\n\x0eInteractionRef\x12&\n\x02\x61t\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\tmember_id\x18\x02 \x01(\t\x12\x17\n\x0finteraction_key\x18\x03 \x01(\t\"o\n\x0eMemberStrength\x12\x11\n\tmember_id\x18\x01 \x01(\t\x12\x10\n\x08strength\x18\x02 \x01(\x01\x12\x38\n\x05level\x18\x03 \x01(\x0e\x32).commsintel.intelligence.v1.StrengthLevel\"\xc6\x03\n\x12RecordIntelligence\x12\x11\n\trecord_id\x18\x01 \x01(\t\x12K\n\x17\x66irst_email_interaction\x18\x02 \x01(\x0b\x32*.commsintel.intelligence.v1.InteractionRef\x12J\n\x16last_email_interaction\x18\x03 \x01(\x0b\x32*.commsintel.intelligence.v1.InteractionRef\x12\x1f\n\x17\x65mail_interaction_count\x18\x04 \x01(\r\x12\x1b\n\x13\x63onnection_strength\x18\x05 \x01(\x01\x12\x38\n\x05level\x18\x06 \x01(\x0e\x32).commsintel.intelligence.v1.StrengthLevel\x12\x1b\n\x13strongest_member_id\x18\x07 \x01(\t\x12\x44\n\x10member_strengths\x18\x08 \x03(\x0b\x32*.commsintel.intelligence.v1.MemberStrength\x12)\n\x05\x61s_of\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\\\n\x1cGetRecordIntelligenceRequest\x12\x11\n\trecord_id\x18\x01 \x01(\t\x12)\n\x05\x61s_of\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"e\n\x1dGetRecordIntelligenceResponse\x12\x44\n\x0cintelligence\x18\x01 \x01(\x0b\x32..commsintel.intelligence.v1.RecordIntelligence\"[\n\x1fListStrongestConnectionsRequest\x12\r\n\x05limit\x18\x01 \x01(\x05\x12)\n\x05\x61s_of\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"c\n ListStrongestConnectionsResponse\x12?\n\x07records\x18\x01 \x03(\x0b\x32..commsintel.intelligence.v1.RecordIntelligence*\xba\x01\n\rStrengthLevel\x12\x1e\n\x1aSTRENGTH_LEVEL_UNSPECIFIED\x10\x00\x12\x1c\n\x18STRENGTH_LEVEL_VERY_WEAK\x10\x01\x12\x17\n\x13STRENGTH_LEVEL_WEAK\x10\x02\x12\x17\n\x13STRENGTH_LEVEL_GOOD\x10\x03\x12\x19\n\x15STRENGTH_LEVEL_STRONG\x10\x04\x12\x1e\n\x1aSTRENGTH_LEVEL_VERY_STRONG\x10\x05\x32\xbc\x02\n\x13IntelligenceService\x12\x8c\x01\n\x15GetRecordIntelligence\x12\x38.commsintel.intelligence.v1.GetRecordIntelligenceRequest\x1a\x39.commsintel.intelligence.v1.GetRecordIntelligenceResponse\x12\x95\x01\n\x18ListStrongestConnections\x12;.commsintel.intelligence.v1.ListStrongestConnectionsRequest\x1a<.commsintel.intelligence.v1.ListStrongestConnectionsResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n-commsintel/intelligence/v1/intelligence.proto\x12\x1a\x63ommsintel.intelligence.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"d\n\x0eInteractionRef\x12&\n\x02\x61t\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\tmember_id\x18\x02 \x01(\t\x12\x17\n\x0finteraction_key\x18\x03 \x01(\t\"o\n\x0eMemberStrength\x12\x11\n\tmember_id\x18\x01 \x01(\t\x12\x10\n\x08strength\x18\x02 \x01(\x01\x12\x38\n\x05level\x18\x03 \x01(\x0e\x32).commsintel.intelligence.v1.StrengthLevel\"\xd8\x06\n\x12RecordIntelligence\x12\x11\n\trecord_id\x18\x01 \x01(\t\x12K\n\x17\x66irst_email_interaction\x18\x02 \x01(\x0b\x32*.commsintel.intelligence.v1.InteractionRef\x12J\n\x16last_email_interaction\x18\x03 \x01(\x0b\x32*.commsintel.intelligence.v1.InteractionRef\x12\x1f\n\x17\x65mail_interaction_count\x18\x04 \x01(\r\x12\x1b\n\x13\x63onnection_strength\x18\x05 \x01(\x01\x12\x38\n\x05level\x18\x06 \x01(\x0e\x32).commsintel.intelligence.v1.StrengthLevel\x12\x1b\n\x13strongest_member_id\x18\x07 \x01(\t\x12\x44\n\x10member_strengths\x18\x08 \x03(\x0b\x32*.commsintel.intelligence.v1.MemberStrength\x12)\n\x05\x61s_of\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x45\n\x11\x66irst_interaction\x18\n \x01(\x0b\x32*.commsintel.intelligence.v1.InteractionRef\x12\x44\n\x10last_interaction\x18\x0b \x01(\x0b\x32*.commsintel.intelligence.v1.InteractionRef\x12N\n\x1a\x66irst_calendar_interaction\x18\x0c \x01(\x0b\x32*.commsintel.intelligence.v1.InteractionRef\x12M\n\x19last_calendar_interaction\x18\r \x01(\x0b\x32*.commsintel.intelligence.v1.InteractionRef\x12M\n\x19next_calendar_interaction\x18\x0e \x01(\x0b\x32*.commsintel.intelligence.v1.InteractionRef\x12\x15\n\rmeeting_count\x18\x0f \x01(\r\"\\\n\x1cGetRecordIntelligenceRequest\x12\x11\n\trecord_id\x18\x01 \x01(\t\x12)\n\x05\x61s_of\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"e\n\x1dGetRecordIntelligenceResponse\x12\x44\n\x0cintelligence\x18\x01 \x01(\x0b\x32..commsintel.intelligence.v1.RecordIntelligence\"n\n\x1fListStrongestConnectionsRequest\x12\r\n\x05limit\x18\x01 \x01(\x05\x12)\n\x05\x61s_of\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\tmember_id\x18\x03 \x01(\t\"c\n ListStrongestConnectionsResponse\x12?\n\x07records\x18\x01 \x03(\x0b\x32..commsintel.intelligence.v1.RecordIntelligence\"v\n\x16\x45xplainStrengthRequest\x12\x11\n\trecord_id\x18\x01 \x01(\t\x12\x11\n\tmember_id\x18\x02 \x01(\t\x12)\n\x05\x61s_of\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0b\n\x03top\x18\x04 \x01(\x05\"o\n\x0c\x43ontribution\x12?\n\x0binteraction\x18\x01 \x01(\x0b\x32*.commsintel.intelligence.v1.InteractionRef\x12\x0e\n\x06reason\x18\x02 \x01(\t\x12\x0e\n\x06weight\x18\x03 \x01(\x01\"\xef\x02\n\x17\x45xplainStrengthResponse\x12\x11\n\tmember_id\x18\x01 \x01(\t\x12\x10\n\x08strength\x18\x02 \x01(\x01\x12\x38\n\x05level\x18\x03 \x01(\x0e\x32).commsintel.intelligence.v1.StrengthLevel\x12T\n\tby_reason\x18\x04 \x03(\x0b\x32\x41.commsintel.intelligence.v1.ExplainStrengthResponse.ByReasonEntry\x12\x43\n\x11top_contributions\x18\x05 \x03(\x0b\x32(.commsintel.intelligence.v1.Contribution\x12)\n\x05\x61s_of\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x1a/\n\rByReasonEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01*\xba\x01\n\rStrengthLevel\x12\x1e\n\x1aSTRENGTH_LEVEL_UNSPECIFIED\x10\x00\x12\x1c\n\x18STRENGTH_LEVEL_VERY_WEAK\x10\x01\x12\x17\n\x13STRENGTH_LEVEL_WEAK\x10\x02\x12\x17\n\x13STRENGTH_LEVEL_GOOD\x10\x03\x12\x19\n\x15STRENGTH_LEVEL_STRONG\x10\x04\x12\x1e\n\x1aSTRENGTH_LEVEL_VERY_STRONG\x10\x05\x32\xb8\x03\n\x13IntelligenceService\x12\x8c\x01\n\x15GetRecordIntelligence\x12\x38.commsintel.intelligence.v1.GetRecordIntelligenceRequest\x1a\x39.commsintel.intelligence.v1.GetRecordIntelligenceResponse\x12\x95\x01\n\x18ListStrongestConnections\x12;.commsintel.intelligence.v1.ListStrongestConnectionsRequest\x1a<.commsintel.intelligence.v1.ListStrongestConnectionsResponse\x12z\n\x0f\x45xplainStrength\x12\x32.commsintel.intelligence.v1.ExplainStrengthRequest\x1a\x33.commsintel.intelligence.v1.ExplainStrengthResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'commsintel.intelligence.v1.intelligence_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_STRENGTHLEVEL']._serialized_start=1174
-  _globals['_STRENGTHLEVEL']._serialized_end=1360
+  _globals['_EXPLAINSTRENGTHRESPONSE_BYREASONENTRY']._loaded_options = None
+  _globals['_EXPLAINSTRENGTHRESPONSE_BYREASONENTRY']._serialized_options = b'8\001'
+  _globals['_STRENGTHLEVEL']._serialized_start=2198
+  _globals['_STRENGTHLEVEL']._serialized_end=2384
   _globals['_INTERACTIONREF']._serialized_start=110
   _globals['_INTERACTIONREF']._serialized_end=210
   _globals['_MEMBERSTRENGTH']._serialized_start=212
   _globals['_MEMBERSTRENGTH']._serialized_end=323
   _globals['_RECORDINTELLIGENCE']._serialized_start=326
-  _globals['_RECORDINTELLIGENCE']._serialized_end=780
-  _globals['_GETRECORDINTELLIGENCEREQUEST']._serialized_start=782
-  _globals['_GETRECORDINTELLIGENCEREQUEST']._serialized_end=874
-  _globals['_GETRECORDINTELLIGENCERESPONSE']._serialized_start=876
-  _globals['_GETRECORDINTELLIGENCERESPONSE']._serialized_end=977
-  _globals['_LISTSTRONGESTCONNECTIONSREQUEST']._serialized_start=979
-  _globals['_LISTSTRONGESTCONNECTIONSREQUEST']._serialized_end=1070
-  _globals['_LISTSTRONGESTCONNECTIONSRESPONSE']._serialized_start=1072
-  _globals['_LISTSTRONGESTCONNECTIONSRESPONSE']._serialized_end=1171
-  _globals['_INTELLIGENCESERVICE']._serialized_start=1363
-  _globals['_INTELLIGENCESERVICE']._serialized_end=1679
+  _globals['_RECORDINTELLIGENCE']._serialized_end=1182
+  _globals['_GETRECORDINTELLIGENCEREQUEST']._serialized_start=1184
+  _globals['_GETRECORDINTELLIGENCEREQUEST']._serialized_end=1276
+  _globals['_GETRECORDINTELLIGENCERESPONSE']._serialized_start=1278
+  _globals['_GETRECORDINTELLIGENCERESPONSE']._serialized_end=1379
+  _globals['_LISTSTRONGESTCONNECTIONSREQUEST']._serialized_start=1381
+  _globals['_LISTSTRONGESTCONNECTIONSREQUEST']._serialized_end=1491
+  _globals['_LISTSTRONGESTCONNECTIONSRESPONSE']._serialized_start=1493
+  _globals['_LISTSTRONGESTCONNECTIONSRESPONSE']._serialized_end=1592
+  _globals['_EXPLAINSTRENGTHREQUEST']._serialized_start=1594
+  _globals['_EXPLAINSTRENGTHREQUEST']._serialized_end=1712
+  _globals['_CONTRIBUTION']._serialized_start=1714
+  _globals['_CONTRIBUTION']._serialized_end=1825
+  _globals['_EXPLAINSTRENGTHRESPONSE']._serialized_start=1828
+  _globals['_EXPLAINSTRENGTHRESPONSE']._serialized_end=2195
+  _globals['_EXPLAINSTRENGTHRESPONSE_BYREASONENTRY']._serialized_start=2148
+  _globals['_EXPLAINSTRENGTHRESPONSE_BYREASONENTRY']._serialized_end=2195
+  _globals['_INTELLIGENCESERVICE']._serialized_start=2387
+  _globals['_INTELLIGENCESERVICE']._serialized_end=2827
 # @@protoc_insertion_point(module_scope)

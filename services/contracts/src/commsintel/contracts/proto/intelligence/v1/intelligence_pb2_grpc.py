@@ -46,6 +46,11 @@ class IntelligenceServiceStub:
                 request_serializer=commsintel_dot_intelligence_dot_v1_dot_intelligence__pb2.ListStrongestConnectionsRequest.SerializeToString,
                 response_deserializer=commsintel_dot_intelligence_dot_v1_dot_intelligence__pb2.ListStrongestConnectionsResponse.FromString,
                 _registered_method=True)
+        self.ExplainStrength = channel.unary_unary(
+                '/commsintel.intelligence.v1.IntelligenceService/ExplainStrength',
+                request_serializer=commsintel_dot_intelligence_dot_v1_dot_intelligence__pb2.ExplainStrengthRequest.SerializeToString,
+                response_deserializer=commsintel_dot_intelligence_dot_v1_dot_intelligence__pb2.ExplainStrengthResponse.FromString,
+                _registered_method=True)
 
 
 class IntelligenceServiceServicer:
@@ -65,6 +70,13 @@ class IntelligenceServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ExplainStrength(self, request, context):
+        """What a strength is made of: contributions by kind and the interactions behind it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_IntelligenceServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -77,6 +89,11 @@ def add_IntelligenceServiceServicer_to_server(servicer, server):
                     servicer.ListStrongestConnections,
                     request_deserializer=commsintel_dot_intelligence_dot_v1_dot_intelligence__pb2.ListStrongestConnectionsRequest.FromString,
                     response_serializer=commsintel_dot_intelligence_dot_v1_dot_intelligence__pb2.ListStrongestConnectionsResponse.SerializeToString,
+            ),
+            'ExplainStrength': grpc.unary_unary_rpc_method_handler(
+                    servicer.ExplainStrength,
+                    request_deserializer=commsintel_dot_intelligence_dot_v1_dot_intelligence__pb2.ExplainStrengthRequest.FromString,
+                    response_serializer=commsintel_dot_intelligence_dot_v1_dot_intelligence__pb2.ExplainStrengthResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -135,6 +152,33 @@ class IntelligenceService:
             '/commsintel.intelligence.v1.IntelligenceService/ListStrongestConnections',
             commsintel_dot_intelligence_dot_v1_dot_intelligence__pb2.ListStrongestConnectionsRequest.SerializeToString,
             commsintel_dot_intelligence_dot_v1_dot_intelligence__pb2.ListStrongestConnectionsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ExplainStrength(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/commsintel.intelligence.v1.IntelligenceService/ExplainStrength',
+            commsintel_dot_intelligence_dot_v1_dot_intelligence__pb2.ExplainStrengthRequest.SerializeToString,
+            commsintel_dot_intelligence_dot_v1_dot_intelligence__pb2.ExplainStrengthResponse.FromString,
             options,
             channel_credentials,
             insecure,
