@@ -146,14 +146,13 @@ async def replay_service(
         from commsintel.intelligence import app
         from commsintel.intelligence.adapters.store import IntelligenceStore
         from commsintel.intelligence.config import IntelligenceSettings
-        from commsintel.intelligence.domain.strength import StrengthModel
         from commsintel.intelligence.handlers import IntelligenceHandlers
 
         settings = settings or IntelligenceSettings()
         client = mongo_client(settings.mongo_uri, f"{service}-replay")
         await client.drop_database(settings.mongo_database)
         store = IntelligenceStore(client[settings.mongo_database])
-        model = StrengthModel(half_life_days=settings.strength_half_life_days)
+        model = settings.strength_model()
         handle = IntelligenceHandlers(store, model).handle_batch
     elif service == "access":
         from commsintel.access import app

@@ -11,8 +11,10 @@ from commsintel.contracts.events import (
     CalendarAttendee,
     CompanyCreated,
     EnhancedRecordCreationChanged,
+    EventCancelled,
     EventSynced,
     MemberAdded,
+    MessageRetracted,
     OwnDomainAdded,
     PeopleMerged,
     PersonCreated,
@@ -511,3 +513,57 @@ def test_free_mail_and_own_domains_never_join_a_company() -> None:
         ),
     )
     assert [e for e in log.of(RecordEnriched) if e.field == "domains"] == []
+
+
+def test_a_retracted_message_no_longer_counts_for_anyone_but_the_record_stays() -> None:
+    mail, identity = Scenario(), Identity()
+    identity.feed(mail.sent("bob@acme.com", key="hello"), mail.sent("bob@acme.com", key="again"))
+    bob = identity.log.people()["bob@acme.com"]
+    log = identity.feed(
+        MessageRetracted(
+            event_id="r1",
+            workspace_id="ws",
+            mailbox_id="mb-alice",
+            member_id="alice",
+            message_key="hello",
+            reason="blocklisted",
+            retracted_at=AT,
+        )
+    )
+    assert log.records_of("hello") == set()
+    assert bob in log.records_of("again") and log.people()["bob@acme.com"] == bob
+    # Synced again (the blocklist entry removed): it counts again.
+    log = identity.feed(mail.sent("bob@acme.com", key="hello"))
+    assert bob in log.records_of("hello")
+
+
+def test_a_cancelled_meeting_no_longer_counts() -> None:
+    identity = Identity()
+    starts = AT + timedelta(days=1)
+    identity.feed(
+        EventSynced(
+            event_id="ev",
+            workspace_id="ws",
+            mailbox_id="mb-alice",
+            member_id="alice",
+            mailbox_owner_addresses=("alice@ours.com",),
+            calendar_event_key="sync-1",
+            title="Sync",
+            starts_at=starts,
+            ends_at=starts + timedelta(hours=1),
+            organizer="alice@ours.com",
+            attendees=(CalendarAttendee(address="bob@acme.com", rsvp="accepted"),),
+        )
+    )
+    assert identity.log.records_of("sync-1")
+    log = identity.feed(
+        EventCancelled(
+            event_id="cx",
+            workspace_id="ws",
+            mailbox_id="mb-alice",
+            member_id="alice",
+            calendar_event_key="sync-1",
+            cancelled_at=AT,
+        )
+    )
+    assert log.records_of("sync-1") == set()

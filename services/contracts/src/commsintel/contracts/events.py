@@ -98,6 +98,20 @@ class MessageSynced(Event):
     sender_signature: SenderSignature | None = None
 
 
+class MessageRetracted(Event):
+    """A sighting that must no longer count: hidden by a blocklist entry, or deleted."""
+
+    TYPE = "commsintel.ingest.MessageRetracted.v1"
+    TOPIC = "ingest.messages"
+    SOURCE = "commsintel/ingest"
+
+    mailbox_id: str
+    member_id: str
+    message_key: str
+    reason: str
+    retracted_at: AwareDatetime
+
+
 class CalendarAttendee(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
@@ -113,12 +127,25 @@ class EventSynced(Event):
 
     mailbox_id: str
     member_id: str
+    # As on MessageSynced: who "we" are, without waiting for MailboxConnected.
+    mailbox_owner_addresses: tuple[str, ...] = ()
     calendar_event_key: str
     title: str
     starts_at: AwareDatetime
     ends_at: AwareDatetime
     organizer: str
     attendees: tuple[CalendarAttendee, ...]
+
+
+class EventCancelled(Event):
+    TYPE = "commsintel.ingest.EventCancelled.v1"
+    TOPIC = "ingest.calendar"
+    SOURCE = "commsintel/ingest"
+
+    mailbox_id: str
+    member_id: str
+    calendar_event_key: str
+    cancelled_at: AwareDatetime
 
 
 # --- identity -------------------------------------------------------------------------
@@ -317,7 +344,9 @@ EVENT_TYPES: dict[str, type[Event]] = {
         MailboxConnected,
         MailboxRemoved,
         MessageSynced,
+        MessageRetracted,
         EventSynced,
+        EventCancelled,
         PersonCreated,
         CompanyCreated,
         PersonLinkedToCompany,

@@ -13,10 +13,12 @@ from itertools import groupby
 from commsintel.contracts.events import (
     EnhancedRecordCreationChanged,
     Event,
+    EventCancelled,
     EventSynced,
     MailboxConnected,
     MemberAdded,
     MemberRemoved,
+    MessageRetracted,
     MessageSynced,
     OwnDomainAdded,
     OwnDomainRemoved,
@@ -28,7 +30,7 @@ from commsintel.identity.adapters.store import IdentityStore
 from commsintel.identity.domain.addresses import normalize_address
 from commsintel.identity.domain.enrichment import apply_user_value
 from commsintel.identity.domain.merging import apply_unmerge
-from commsintel.identity.domain.model import IdentitySlice
+from commsintel.identity.domain.model import IdentitySlice, interaction_ref
 from commsintel.identity.domain.resolution import (
     Outcome,
     addresses_in,
@@ -36,6 +38,7 @@ from commsintel.identity.domain.resolution import (
     observe_calendar_event,
     observe_message,
     resolve_again,
+    withdraw,
 )
 from commsintel.identity.domain.workspace import apply_setting
 
@@ -69,6 +72,7 @@ class IdentityHandlers:
         settings = await self._store.settings(workspace_id)
         state = await self._store.load_slice(settings, _addresses(events))
         await self._store.load_people(state, _people_named(events))
+        await self._store.load_interactions(state, _withdrawn(events))
         published: list[Event] = []
         receipts: list[str] = []
         for event in events:
@@ -91,6 +95,10 @@ class IdentityHandlers:
                 return observe_message(state, event)
             case EventSynced():
                 return observe_calendar_event(state, event)
+            case MessageRetracted():
+                return withdraw(state, event.mailbox_id, event.message_key, event.event_id)
+            case EventCancelled():
+                return withdraw(state, event.mailbox_id, event.calendar_event_key, event.event_id)
             case MailboxConnected():
                 state.settings = state.settings.with_mailbox_owners(event.owner_addresses)
             case EnhancedRecordCreationChanged():
@@ -134,6 +142,16 @@ def _addresses(events: list[Event]) -> set[str]:
             raw = [event.organizer, *(a.address for a in event.attendees)]
             found |= {a for a in map(normalize_address, raw) if a}
     return found
+
+
+def _withdrawn(events: list[Event]) -> set[str]:
+    refs = set()
+    for event in events:
+        if isinstance(event, MessageRetracted):
+            refs.add(interaction_ref(event.mailbox_id, event.message_key))
+        elif isinstance(event, EventCancelled):
+            refs.add(interaction_ref(event.mailbox_id, event.calendar_event_key))
+    return refs
 
 
 def _people_named(events: list[Event]) -> set[str]:

@@ -17,7 +17,6 @@ from commsintel.contracts.telemetry import configure_tracing
 from commsintel.intelligence.adapters.grpc_api import IntelligenceServicer
 from commsintel.intelligence.adapters.store import IntelligenceStore
 from commsintel.intelligence.config import IntelligenceSettings
-from commsintel.intelligence.domain.strength import StrengthModel
 from commsintel.intelligence.handlers import IntelligenceHandlers
 
 SERVICE_NAME = "intelligence"
@@ -60,7 +59,7 @@ def build(settings: IntelligenceSettings) -> IntelligenceService:
     broker = build_broker(settings.kafka_bootstrap, provider, SERVICE_NAME)
     mongo = mongo_client(settings.mongo_uri, SERVICE_NAME)
     store = IntelligenceStore(mongo[settings.mongo_database])
-    model = StrengthModel(half_life_days=settings.strength_half_life_days)
+    model = settings.strength_model()
     subscribe_event_batches(
         broker,
         INPUT_TOPICS,

@@ -14,7 +14,7 @@ person links to the company holding that domain.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from commsintel.contracts import ids
@@ -54,6 +54,7 @@ from commsintel.identity.domain.model import (
     InteractionFacts,
     Person,
     SourcedValue,
+    interaction_ref,
 )
 
 RECIPIENT_ROLES = frozenset({"to", "cc", "bcc"})
@@ -162,6 +163,7 @@ def observe_message(state: IdentitySlice, message: MessageSynced) -> Outcome:
 
 
 def observe_calendar_event(state: IdentitySlice, event: EventSynced) -> Outcome:
+    state.settings = state.settings.with_mailbox_owners(event.mailbox_owner_addresses)
     facts = calendar_facts(event, state.settings.member_addresses)
     names = {normalize_address(a.address): a.display_name.strip() for a in event.attendees}
 
@@ -208,6 +210,20 @@ def _observe(state: IdentitySlice, facts, names, evidence, *, cause: str) -> Out
         elif contact.person_id is not None and names.get(contact.address):
             _propose_display_name(state, contact, facts, outcome, cause)
     return outcome
+
+
+def withdraw(state: IdentitySlice, mailbox_id: str, key: str, cause: str) -> Outcome:
+    """A retracted message or a cancelled event: its sighting resolves to no records any
+    more (downstream, a replacement with nothing). Evidence it gave stays: a record made
+    from it remains, as records made from a removed mailbox do."""
+    ref = interaction_ref(mailbox_id, key)
+    facts = state.interactions.get(ref)
+    if facts is None:
+        return Outcome()
+    empty = replace(facts, participants=())
+    state.remember(empty)
+    state.new_interactions.add(ref)
+    return Outcome(events=[resolve_interaction(state, empty, cause=cause)])
 
 
 def enhanced_creation_changed(
