@@ -4,17 +4,22 @@ PYTHON ?= python3
 # uv from PyPI runs as a module of the Python that installed it: no PATH assumptions.
 UV := $(PYTHON) -m uv
 
-.PHONY: run test bench proto proto-check lint fmt setup clean
+.PHONY: run test bench proto proto-check lint fmt setup system-deps clean
 
 # Install uv with pip when it is missing, then the locked environment.
 setup:
 	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv
 	@$(UV) sync --frozen --quiet
 
+# System packages the tests and the local run need: Dovecot is the real IMAP server the
+# ingest integration tests start (CI runs as root on a fresh Debian machine).
+system-deps:
+	@command -v dovecot >/dev/null 2>&1 || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y dovecot-imapd)
+
 run: setup
 	$(UV) run --frozen commsintel run
 
-test: setup
+test: setup system-deps
 	$(UV) run --frozen python scripts/generate_proto.py --check
 	$(UV) run --frozen pytest
 
