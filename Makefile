@@ -4,7 +4,7 @@ PYTHON ?= python3
 # uv from PyPI runs as a module of the Python that installed it: no PATH assumptions.
 UV := $(PYTHON) -m uv
 
-.PHONY: run test bench proto proto-check lint fmt setup system-deps clean
+.PHONY: run test bench proto asyncapi lint fmt setup system-deps clean
 
 # Install uv with pip when it is missing, then the locked environment.
 setup:
@@ -21,6 +21,7 @@ run: setup
 
 test: setup system-deps
 	$(UV) run --frozen python scripts/generate_proto.py --check
+	$(UV) run --frozen python scripts/generate_asyncapi.py --check
 	$(UV) run --frozen pytest
 
 bench: setup
@@ -28,6 +29,9 @@ bench: setup
 
 proto: setup
 	$(UV) run --frozen python scripts/generate_proto.py
+
+asyncapi: setup
+	$(UV) run --frozen python scripts/generate_asyncapi.py
 
 lint: setup
 	$(UV) run --frozen ruff check .
