@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from pymongo import DESCENDING, DeleteOne, UpdateOne
+from pymongo import DESCENDING, DeleteMany, DeleteOne, UpdateMany, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 
 from commsintel.access.domain.visibility import (
@@ -27,6 +27,7 @@ from commsintel.contracts.events import (
     Event,
     InteractionResolved,
     MailboxConnected,
+    MailboxRemoved,
     MessageSynced,
     PeopleMerged,
     PersonCreated,
@@ -46,6 +47,8 @@ class AccessStore:
     async def ensure_indexes(self) -> None:
         await self._records.create_index([("workspace_id", 1), ("kind", 1), ("_id", 1)])
         await self._record_messages.create_index([("workspace_id", 1), ("message_key", 1)])
+        await self._record_messages.create_index([("workspace_id", 1), ("via", 1)])
+        await self._messages.create_index([("workspace_id", 1), ("sightings.mailbox_id", 1)])
         await self._record_messages.create_index(
             [("workspace_id", 1), ("record_id", 1), ("sent_at", DESCENDING), ("message_key", 1)]
         )
@@ -61,7 +64,9 @@ class AccessStore:
             e for e in events if isinstance(e, InteractionResolved) and e.kind == "email"
         ]
         if resolutions:
-            writes["record_messages"] = await self._record_message_writes(resolutions)
+            # Folded resolutions first; a removal in the same batch comes after them.
+            folded = await self._record_message_writes(resolutions)
+            writes["record_messages"] = folded + writes.get("record_messages", [])
         for collection, batch in writes.items():
             if batch:
                 await getattr(self, f"_{collection}").bulk_write(batch, ordered=True)
@@ -169,6 +174,26 @@ def _writes_for(event: Event) -> list[tuple[str, object]]:
                         upsert=True,
                     ),
                 )
+            ]
+        case MailboxRemoved():
+            # Its mail goes from the workspace: a message nobody else synced is gone, and
+            # a record's message that only this mailbox vouched for is gone.
+            mailbox, scope = event.mailbox_id, {"workspace_id": ws}
+            return [
+                ("mailboxes", DeleteOne({"_id": mailbox})),
+                (
+                    "messages",
+                    UpdateMany(
+                        {**scope, "sightings.mailbox_id": mailbox},
+                        {"$pull": {"sightings": {"mailbox_id": mailbox}}},
+                    ),
+                ),
+                ("messages", DeleteMany({**scope, "sightings": {"$size": 0}})),
+                (
+                    "record_messages",
+                    UpdateMany({**scope, "via": mailbox}, {"$pull": {"via": mailbox}}),
+                ),
+                ("record_messages", DeleteMany({**scope, "via": {"$size": 0}})),
             ]
         case MessageSynced():
             sighting = {"mailbox_id": event.mailbox_id, "member_id": event.member_id}
