@@ -1,7 +1,7 @@
 import platform
 import sys
 
-from bench import identity, parsing, pipeline
+from bench import identity, latency, parsing, pipeline
 
 
 def _print(name: str, figures: dict[str, float]) -> None:
@@ -18,7 +18,7 @@ def main() -> int:
     print(f"python {sys.version.split()[0]} on {platform.machine()}, {platform.system()}")
     # `python -m bench identity=20000` runs the identity benchmark on 20,000 addresses.
     arguments = dict(a.partition("=")[::2] for a in sys.argv[1:])
-    wanted = set(arguments) or {"parsing", "pipeline", "identity"}
+    wanted = set(arguments) or {"parsing", "pipeline", "identity", "latency"}
     if "parsing" in wanted:
         _print("parsing (ratio = parse_message time / compat32 baseline time)", parsing.run())
     if "identity" in wanted:
@@ -26,6 +26,12 @@ def main() -> int:
         _print(
             f"identity resolution, {addresses:,} distinct addresses (state in MongoDB)",
             identity.run(addresses),
+        )
+    if "latency" in wanted:
+        rate = float(arguments.get("latency") or 1000)
+        _print(
+            f"real time: MessageSynced -> attribute served, offered {rate:.0f} msg/s for 10 s",
+            latency.run(rate),
         )
     if "pipeline" in wanted:
         _print("pipeline (ratio = bare consumer time / end-to-end time)", pipeline.run())

@@ -98,6 +98,7 @@ def subscribe_event_batches(
     group_id: str,
     handle: EventBatchHandler,
     max_records: int = 500,
+    batch_wait_ms: int = 20,
 ) -> None:
     """Register one batch subscriber for `topics` that feeds decoded events to `handle`.
 
@@ -110,6 +111,9 @@ def subscribe_event_batches(
         group_id=group_id,
         batch=True,
         max_records=max_records,
+        # How long a fetch waits to fill a batch: short, so a lone message is handled at
+        # once (real time); under load batches fill up anyway.
+        batch_timeout_ms=batch_wait_ms,
         auto_offset_reset="earliest",
         ack_policy=AckPolicy.NACK_ON_ERROR,
         session_timeout_ms=10_000,
