@@ -19,6 +19,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from commsintel.access import app as access_app
 from commsintel.access.config import AccessSettings
 from commsintel.contracts import topics
+from commsintel.contracts.service_runtime import ServiceRuntime
 from commsintel.identity import app as identity_app
 from commsintel.identity.config import IdentitySettings
 from commsintel.ingest import app as ingest_app
@@ -85,9 +86,9 @@ class PipelineConfig:
 class InProcessPipeline:
     config: PipelineConfig
     ingest: ingest_app.IngestService = field(init=False)
-    identity: identity_app.IdentityService = field(init=False)
-    intelligence: intelligence_app.IntelligenceService = field(init=False)
-    access: access_app.AccessService = field(init=False)
+    identity: ServiceRuntime = field(init=False)
+    intelligence: ServiceRuntime = field(init=False)
+    access: ServiceRuntime = field(init=False)
 
     async def start(self) -> InProcessPipeline:
         await ensure_topics(self.config.kafka_bootstrap)

@@ -7,10 +7,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from faststream.kafka import KafkaBroker
-from pymongo import AsyncMongoClient
-
 from commsintel.contracts.mongo import mongo_client
+from commsintel.contracts.service_runtime import ServiceRuntime
 from commsintel.contracts.streaming import EventPublisher, build_broker
 from commsintel.contracts.telemetry import configure_tracing
 from commsintel.ingest.adapters.store import IngestStore
@@ -24,17 +22,14 @@ SERVICE_NAME = "ingest"
 @dataclass
 class IngestService:
     settings: IngestSettings
-    broker: KafkaBroker
-    mongo: AsyncMongoClient
+    runtime: ServiceRuntime
     store: IngestStore
 
     async def start(self) -> None:
-        await self.store.ensure_indexes()
-        await self.broker.start()
+        await self.runtime.start()
 
     async def stop(self) -> None:
-        await self.broker.stop()
-        await self.mongo.close()
+        await self.runtime.stop()
 
     async def import_archive(
         self,
@@ -49,7 +44,7 @@ class IngestService:
             path,
             archive_mailbox(workspace_id, member_id, owner_address),
             store=self.store,
-            publisher=EventPublisher(self.broker),
+            publisher=EventPublisher(self.runtime.broker),
             now=datetime.now(UTC),
             batch_size=self.settings.batch_size,
             on_progress=on_progress,
@@ -61,4 +56,5 @@ def build(settings: IngestSettings) -> IngestService:
     broker = build_broker(settings.kafka_bootstrap, provider, SERVICE_NAME)
     mongo = mongo_client(settings.mongo_uri, SERVICE_NAME)
     store = IngestStore(mongo[settings.mongo_database])
-    return IngestService(settings, broker, mongo, store)
+    runtime = ServiceRuntime(SERVICE_NAME, broker, mongo, store.ensure_indexes)
+    return IngestService(settings, runtime, store)
