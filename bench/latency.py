@@ -2,7 +2,8 @@
 API, at a steady offered rate. Each message goes to a new person, so it is served once
 identity has created the record and intelligence has folded the interaction.
 
-Baseline in the same run on the same broker: a bare aiokafka produce -> consume round trip
+The services run as separate `commsintel serve` processes. Baseline in the same run on
+the same broker: a bare aiokafka produce -> consume round trip
 at the same rate. Reports p50/p95/p99 of both, and how many messages were served.
 """
 
@@ -27,9 +28,9 @@ from commsintel.contracts.proto.intelligence.v1 import intelligence_pb2 as pb
 from commsintel.contracts.proto.intelligence.v1 import intelligence_pb2_grpc as pb_grpc
 from commsintel.contracts.streaming import EventPublisher, build_broker
 from commsintel.contracts.telemetry import configure_tracing
-from commsintel.embedded import kafka_bootstrap, local_kafka, local_mongo, mongo_uri
+from commsintel.embedded import free_port, kafka_bootstrap, local_kafka, local_mongo, mongo_uri
 from commsintel.identity.scenario import Scenario
-from commsintel.pipeline import InProcessPipeline, PipelineConfig
+from commsintel.pipeline import PipelineConfig, ProcessPipeline
 
 DRAIN_SECONDS = 120.0
 POLL_INTERVAL = 0.02
@@ -80,12 +81,14 @@ async def _bare_round_trip(bootstrap: str, rate: float, seconds: float) -> list[
     return latencies
 
 
-async def _pipeline_latency(pipeline, rate: float, seconds: float, key: str) -> dict[str, float]:
+async def _pipeline_latency(
+    config: PipelineConfig, intelligence_target: str, rate: float, seconds: float, key: str
+) -> dict[str, float]:
     workspace = f"latency-{uuid.uuid4().hex[:8]}"
     mail = Scenario(workspace_id=workspace)
     token = issue_token(key, Caller(workspace, "alice"), issued_at=datetime.now(UTC))
     metadata = (("authorization", f"Bearer {token}"),)
-    broker = build_broker(pipeline.config.kafka_bootstrap, configure_tracing("bench"), "bench")
+    broker = build_broker(config.kafka_bootstrap, configure_tracing("bench"), "bench")
     await broker.start()
     publisher = EventPublisher(broker)
     pending: dict[str, float] = {}
@@ -118,7 +121,7 @@ async def _pipeline_latency(pipeline, rate: float, seconds: float, key: str) -> 
                 size *= 2
             await asyncio.sleep(POLL_INTERVAL)
 
-    async with grpc.aio.insecure_channel(pipeline.intelligence_target) as channel:
+    async with grpc.aio.insecure_channel(intelligence_target) as channel:
         poller = asyncio.create_task(poll(channel))
         try:
             started = time.perf_counter()
@@ -153,12 +156,16 @@ async def _run(workdir: Path, rate: float, seconds: float) -> dict[str, float]:
     try:
         key = secrets.token_hex(32)
         bare = _percentiles(await _bare_round_trip(kafka_bootstrap(kafka), rate, seconds))
-        pipeline = InProcessPipeline(PipelineConfig(kafka_bootstrap(kafka), mongo_uri(mongo), key))
+        # The services run as processes of their own, as deployed, so the publisher here
+        # is not slowed by the work it measures.
+        config = PipelineConfig(kafka_bootstrap(kafka), mongo_uri(mongo), key)
+        pipeline = ProcessPipeline(config, workdir / "logs", free_port(), free_port())
         await pipeline.start()
         try:
-            figures = await _pipeline_latency(pipeline, rate, seconds, key)
+            target = f"127.0.0.1:{pipeline.intelligence_port}"
+            figures = await _pipeline_latency(config, target, rate, seconds, key)
         finally:
-            await pipeline.stop()
+            pipeline.stop()
     finally:
         mongo.stop()
         kafka.stop()
