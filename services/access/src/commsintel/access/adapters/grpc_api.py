@@ -6,15 +6,19 @@ workspace is NOT_FOUND, exactly like a record that does not exist.
 
 from __future__ import annotations
 
-import base64
-import json
 from datetime import datetime
 
 import grpc
-from google.protobuf.timestamp_pb2 import Timestamp
 
 from commsintel.access.adapters.store import AccessStore
 from commsintel.access.domain.visibility import EmailView, Level, view_for
+from commsintel.contracts.api_values import (
+    cursor_field,
+    decode_page_token,
+    next_page_token,
+    page_size,
+    timestamp,
+)
 from commsintel.contracts.errors import InvalidArgument, NotFound, Unavailable
 from commsintel.contracts.grpc_runtime import caller_metadata, current_caller
 from commsintel.contracts.proto.access.v1 import access_pb2 as pb
@@ -40,20 +44,17 @@ class AccessServicer(pb_grpc.AccessServiceServicer):
         self._intelligence = intelligence_pb2_grpc.IntelligenceServiceStub(intelligence)
 
     async def ListRecords(self, request, context):
-        page_size = _page_size(request.page_size, default=50, maximum=MAX_RECORDS_PAGE)
+        size = page_size(request.page_size, default=50, maximum=MAX_RECORDS_PAGE)
         if request.kind not in (pb.RECORD_KIND_UNSPECIFIED, *_KINDS):
             raise InvalidArgument(f"unknown record kind {request.kind}")
-        after = _decode_token(request.page_token).get("after", "") if request.page_token else ""
+        cursor = decode_page_token(request.page_token)
+        after = cursor_field(cursor, "after", str) if cursor else ""
         documents = await self._store.records(
-            current_caller().workspace_id, _KINDS.get(request.kind), after, page_size + 1
+            current_caller().workspace_id, _KINDS.get(request.kind), after, size + 1
         )
-        next_token = (
-            _encode_token({"after": documents[page_size - 1]["_id"]})
-            if len(documents) > page_size
-            else ""
-        )
+        next_token = next_page_token(documents, size, lambda d: {"after": d["_id"]})
         return pb.ListRecordsResponse(
-            records=[_record_pb(d) for d in documents[:page_size]], next_page_token=next_token
+            records=[_record_pb(d) for d in documents[:size]], next_page_token=next_token
         )
 
     async def GetRecord(self, request, context):
@@ -69,21 +70,19 @@ class AccessServicer(pb_grpc.AccessServiceServicer):
         return pb.GetRecordResponse(record=_record_pb(record), intelligence=answer.intelligence)
 
     async def ListRecordEmails(self, request, context):
-        page_size = _page_size(request.page_size, default=50, maximum=MAX_EMAILS_PAGE)
+        size = page_size(request.page_size, default=50, maximum=MAX_EMAILS_PAGE)
         record = await self._record(request.record_id)
         viewer = current_caller()
         before = _decode_cursor(request.page_token) if request.page_token else None
         page = await self._store.record_message_page(
-            viewer.workspace_id, record["_id"], before, page_size + 1
+            viewer.workspace_id, record["_id"], before, size + 1
         )
-        has_more = len(page) > page_size
-        page = page[:page_size]
+        next_token = next_page_token(
+            page, size, lambda item: {"sent_at": item[0].isoformat(), "key": item[1]}
+        )
+        page = page[:size]
         messages = await self._store.messages(viewer.workspace_id, [key for _, key in page])
         views = [view_for(viewer.member_id, m) for m in messages]
-        next_token = ""
-        if has_more:
-            sent_at, key = page[-1]
-            next_token = _encode_token({"sent_at": sent_at.isoformat(), "key": key})
         return pb.ListRecordEmailsResponse(
             emails=[_email_pb(v) for v in views if v is not None], next_page_token=next_token
         )
@@ -97,31 +96,12 @@ class AccessServicer(pb_grpc.AccessServiceServicer):
         return record
 
 
-def _page_size(requested: int, *, default: int, maximum: int) -> int:
-    if requested < 0 or requested > maximum:
-        raise InvalidArgument(f"page_size must be between 1 and {maximum} (0 means {default})")
-    return requested or default
-
-
-def _encode_token(cursor: dict) -> str:
-    return base64.urlsafe_b64encode(json.dumps(cursor).encode()).decode()
-
-
-def _decode_token(token: str) -> dict:
-    try:
-        cursor = json.loads(base64.urlsafe_b64decode(token.encode()))
-    except (ValueError, UnicodeDecodeError) as error:
-        raise InvalidArgument("page_token is not one this API returned") from error
-    if not isinstance(cursor, dict):
-        raise InvalidArgument("page_token is not one this API returned")
-    return cursor
-
-
 def _decode_cursor(token: str) -> tuple[datetime, str]:
-    cursor = _decode_token(token)
+    cursor = decode_page_token(token)
+    sent_at, key = cursor_field(cursor, "sent_at", str), cursor_field(cursor, "key", str)
     try:
-        return datetime.fromisoformat(cursor["sent_at"]), str(cursor["key"])
-    except (KeyError, TypeError, ValueError) as error:
+        return datetime.fromisoformat(sent_at), key
+    except ValueError as error:
         raise InvalidArgument("page_token is not one this API returned") from error
 
 
@@ -137,12 +117,10 @@ def _record_pb(document: dict) -> pb.Record:
 
 
 def _email_pb(view: EmailView) -> pb.RecordEmail:
-    sent_at = Timestamp()
-    sent_at.FromDatetime(view.sent_at)
     email = pb.RecordEmail(
         message_key=view.message_key,
         visibility=_VISIBILITY_PB[view.level],
-        sent_at=sent_at,
+        sent_at=timestamp(view.sent_at),
         participants=[
             pb.EmailParticipant(role=p.role, address=p.address, display_name=p.display_name)
             for p in view.participants

@@ -8,14 +8,18 @@ already reflects the change.
 from __future__ import annotations
 
 import asyncio
-import base64
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
-
-from google.protobuf.timestamp_pb2 import Timestamp
+from datetime import datetime
 
 from commsintel.contracts import ids
+from commsintel.contracts.api_values import (
+    cursor_field,
+    decode_page_token,
+    next_page_token,
+    page_size,
+    timestamp,
+)
 from commsintel.contracts.errors import InvalidArgument, NotFound, Unavailable
 from commsintel.contracts.events import EnrichmentSource, Event, RecordEnriched
 from commsintel.contracts.grpc_runtime import current_caller
@@ -135,22 +139,22 @@ class IdentityServicer(pb_grpc.IdentityServiceServicer):
         return pb.FindByEmailResponse(person=await self._person_pb(person))
 
     async def ListPeople(self, request, context):
-        size = _page_size(request.page_size)
-        after = _decode_token(request.page_token)
+        size = page_size(request.page_size, default=50, maximum=MAX_PAGE)
+        after = _after(request.page_token)
         people = await self._store.people_page(
             current_caller().workspace_id,
             company_id=request.company_id or None,
             after=after,
             limit=size + 1,
         )
-        token = _encode_token(people[size - 1].person_id) if len(people) > size else ""
+        token = next_page_token(people, size, lambda p: {"after": p.person_id})
         return pb.ListPeopleResponse(
             people=[await self._person_pb(p) for p in people[:size]], next_page_token=token
         )
 
     async def ListCompanies(self, request, context):
-        size = _page_size(request.page_size)
-        after = _decode_token(request.page_token)
+        size = page_size(request.page_size, default=50, maximum=MAX_PAGE)
+        after = _after(request.page_token)
         domain = None
         if request.domain:
             domain = registrable_domain(request.domain)
@@ -159,7 +163,7 @@ class IdentityServicer(pb_grpc.IdentityServiceServicer):
         companies = await self._store.companies_page(
             current_caller().workspace_id, domain=domain, after=after, limit=size + 1
         )
-        token = _encode_token(companies[size - 1].company_id) if len(companies) > size else ""
+        token = next_page_token(companies, size, lambda c: {"after": c.company_id})
         return pb.ListCompaniesResponse(
             companies=[_company_pb(c) for c in companies[:size]], next_page_token=token
         )
@@ -291,19 +295,13 @@ def _company_pb(company: Company) -> pb.Company:
     )
 
 
-def _timestamp(when: datetime) -> Timestamp:
-    stamp = Timestamp()
-    stamp.FromDatetime(when.astimezone(UTC))
-    return stamp
-
-
 def _value_pb(value: SourcedValue) -> pb.SourcedValue:
     return pb.SourcedValue(
         values=value.values,
         source=_SOURCES[value.source],
         message_key=value.message_key or "",
         member_id=value.member_id or "",
-        observed_at=_timestamp(value.observed_at),
+        observed_at=timestamp(value.observed_at),
     )
 
 
@@ -318,24 +316,11 @@ def _merge_pb(merge: MergeRecord) -> pb.MergeExplanation:
         message_key=merge.message_key or "",
         addresses=merge.addresses,
         names=merge.names,
-        merged_at=_timestamp(merge.merged_at),
+        merged_at=timestamp(merge.merged_at),
     )
 
 
-def _page_size(requested: int) -> int:
-    if not 0 <= requested <= MAX_PAGE:
-        raise InvalidArgument(f"page_size must be between 1 and {MAX_PAGE} (0 means 50)")
-    return requested or 50
-
-
-def _encode_token(last_id: str) -> str:
-    return base64.urlsafe_b64encode(last_id.encode()).decode()
-
-
-def _decode_token(token: str) -> str:
-    if not token:
-        return ""
-    try:
-        return base64.urlsafe_b64decode(token.encode()).decode()
-    except (ValueError, UnicodeDecodeError) as error:
-        raise InvalidArgument("page_token is not one this API returned") from error
+def _after(token: str) -> str:
+    """The id a page token continues after ("" for the first page)."""
+    cursor = decode_page_token(token)
+    return cursor_field(cursor, "after", str) if cursor else ""

@@ -6,8 +6,7 @@ import math
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from google.protobuf.timestamp_pb2 import Timestamp
-
+from commsintel.contracts.api_values import timestamp
 from commsintel.contracts.errors import InvalidArgument
 from commsintel.contracts.grpc_runtime import current_caller
 from commsintel.contracts.proto.intelligence.v1 import intelligence_pb2 as pb
@@ -81,7 +80,7 @@ class IntelligenceServicer(pb_grpc.IntelligenceServiceServicer):
                 )
                 for c in mine[: request.top or 10]
             ],
-            as_of=_timestamp(as_of),
+            as_of=timestamp(as_of),
         )
 
     async def _intelligence(self, record_id: str, as_of: datetime) -> RecordIntelligence:
@@ -114,7 +113,7 @@ def record_intelligence_pb(intelligence: RecordIntelligence) -> pb.RecordIntelli
             pb.MemberStrength(member_id=m.member_id, strength=m.strength, level=int(m.level))
             for m in intelligence.member_strengths
         ],
-        as_of=_timestamp(intelligence.as_of),
+        as_of=timestamp(intelligence.as_of),
     )
 
 
@@ -132,11 +131,5 @@ def _ref_pb(ref: InteractionRef | None) -> pb.InteractionRef | None:
     if ref is None:
         return None
     return pb.InteractionRef(
-        at=_timestamp(ref.at), member_id=ref.member_id, interaction_key=ref.interaction_key
+        at=timestamp(ref.at), member_id=ref.member_id, interaction_key=ref.interaction_key
     )
-
-
-def _timestamp(when: datetime) -> Timestamp:
-    stamp = Timestamp()
-    stamp.FromDatetime(when)
-    return stamp
