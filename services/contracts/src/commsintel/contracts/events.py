@@ -50,6 +50,38 @@ class MailboxRemoved(Event):
     removed_at: AwareDatetime
 
 
+class MailboxSettingsChanged(Event):
+    """The member changed what ingest does with the mailbox (the state after the change)."""
+
+    TYPE = "commsintel.ingest.MailboxSettingsChanged.v1"
+    TOPIC = "ingest.mailboxes"
+    SOURCE = "commsintel/ingest"
+
+    mailbox_id: str
+    member_id: str
+    calendar_enabled: bool
+    blocklist: tuple[str, ...]  # normalized addresses and domains
+    changed_at: AwareDatetime
+
+
+class SyncProgressed(Event):
+    """Where a mailbox's sync stands: syncing (with progress), idle, or error."""
+
+    TYPE = "commsintel.ingest.SyncProgressed.v1"
+    TOPIC = "ingest.mailboxes"
+    SOURCE = "commsintel/ingest"
+
+    mailbox_id: str
+    member_id: str
+    state: Literal["syncing", "idle", "error"]
+    messages_done: int = 0
+    messages_total: int = 0
+    error_kind: Literal["", "auth_failed", "unreachable", "server_error"] = ""
+    error_message: str = ""
+    last_success_at: AwareDatetime | None = None
+    reported_at: AwareDatetime
+
+
 class MessageParticipant(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
@@ -135,6 +167,12 @@ class EventSynced(Event):
     ends_at: AwareDatetime
     organizer: str
     attendees: tuple[CalendarAttendee, ...]
+    # Added in place as optional fields (tolerant readers ignore them; old payloads
+    # read with the defaults): the IANA zone the start was given in ("" for UTC or a
+    # floating time), whole-day events, and the series an occurrence was expanded from.
+    start_timezone: str = ""
+    all_day: bool = False
+    series_key: str = ""
 
 
 class EventCancelled(Event):
@@ -343,6 +381,8 @@ EVENT_TYPES: dict[str, type[Event]] = {
     for cls in (
         MailboxConnected,
         MailboxRemoved,
+        MailboxSettingsChanged,
+        SyncProgressed,
         MessageSynced,
         MessageRetracted,
         EventSynced,
