@@ -87,7 +87,9 @@ async def _import(args: argparse.Namespace) -> int:
     from commsintel.ingest.adapters.archives import ArchiveNotFound
     from commsintel.ingest.config import IngestSettings
 
-    service = ingest_app.build(IngestSettings())
+    # The same settings as the running service (its keys above all), but this process
+    # only imports: no mailbox sync, no fixed gRPC port.
+    service = ingest_app.build(IngestSettings(sync_mailboxes=False, grpc_bind="127.0.0.1:0"))
     await service.start()
     try:
         progress = await service.import_archive(
@@ -97,7 +99,7 @@ async def _import(args: argparse.Namespace) -> int:
             owner_address=args.owner_address,
             on_progress=lambda p: print(
                 f"\rread {p.read}  published {p.published}  already synced "
-                f"{p.already_synced}  quarantined {p.quarantined}",
+                f"{p.already_synced}  hidden {p.hidden}  quarantined {p.quarantined}",
                 end="",
                 flush=True,
             ),

@@ -15,6 +15,7 @@ import grpc
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+from pydantic import SecretStr
 
 from commsintel.access import app as access_app
 from commsintel.access.config import AccessSettings
@@ -23,6 +24,7 @@ from commsintel.contracts.service_runtime import ServiceRuntime
 from commsintel.identity import app as identity_app
 from commsintel.identity.config import IdentitySettings
 from commsintel.ingest import app as ingest_app
+from commsintel.ingest.adapters.crypto import encode_key, new_key
 from commsintel.ingest.config import IngestSettings
 from commsintel.intelligence import app as intelligence_app
 from commsintel.intelligence.config import IntelligenceSettings
@@ -38,12 +40,20 @@ class PipelineConfig:
     access_bind: str = "127.0.0.1:0"
     intelligence_bind: str = "127.0.0.1:0"
     identity_bind: str = "127.0.0.1:0"
+    ingest_bind: str = "127.0.0.1:0"
+    # Ingest's master key; a fresh one per config unless given (make run keeps one).
+    encryption_key: str = field(default_factory=lambda: encode_key(new_key()), repr=False)
     # Lets several pipelines share one broker and store (tests): databases and consumer
     # groups get this prefix.
     name: str = "commsintel"
 
     def ingest(self) -> IngestSettings:
-        return IngestSettings(**self._common("ingest"))
+        return IngestSettings(
+            **self._common("ingest"),
+            grpc_bind=self.ingest_bind,
+            signing_key=self.signing_key,
+            encryption_key=self.encryption_key,
+        )
 
     def identity(self) -> IdentitySettings:
         return IdentitySettings(
@@ -114,6 +124,10 @@ class InProcessPipeline:
     @property
     def access_target(self) -> str:
         return f"127.0.0.1:{self.access.grpc_port}"
+
+    @property
+    def ingest_target(self) -> str:
+        return f"127.0.0.1:{self.ingest.grpc_port}"
 
     @property
     def identity_target(self) -> str:
@@ -231,6 +245,8 @@ class ProcessPipeline:
         }
         for prefix, values in settings.items():
             for name, value in values.model_dump().items():
+                if isinstance(value, SecretStr):
+                    value = value.get_secret_value()
                 env[f"COMMSINTEL_{prefix}_{name.upper()}"] = str(value)
         env["COMMSINTEL_INTELLIGENCE_GRPC_BIND"] = f"127.0.0.1:{self.intelligence_port}"
         env["COMMSINTEL_ACCESS_GRPC_BIND"] = f"127.0.0.1:{self.access_port}"

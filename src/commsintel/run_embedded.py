@@ -20,6 +20,7 @@ from commsintel.contracts.auth import Caller, dev_signing_key, issue_token
 from commsintel.contracts.proto.access.v1 import access_pb2, access_pb2_grpc
 from commsintel.contracts.proto.intelligence.v1 import intelligence_pb2, intelligence_pb2_grpc
 from commsintel.embedded import free_port, kafka_bootstrap, local_kafka, local_mongo, mongo_uri
+from commsintel.ingest.adapters.crypto import dev_encryption_key
 from commsintel.pipeline import InProcessPipeline, PipelineConfig, dead_lettered
 from commsintel.sample_mailboxes import SAMPLE_WORKSPACE, write_sample_mailboxes
 
@@ -29,6 +30,7 @@ PREFERRED_PORTS = {
     "access": 50051,
     "intelligence": 50052,
     "identity": 50053,
+    "ingest": 50054,
 }
 LEVELS = {
     value: name.removeprefix("STRENGTH_LEVEL_").replace("_", " ").lower()
@@ -69,6 +71,8 @@ async def run_embedded(data_dir: Path, *, serve: bool = True) -> int:
             access_bind=f"127.0.0.1:{_port('access')}",
             intelligence_bind=f"127.0.0.1:{_port('intelligence')}",
             identity_bind=f"127.0.0.1:{_port('identity')}",
+            ingest_bind=f"127.0.0.1:{_port('ingest')}",
+            encryption_key=dev_encryption_key(data_dir / "dev-encryption-key"),
         )
         pipeline = InProcessPipeline(config)
         await pipeline.start()
@@ -164,6 +168,7 @@ async def _print_summary(pipeline: InProcessPipeline, token: str) -> None:
     print(f"gRPC AccessService        {pipeline.access_target}  (health + reflection on)")
     print(f"gRPC IntelligenceService  {pipeline.intelligence_target}")
     print(f"gRPC WorkspaceService, IdentityService  {pipeline.identity_target}")
+    print(f"gRPC MailboxService       {pipeline.ingest_target}  (connect IMAP mailboxes here)")
     print(
         f"workspace {SAMPLE_WORKSPACE.workspace_id}: "
         f"{counts[access_pb2.RECORD_KIND_PERSON]} people, "

@@ -105,6 +105,8 @@ def run_import(pipeline, workspace: str, mbox: Path) -> str:
         COMMSINTEL_INGEST_KAFKA_BOOTSTRAP=config.kafka_bootstrap,
         COMMSINTEL_INGEST_MONGO_URI=config.mongo_uri,
         COMMSINTEL_INGEST_MONGO_DATABASE=config.mongo_database,
+        COMMSINTEL_INGEST_SIGNING_KEY=config.signing_key,
+        COMMSINTEL_INGEST_ENCRYPTION_KEY=config.encryption_key.get_secret_value(),
     )
     command = [
         sys.executable,

@@ -62,6 +62,46 @@ def verify_token(signing_key: str, token: str) -> Caller:
     return Caller(workspace_id=workspace_id, member_id=member_id)
 
 
+_SERVICE_AUDIENCE = "commsintel-internal"
+SERVICE_TOKEN_METADATA = "x-commsintel-service"
+
+
+def issue_service_token(
+    signing_key: str,
+    service: str,
+    *,
+    issued_at: datetime,
+    lifetime: timedelta = timedelta(hours=1),
+) -> str:
+    """A token naming one of our own services (e.g. "access"), for internal-only RPCs.
+    Its audience differs from a member's, so neither can stand in for the other."""
+    claims = {
+        "svc": service,
+        "aud": _SERVICE_AUDIENCE,
+        "iat": int(issued_at.timestamp()),
+        "exp": int((issued_at + lifetime).timestamp()),
+    }
+    return jwt.encode(claims, signing_key, algorithm=_ALGORITHM)
+
+
+def verify_service_token(signing_key: str, token: str) -> str:
+    """The service a token names; InvalidToken for a member's token or a forged one."""
+    try:
+        claims = jwt.decode(
+            token,
+            signing_key,
+            algorithms=[_ALGORITHM],
+            audience=_SERVICE_AUDIENCE,
+            options={"require": ["exp", "svc"]},
+        )
+    except jwt.PyJWTError as error:
+        raise InvalidToken(f"invalid service token: {error}") from error
+    service = claims.get("svc")
+    if not isinstance(service, str) or not service:
+        raise InvalidToken("invalid service token: no service")
+    return service
+
+
 def dev_signing_key(path: Path) -> str:
     """The local development key: made once, then reused so tokens stay valid."""
     if path.exists():

@@ -17,5 +17,9 @@ class PermissionDenied(CommsintelError):
     pass
 
 
+class AlreadyExists(CommsintelError):
+    pass
+
+
 class Unavailable(CommsintelError):
     """A service this answer depends on did not answer; the caller may retry."""

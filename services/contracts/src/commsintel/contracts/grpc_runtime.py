@@ -14,7 +14,13 @@ from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
 
 from commsintel.contracts.auth import Caller, InvalidToken, verify_token
-from commsintel.contracts.errors import InvalidArgument, NotFound, PermissionDenied, Unavailable
+from commsintel.contracts.errors import (
+    AlreadyExists,
+    InvalidArgument,
+    NotFound,
+    PermissionDenied,
+    Unavailable,
+)
 from commsintel.contracts.telemetry import extract_trace_context, inject_trace_context
 
 log = logging.getLogger(__name__)
@@ -26,6 +32,7 @@ _STATUS_FOR = (
     (InvalidArgument, grpc.StatusCode.INVALID_ARGUMENT),
     (NotFound, grpc.StatusCode.NOT_FOUND),
     (PermissionDenied, grpc.StatusCode.PERMISSION_DENIED),
+    (AlreadyExists, grpc.StatusCode.ALREADY_EXISTS),
     (Unavailable, grpc.StatusCode.UNAVAILABLE),
 )
 _PUBLIC_PREFIXES = ("/grpc.health.v1.Health/", "/grpc.reflection.")

@@ -1,4 +1,5 @@
-"""Wiring for ingest: settings -> Mongo, Kafka, telemetry. Archive import runs through it."""
+"""Wiring for ingest: settings -> Mongo, Kafka, gRPC, telemetry -> mailbox sync,
+archive import, MailboxService and ContentService."""
 
 from __future__ import annotations
 
@@ -7,16 +8,32 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from commsintel.contracts.grpc_runtime import CallerInterceptor
 from commsintel.contracts.mongo import mongo_client
-from commsintel.contracts.service_runtime import ServiceRuntime
+from commsintel.contracts.proto.ingest.v1 import ingest_pb2, ingest_pb2_grpc
+from commsintel.contracts.service_runtime import GrpcEndpoint, ServiceRuntime
 from commsintel.contracts.streaming import EventPublisher, build_broker
 from commsintel.contracts.telemetry import configure_tracing
+from commsintel.ingest.adapters.content_store import ContentStore
+from commsintel.ingest.adapters.crypto import SecretBox, decode_key
+from commsintel.ingest.adapters.grpc_api import ContentServicer, MailboxServicer
 from commsintel.ingest.adapters.store import IngestStore
 from commsintel.ingest.archive_import import ImportProgress, import_archive
 from commsintel.ingest.config import IngestSettings
 from commsintel.ingest.domain.sightings import archive_mailbox
+from commsintel.ingest.mailbox_commands import MailboxCommands
+from commsintel.ingest.mailbox_sync import SyncSupervisor
+from commsintel.ingest.message_intake import MessageIntake
 
 SERVICE_NAME = "ingest"
+GRPC_SERVICES = [
+    ingest_pb2.DESCRIPTOR.services_by_name[name].full_name
+    for name in ("MailboxService", "ContentService")
+]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
 
 
 @dataclass
@@ -24,11 +41,22 @@ class IngestService:
     settings: IngestSettings
     runtime: ServiceRuntime
     store: IngestStore
+    contents: ContentStore
+    intake: MessageIntake
+    supervisor: SyncSupervisor
+    commands: MailboxCommands
+
+    @property
+    def grpc_port(self) -> int:
+        return self.runtime.grpc_port
 
     async def start(self) -> None:
         await self.runtime.start()
+        if self.settings.sync_mailboxes:
+            await self.supervisor.start()
 
     async def stop(self) -> None:
+        await self.supervisor.stop()
         await self.runtime.stop()
 
     async def import_archive(
@@ -44,8 +72,9 @@ class IngestService:
             path,
             archive_mailbox(workspace_id, member_id, owner_address),
             store=self.store,
+            intake=self.intake,
             publisher=EventPublisher(self.runtime.broker),
-            now=datetime.now(UTC),
+            now=utc_now(),
             batch_size=self.settings.batch_size,
             on_progress=on_progress,
         )
@@ -55,6 +84,38 @@ def build(settings: IngestSettings) -> IngestService:
     provider = configure_tracing(SERVICE_NAME)
     broker = build_broker(settings.kafka_bootstrap, provider, SERVICE_NAME)
     mongo = mongo_client(settings.mongo_uri, SERVICE_NAME)
-    store = IngestStore(mongo[settings.mongo_database])
-    runtime = ServiceRuntime(SERVICE_NAME, broker, mongo, store.ensure_indexes)
-    return IngestService(settings, runtime, store)
+    database = mongo[settings.mongo_database]
+    master = SecretBox(decode_key(settings.encryption_key.get_secret_value()))
+    store = IngestStore(database, master)
+    contents = ContentStore(database, master)
+    publisher = EventPublisher(broker)
+    intake = MessageIntake(store, contents, publisher)
+    supervisor = SyncSupervisor(
+        store=store, intake=intake, publisher=publisher, timings=settings.sync_timings()
+    )
+    commands = MailboxCommands(
+        store=store,
+        contents=contents,
+        intake=intake,
+        publisher=publisher,
+        supervisor=supervisor,
+    )
+    mailbox_servicer = MailboxServicer(commands, utc_now)
+    content_servicer = ContentServicer(contents, settings.signing_key)
+
+    def register(server) -> None:
+        ingest_pb2_grpc.add_MailboxServiceServicer_to_server(mailbox_servicer, server)
+        ingest_pb2_grpc.add_ContentServiceServicer_to_server(content_servicer, server)
+
+    async def prepare_store() -> None:
+        await store.ensure_indexes()
+        await contents.ensure_indexes()
+
+    endpoint = GrpcEndpoint(
+        settings.grpc_bind,
+        register,
+        GRPC_SERVICES,
+        [CallerInterceptor(settings.signing_key, provider)],
+    )
+    runtime = ServiceRuntime(SERVICE_NAME, broker, mongo, prepare_store, endpoint)
+    return IngestService(settings, runtime, store, contents, intake, supervisor, commands)

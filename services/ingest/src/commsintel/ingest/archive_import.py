@@ -1,5 +1,5 @@
 """Import an archive (mbox, Maildir, directory of .eml) as a mailbox: parse, quarantine
-what cannot be parsed, publish MessageSynced for what this mailbox has not synced yet."""
+what cannot be parsed, and take the rest in through the same intake as IMAP sync."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ from commsintel.contracts.streaming import EventPublisher
 from commsintel.ingest.adapters.archives import iter_archive
 from commsintel.ingest.adapters.store import IngestStore
 from commsintel.ingest.domain.parsing import MalformedMessage, ParsedMessage, parse_message
-from commsintel.ingest.domain.sightings import Mailbox, mailbox_connected, message_synced
+from commsintel.ingest.domain.sightings import Mailbox, mailbox_connected
+from commsintel.ingest.message_intake import MessageIntake
 
 
 @dataclass
@@ -21,6 +22,7 @@ class ImportProgress:
     published: int = 0
     already_synced: int = 0
     quarantined: int = 0
+    hidden: int = 0  # by the mailbox's blocklist
 
 
 async def import_archive(
@@ -28,20 +30,28 @@ async def import_archive(
     mailbox: Mailbox,
     *,
     store: IngestStore,
+    intake: MessageIntake,
     publisher: EventPublisher,
     now: datetime,
     batch_size: int = 500,
     on_progress: Callable[[ImportProgress], None] = lambda progress: None,
 ) -> ImportProgress:
-    """Streams the archive in batches; memory stays bounded by `batch_size`.
-
-    Sightings are recorded only after the broker has the batch, so a crash re-publishes
-    (same event ids, consumers dedupe) rather than loses.
-    """
+    """Streams the archive in batches; memory stays bounded by `batch_size`."""
     await store.save_mailbox(mailbox, "archive", now)
-    await publisher.publish([mailbox_connected(mailbox, "archive", now)])
+    record = await store.mailbox(mailbox.workspace_id, mailbox.mailbox_id)
+    await publisher.publish([mailbox_connected(mailbox, "archive", record.connected_at)])
+    blocklist = record.blocklist
     progress = ImportProgress()
-    batch: dict[str, ParsedMessage] = {}
+    batch: list[tuple[bytes, ParsedMessage]] = []
+
+    async def take() -> None:
+        counts = await intake.take(mailbox, blocklist, batch, now)
+        progress.published += counts.published
+        progress.already_synced += counts.already_synced
+        progress.hidden += counts.hidden
+        batch.clear()
+        on_progress(progress)
+
     for item in iter_archive(path):
         progress.read += 1
         try:
@@ -50,28 +60,8 @@ async def import_archive(
             await store.quarantine(mailbox, item.source, item.raw, malformed.reason)
             progress.quarantined += 1
             continue
-        batch.setdefault(parsed.message_id, parsed)
+        batch.append((item.raw, parsed))
         if len(batch) >= batch_size:
-            await _publish_batch(batch, mailbox, store, publisher, progress)
-            on_progress(progress)
-    await _publish_batch(batch, mailbox, store, publisher, progress)
-    on_progress(progress)
+            await take()
+    await take()
     return progress
-
-
-async def _publish_batch(
-    batch: dict[str, ParsedMessage],
-    mailbox: Mailbox,
-    store: IngestStore,
-    publisher: EventPublisher,
-    progress: ImportProgress,
-) -> None:
-    if not batch:
-        return
-    seen = await store.already_synced(mailbox.mailbox_id, batch)
-    fresh = [message for key, message in batch.items() if key not in seen]
-    await publisher.publish(message_synced(mailbox, message) for message in fresh)
-    await store.record_sightings(mailbox, (message.message_id for message in fresh))
-    progress.already_synced += len(seen)
-    progress.published += len(fresh)
-    batch.clear()

@@ -1,10 +1,38 @@
+from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
-from commsintel.contracts.settings import ServiceSettings
+from commsintel.contracts.settings import GrpcServiceSettings
+from commsintel.ingest.mailbox_sync import SyncTimings
 
 
-class IngestSettings(ServiceSettings):
+class IngestSettings(GrpcServiceSettings):
     model_config = SettingsConfigDict(env_prefix="COMMSINTEL_INGEST_")
 
     mongo_database: str = "commsintel_ingest"
     consumer_group: str = "commsintel-ingest"
+    grpc_bind: str = "127.0.0.1:50054"
+    encryption_key: SecretStr = Field(
+        description="Master key (urlsafe base64 of 32 bytes): seals mailbox credentials "
+        "and wraps each mailbox's content key. Losing it loses every stored body."
+    )
+    sync_mailboxes: bool = Field(
+        True, description="Run the IMAP sync of connected mailboxes in this instance"
+    )
+    poll_interval_seconds: float = Field(
+        60.0, gt=0, description="Longest wait between two syncs of a mailbox"
+    )
+    idle_slice_seconds: float = Field(
+        5.0, gt=0, description="Longest single IMAP IDLE; bounds how long 'sync now' waits"
+    )
+    sync_batch_size: int = Field(200, ge=1, le=5_000, description="IMAP messages per fetch")
+    retry_ceiling_seconds: float = Field(
+        300.0, gt=0, description="Longest wait before retrying an unreachable server"
+    )
+
+    def sync_timings(self) -> SyncTimings:
+        return SyncTimings(
+            poll_interval=self.poll_interval_seconds,
+            idle_slice=self.idle_slice_seconds,
+            batch_size=self.sync_batch_size,
+            retry_ceiling=self.retry_ceiling_seconds,
+        )

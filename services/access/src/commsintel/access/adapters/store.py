@@ -28,6 +28,7 @@ from commsintel.contracts.events import (
     InteractionResolved,
     MailboxConnected,
     MailboxRemoved,
+    MessageRetracted,
     MessageSynced,
     PeopleMerged,
     PersonCreated,
@@ -194,6 +195,20 @@ def _writes_for(event: Event) -> list[tuple[str, object]]:
                     UpdateMany({**scope, "via": mailbox}, {"$pull": {"via": mailbox}}),
                 ),
                 ("record_messages", DeleteMany({**scope, "via": {"$size": 0}})),
+            ]
+        case MessageRetracted():
+            # Hidden for that mailbox (its blocklist): its sighting no longer shows the
+            # message; other mailboxes' sightings of it are untouched.
+            scope = {"workspace_id": ws}
+            return [
+                (
+                    "messages",
+                    UpdateOne(
+                        {"_id": _message_id(ws, event.message_key)},
+                        {"$pull": {"sightings": {"mailbox_id": event.mailbox_id}}},
+                    ),
+                ),
+                ("messages", DeleteMany({**scope, "sightings": {"$size": 0}})),
             ]
         case MessageSynced():
             sighting = {"mailbox_id": event.mailbox_id, "member_id": event.member_id}

@@ -1,29 +1,103 @@
-"""Ingest's own MongoDB collections: mailboxes, sightings (what each mailbox has already
-synced, so a re-sync never duplicates) and quarantine (messages we could not parse)."""
+"""Ingest's own MongoDB collections.
+
+- mailboxes: where each mailbox syncs from, its settings, its sync status, and its
+  credentials sealed with the master key (never returned as such by any method here).
+- sightings: what each mailbox has synced (so a re-sync never duplicates), with the
+  MessageSynced it published (so a blocklist change can retract and restore it).
+- threads: the participants' terms of each mailbox's threads (blocklist matching).
+- folder_cursors: per mailbox and IMAP folder, UIDVALIDITY and the last UID done.
+- quarantine: messages we could not parse, with the reason and the bytes.
+"""
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict
 from datetime import datetime
+from typing import Any
 
-from pymongo import UpdateOne
+from pymongo import DeleteMany, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
 
+from commsintel.contracts.errors import AlreadyExists, NotFound
+from commsintel.ingest.adapters.crypto import SecretBox
+from commsintel.ingest.domain.blocklist import BlocklistEntry, parse_entries
+from commsintel.ingest.domain.folder_sync import FolderCursor
+from commsintel.ingest.domain.mailboxes import CalendarLink, ImapEndpoint, SyncStatus
 from commsintel.ingest.domain.sightings import Mailbox
 
 
+class MailboxRecord:
+    """A stored mailbox, as read back (secrets excluded)."""
+
+    def __init__(self, document: Mapping[str, Any]) -> None:
+        self._document = document
+
+    @property
+    def mailbox(self) -> Mailbox:
+        d = self._document
+        return Mailbox(
+            workspace_id=d["workspace_id"],
+            mailbox_id=d["_id"],
+            member_id=d["member_id"],
+            owner_addresses=frozenset(d["owner_addresses"]),
+        )
+
+    @property
+    def source(self) -> str:
+        return self._document["source"]
+
+    @property
+    def imap(self) -> ImapEndpoint | None:
+        imap = self._document.get("imap")
+        return ImapEndpoint(**imap) if imap else None
+
+    @property
+    def calendar(self) -> CalendarLink | None:
+        calendar = self._document.get("calendar")
+        return CalendarLink(**calendar) if calendar else None
+
+    @property
+    def blocklist(self) -> tuple[BlocklistEntry, ...]:
+        return parse_entries(self._document.get("blocklist", ()))
+
+    @property
+    def calendar_enabled(self) -> bool:
+        return bool(self._document.get("calendar_enabled", False))
+
+    @property
+    def status(self) -> SyncStatus:
+        return SyncStatus(**self._document.get("status", {}))
+
+    @property
+    def connected_at(self) -> datetime:
+        return self._document["connected_at"]
+
+
 class IngestStore:
-    def __init__(self, database: AsyncDatabase) -> None:
+    def __init__(self, database: AsyncDatabase, master: SecretBox) -> None:
+        self._master = master
         self._mailboxes = database["mailboxes"]
         self._sightings = database["sightings"]
+        self._threads = database["threads"]
+        self._cursors = database["folder_cursors"]
         self._quarantine = database["quarantine"]
 
     async def ensure_indexes(self) -> None:
+        await self._mailboxes.create_index([("workspace_id", 1), ("member_id", 1)])
         await self._sightings.create_index([("workspace_id", 1), ("message_key", 1)])
-        await self._quarantine.create_index([("mailbox_id", 1)])
+        await self._sightings.create_index([("mailbox_id", 1), ("thread_key", 1)])
+        await self._threads.create_index([("mailbox_id", 1), ("terms", 1)])
+        await self._cursors.create_index([("mailbox_id", 1)])
+        await self._quarantine.create_index([("mailbox_id", 1), ("_id", 1)])
+
+    # -- mailboxes -------------------------------------------------------------------
 
     async def save_mailbox(self, mailbox: Mailbox, source: str, now: datetime) -> None:
+        """An archive mailbox: created on first import, the same one on the next."""
         await self._mailboxes.update_one(
             {"_id": mailbox.mailbox_id},
             {
@@ -33,33 +107,235 @@ class IngestStore:
                     "owner_addresses": sorted(mailbox.owner_addresses),
                     "source": source,
                 },
-                "$setOnInsert": {"connected_at": now},
+                "$setOnInsert": {"connected_at": now, "blocklist": [], "status": {}},
             },
             upsert=True,
         )
+
+    async def create_imap_mailbox(
+        self,
+        mailbox: Mailbox,
+        *,
+        imap: ImapEndpoint,
+        calendar: CalendarLink | None,
+        blocklist: tuple[BlocklistEntry, ...],
+        secrets: Mapping[str, str],
+        now: datetime,
+    ) -> MailboxRecord:
+        document = {
+            "_id": mailbox.mailbox_id,
+            "workspace_id": mailbox.workspace_id,
+            "member_id": mailbox.member_id,
+            "owner_addresses": sorted(mailbox.owner_addresses),
+            "source": "imap",
+            "imap": asdict(imap),
+            "calendar": asdict(calendar) if calendar else None,
+            "calendar_enabled": calendar is not None,
+            "blocklist": [entry.value for entry in blocklist],
+            "status": {"state": "syncing", "updated_at": now},
+            "secrets": self._seal(mailbox.mailbox_id, secrets),
+            "connected_at": now,
+        }
+        try:
+            await self._mailboxes.insert_one(document)
+        except DuplicateKeyError:
+            raise AlreadyExists(
+                f"this account is already connected as mailbox {mailbox.mailbox_id}"
+            ) from None
+        return MailboxRecord(document)
+
+    async def mailbox(self, workspace_id: str, mailbox_id: str) -> MailboxRecord:
+        document = await self._mailboxes.find_one(
+            {"_id": mailbox_id, "workspace_id": workspace_id}, {"secrets": 0}
+        )
+        if document is None:
+            raise NotFound(f"no mailbox {mailbox_id}")
+        return MailboxRecord(document)
+
+    async def mailboxes_of(self, workspace_id: str, member_id: str) -> list[MailboxRecord]:
+        cursor = self._mailboxes.find(
+            {"workspace_id": workspace_id, "member_id": member_id}, {"secrets": 0}
+        ).sort("connected_at", 1)
+        return [MailboxRecord(document) async for document in cursor]
+
+    async def imap_mailboxes(self) -> list[MailboxRecord]:
+        cursor = self._mailboxes.find({"source": "imap"}, {"secrets": 0}).sort("_id", 1)
+        return [MailboxRecord(document) async for document in cursor]
+
+    async def secrets(self, mailbox_id: str) -> dict[str, str]:
+        document = await self._mailboxes.find_one({"_id": mailbox_id}, {"secrets": 1})
+        if document is None or document.get("secrets") is None:
+            raise NotFound(f"no mailbox {mailbox_id}")
+        opened = self._master.open(bytes(document["secrets"]), f"credentials:{mailbox_id}")
+        return json.loads(opened)
+
+    async def replace_credentials(
+        self,
+        mailbox_id: str,
+        *,
+        imap: ImapEndpoint,
+        calendar: CalendarLink | None,
+        secrets: Mapping[str, str],
+        now: datetime,
+    ) -> None:
+        changes: dict[str, Any] = {
+            "imap": asdict(imap),
+            "secrets": self._seal(mailbox_id, secrets),
+            "status.state": "syncing",
+            "status.error_kind": "",
+            "status.error_message": "",
+            "status.updated_at": now,
+        }
+        if calendar is not None:
+            changes["calendar"] = asdict(calendar)
+        await self._mailboxes.update_one({"_id": mailbox_id}, {"$set": changes})
+
+    async def save_settings(
+        self,
+        mailbox_id: str,
+        *,
+        blocklist: tuple[BlocklistEntry, ...],
+        calendar_enabled: bool,
+    ) -> None:
+        await self._mailboxes.update_one(
+            {"_id": mailbox_id},
+            {
+                "$set": {
+                    "blocklist": [entry.value for entry in blocklist],
+                    "calendar_enabled": calendar_enabled,
+                }
+            },
+        )
+
+    async def save_status(self, mailbox_id: str, status: SyncStatus) -> None:
+        await self._mailboxes.update_one({"_id": mailbox_id}, {"$set": {"status": asdict(status)}})
+
+    async def forget_mailbox(self, mailbox_id: str) -> None:
+        """Everything ingest kept of a mailbox, credentials included."""
+        scope = {"mailbox_id": mailbox_id}
+        for collection in (self._sightings, self._threads, self._cursors, self._quarantine):
+            await collection.bulk_write([DeleteMany(scope)])
+        await self._mailboxes.delete_one({"_id": mailbox_id})
+
+    # -- sightings and threads ---------------------------------------------------------
 
     async def already_synced(self, mailbox_id: str, message_keys: Iterable[str]) -> set[str]:
         ids = [_sighting_id(mailbox_id, key) for key in message_keys]
         cursor = self._sightings.find({"_id": {"$in": ids}}, {"message_key": 1})
         return {document["message_key"] async for document in cursor}
 
-    async def record_sightings(self, mailbox: Mailbox, message_keys: Iterable[str]) -> None:
+    async def record_sightings(self, mailbox: Mailbox, sightings: Iterable[dict]) -> None:
+        """`sightings`: {message_key, thread_key, event (the MessageSynced payload),
+        hidden_reason ("" when published)}."""
         writes = [
             UpdateOne(
-                {"_id": _sighting_id(mailbox.mailbox_id, key)},
+                {"_id": _sighting_id(mailbox.mailbox_id, sighting["message_key"])},
                 {
                     "$setOnInsert": {
                         "workspace_id": mailbox.workspace_id,
                         "mailbox_id": mailbox.mailbox_id,
-                        "message_key": key,
+                        "generation": 0,
+                        **sighting,
                     }
                 },
                 upsert=True,
+            )
+            for sighting in sightings
+        ]
+        if writes:
+            await self._sightings.bulk_write(writes, ordered=False)
+
+    async def visible_sightings(self, mailbox_id: str, thread_keys: Iterable[str]) -> list[dict]:
+        cursor = self._sightings.find(
+            {
+                "mailbox_id": mailbox_id,
+                "thread_key": {"$in": list(thread_keys)},
+                "hidden_reason": "",
+            }
+        ).sort("_id", 1)
+        return [document async for document in cursor]
+
+    async def hidden_sightings(self, mailbox_id: str, thread_keys: Iterable[str]) -> list[dict]:
+        cursor = self._sightings.find(
+            {
+                "mailbox_id": mailbox_id,
+                "thread_key": {"$in": list(thread_keys)},
+                "hidden_reason": {"$ne": ""},
+            }
+        ).sort("_id", 1)
+        return [document async for document in cursor]
+
+    async def mark_hidden(self, mailbox_id: str, message_keys: Iterable[str], reason: str) -> None:
+        """Retracted: the next time it is shown is a new generation (a new event id)."""
+        writes = [
+            UpdateOne(
+                {"_id": _sighting_id(mailbox_id, key)},
+                {"$set": {"hidden_reason": reason}, "$inc": {"generation": 1}},
             )
             for key in message_keys
         ]
         if writes:
             await self._sightings.bulk_write(writes, ordered=False)
+
+    async def mark_shown(self, mailbox_id: str, message_keys: Iterable[str]) -> None:
+        writes = [
+            UpdateOne({"_id": _sighting_id(mailbox_id, key)}, {"$set": {"hidden_reason": ""}})
+            for key in message_keys
+        ]
+        if writes:
+            await self._sightings.bulk_write(writes, ordered=False)
+
+    async def thread_terms(
+        self, mailbox_id: str, thread_keys: Iterable[str]
+    ) -> dict[str, frozenset[str]]:
+        ids = [_thread_id(mailbox_id, key) for key in thread_keys]
+        cursor = self._threads.find({"_id": {"$in": ids}})
+        return {d["thread_key"]: frozenset(d["terms"]) async for d in cursor}
+
+    async def add_thread_terms(self, mailbox: Mailbox, terms: Mapping[str, frozenset[str]]) -> None:
+        writes = [
+            UpdateOne(
+                {"_id": _thread_id(mailbox.mailbox_id, thread_key)},
+                {
+                    "$setOnInsert": {"mailbox_id": mailbox.mailbox_id, "thread_key": thread_key},
+                    "$addToSet": {"terms": {"$each": sorted(thread_terms)}},
+                },
+                upsert=True,
+            )
+            for thread_key, thread_terms in terms.items()
+        ]
+        if writes:
+            await self._threads.bulk_write(writes, ordered=False)
+
+    async def threads_touching(
+        self, mailbox_id: str, values: Iterable[str]
+    ) -> dict[str, frozenset[str]]:
+        """The threads of a mailbox holding any of these addresses or domains."""
+        cursor = self._threads.find({"mailbox_id": mailbox_id, "terms": {"$in": list(values)}})
+        return {d["thread_key"]: frozenset(d["terms"]) async for d in cursor}
+
+    # -- folder cursors ------------------------------------------------------------------
+
+    async def folder_cursors(self, mailbox_id: str) -> dict[str, FolderCursor]:
+        cursor = self._cursors.find({"mailbox_id": mailbox_id})
+        return {
+            d["folder"]: FolderCursor(
+                folder=d["folder"],
+                uidvalidity=d["uidvalidity"],
+                last_uid=d["last_uid"],
+                highest_modseq=d.get("highest_modseq"),
+            )
+            async for d in cursor
+        }
+
+    async def save_folder_cursor(self, mailbox_id: str, cursor: FolderCursor) -> None:
+        await self._cursors.update_one(
+            {"_id": f"{mailbox_id}:{cursor.folder}"},
+            {"$set": {"mailbox_id": mailbox_id, **asdict(cursor)}},
+            upsert=True,
+        )
+
+    # -- quarantine --------------------------------------------------------------------
 
     async def quarantine(self, mailbox: Mailbox, source: str, raw: bytes, reason: str) -> None:
         """Keep the bytes and the reason: nothing is lost, a fixed parser can retry it."""
@@ -79,10 +355,21 @@ class IngestStore:
             upsert=True,
         )
 
-    async def quarantined(self, mailbox_id: str) -> list[dict]:
-        cursor = self._quarantine.find({"mailbox_id": mailbox_id}, {"raw": 0}).sort("source", 1)
+    async def quarantined(self, mailbox_id: str, *, after: str = "", limit: int = 0) -> list[dict]:
+        """In a stable order (by id), `limit` at a time after the id `after`."""
+        query: dict[str, Any] = {"mailbox_id": mailbox_id}
+        if after:
+            query["_id"] = {"$gt": after}
+        cursor = self._quarantine.find(query, {"raw": 0}).sort("_id", 1).limit(limit)
         return [document async for document in cursor]
+
+    def _seal(self, mailbox_id: str, secrets: Mapping[str, str]) -> bytes:
+        return self._master.seal(json.dumps(dict(secrets)).encode(), f"credentials:{mailbox_id}")
 
 
 def _sighting_id(mailbox_id: str, message_key: str) -> str:
     return f"{mailbox_id}:{message_key}"
+
+
+def _thread_id(mailbox_id: str, thread_key: str) -> str:
+    return f"{mailbox_id}:{thread_key}"

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from datetime import datetime
 
 from commsintel.contracts import ids
 from commsintel.contracts.events import (
     MailboxConnected,
     MessageParticipant,
+    MessageRetracted,
     MessageSynced,
     SenderSignature,
 )
@@ -35,9 +37,16 @@ def archive_mailbox(workspace_id: str, member_id: str, owner_address: str) -> Ma
     )
 
 
-def mailbox_connected(mailbox: Mailbox, source: str, connected_at) -> MailboxConnected:
+def mailbox_connected(mailbox: Mailbox, source: str, connected_at: datetime) -> MailboxConnected:
+    # The connection time is part of the id: a mailbox removed and connected again is
+    # connected anew (the same id would be dropped as a duplicate).
     return MailboxConnected(
-        event_id=ids.event_id(mailbox.workspace_id, "MailboxConnected", mailbox.mailbox_id),
+        event_id=ids.event_id(
+            mailbox.workspace_id,
+            "MailboxConnected",
+            mailbox.mailbox_id,
+            connected_at.isoformat(),
+        ),
         workspace_id=mailbox.workspace_id,
         mailbox_id=mailbox.mailbox_id,
         member_id=mailbox.member_id,
@@ -70,6 +79,44 @@ def message_synced(mailbox: Mailbox, message: ParsedMessage) -> MessageSynced:
         attachment_count=len(message.attachments),
         sender_signature=_sender_signature(message),
     )
+
+
+def message_retracted(
+    mailbox: Mailbox, message_key: str, retractions_before: int, reason: str, now: datetime
+) -> MessageRetracted:
+    """The sighting no longer counts. Its id names which retraction this is, so hiding a
+    message a second time (after it was shown again) is a new fact, not a duplicate."""
+    return MessageRetracted(
+        event_id=ids.event_id(
+            mailbox.workspace_id,
+            "MessageRetracted",
+            mailbox.mailbox_id,
+            message_key,
+            str(retractions_before + 1),
+        ),
+        workspace_id=mailbox.workspace_id,
+        mailbox_id=mailbox.mailbox_id,
+        member_id=mailbox.member_id,
+        message_key=message_key,
+        reason=reason,
+        retracted_at=now,
+    )
+
+
+def message_shown_again(published: MessageSynced, retractions: int) -> MessageSynced:
+    """The same sighting published again after `retractions` retractions. A never
+    published (hidden from the start) sighting keeps its first id; otherwise the id is
+    new, or consumers that saw the first one would drop it as a duplicate."""
+    if retractions == 0:
+        return published
+    event_id = ids.event_id(
+        published.workspace_id,
+        "MessageSynced",
+        published.mailbox_id,
+        published.message_key,
+        f"shown-again-{retractions}",
+    )
+    return published.model_copy(update={"event_id": event_id})
 
 
 def _sender_signature(message: ParsedMessage) -> SenderSignature | None:

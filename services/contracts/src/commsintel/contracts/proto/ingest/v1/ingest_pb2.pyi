@@ -1,0 +1,310 @@
+import datetime
+
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class ImapSecurity(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    IMAP_SECURITY_UNSPECIFIED: _ClassVar[ImapSecurity]
+    IMAP_SECURITY_TLS: _ClassVar[ImapSecurity]
+    IMAP_SECURITY_STARTTLS: _ClassVar[ImapSecurity]
+    IMAP_SECURITY_NONE: _ClassVar[ImapSecurity]
+
+class SyncState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    SYNC_STATE_UNSPECIFIED: _ClassVar[SyncState]
+    SYNC_STATE_SYNCING: _ClassVar[SyncState]
+    SYNC_STATE_IDLE: _ClassVar[SyncState]
+    SYNC_STATE_ERROR: _ClassVar[SyncState]
+
+class SyncError(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    SYNC_ERROR_UNSPECIFIED: _ClassVar[SyncError]
+    SYNC_ERROR_AUTH_FAILED: _ClassVar[SyncError]
+    SYNC_ERROR_UNREACHABLE: _ClassVar[SyncError]
+    SYNC_ERROR_SERVER: _ClassVar[SyncError]
+IMAP_SECURITY_UNSPECIFIED: ImapSecurity
+IMAP_SECURITY_TLS: ImapSecurity
+IMAP_SECURITY_STARTTLS: ImapSecurity
+IMAP_SECURITY_NONE: ImapSecurity
+SYNC_STATE_UNSPECIFIED: SyncState
+SYNC_STATE_SYNCING: SyncState
+SYNC_STATE_IDLE: SyncState
+SYNC_STATE_ERROR: SyncState
+SYNC_ERROR_UNSPECIFIED: SyncError
+SYNC_ERROR_AUTH_FAILED: SyncError
+SYNC_ERROR_UNREACHABLE: SyncError
+SYNC_ERROR_SERVER: SyncError
+
+class ImapCredentials(_message.Message):
+    __slots__ = ("host", "port", "security", "username", "password", "oauth2_access_token")
+    HOST_FIELD_NUMBER: _ClassVar[int]
+    PORT_FIELD_NUMBER: _ClassVar[int]
+    SECURITY_FIELD_NUMBER: _ClassVar[int]
+    USERNAME_FIELD_NUMBER: _ClassVar[int]
+    PASSWORD_FIELD_NUMBER: _ClassVar[int]
+    OAUTH2_ACCESS_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    host: str
+    port: int
+    security: ImapSecurity
+    username: str
+    password: str
+    oauth2_access_token: str
+    def __init__(self, host: _Optional[str] = ..., port: _Optional[int] = ..., security: _Optional[_Union[ImapSecurity, str]] = ..., username: _Optional[str] = ..., password: _Optional[str] = ..., oauth2_access_token: _Optional[str] = ...) -> None: ...
+
+class CalendarSource(_message.Message):
+    __slots__ = ("caldav", "ics_url")
+    CALDAV_FIELD_NUMBER: _ClassVar[int]
+    ICS_URL_FIELD_NUMBER: _ClassVar[int]
+    caldav: CaldavCalendar
+    ics_url: str
+    def __init__(self, caldav: _Optional[_Union[CaldavCalendar, _Mapping]] = ..., ics_url: _Optional[str] = ...) -> None: ...
+
+class CaldavCalendar(_message.Message):
+    __slots__ = ("url", "username", "password")
+    URL_FIELD_NUMBER: _ClassVar[int]
+    USERNAME_FIELD_NUMBER: _ClassVar[int]
+    PASSWORD_FIELD_NUMBER: _ClassVar[int]
+    url: str
+    username: str
+    password: str
+    def __init__(self, url: _Optional[str] = ..., username: _Optional[str] = ..., password: _Optional[str] = ...) -> None: ...
+
+class SyncStatus(_message.Message):
+    __slots__ = ("state", "messages_done", "messages_total", "error", "error_message", "last_success_at", "updated_at")
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    MESSAGES_DONE_FIELD_NUMBER: _ClassVar[int]
+    MESSAGES_TOTAL_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    ERROR_MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    LAST_SUCCESS_AT_FIELD_NUMBER: _ClassVar[int]
+    UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
+    state: SyncState
+    messages_done: int
+    messages_total: int
+    error: SyncError
+    error_message: str
+    last_success_at: _timestamp_pb2.Timestamp
+    updated_at: _timestamp_pb2.Timestamp
+    def __init__(self, state: _Optional[_Union[SyncState, str]] = ..., messages_done: _Optional[int] = ..., messages_total: _Optional[int] = ..., error: _Optional[_Union[SyncError, str]] = ..., error_message: _Optional[str] = ..., last_success_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class Mailbox(_message.Message):
+    __slots__ = ("mailbox_id", "member_id", "owner_addresses", "source", "imap_host", "imap_port", "imap_username", "imap_auth", "calendar_kind", "calendar_url", "calendar_enabled", "blocklist", "status", "connected_at")
+    MAILBOX_ID_FIELD_NUMBER: _ClassVar[int]
+    MEMBER_ID_FIELD_NUMBER: _ClassVar[int]
+    OWNER_ADDRESSES_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    IMAP_HOST_FIELD_NUMBER: _ClassVar[int]
+    IMAP_PORT_FIELD_NUMBER: _ClassVar[int]
+    IMAP_USERNAME_FIELD_NUMBER: _ClassVar[int]
+    IMAP_AUTH_FIELD_NUMBER: _ClassVar[int]
+    CALENDAR_KIND_FIELD_NUMBER: _ClassVar[int]
+    CALENDAR_URL_FIELD_NUMBER: _ClassVar[int]
+    CALENDAR_ENABLED_FIELD_NUMBER: _ClassVar[int]
+    BLOCKLIST_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    CONNECTED_AT_FIELD_NUMBER: _ClassVar[int]
+    mailbox_id: str
+    member_id: str
+    owner_addresses: _containers.RepeatedScalarFieldContainer[str]
+    source: str
+    imap_host: str
+    imap_port: int
+    imap_username: str
+    imap_auth: str
+    calendar_kind: str
+    calendar_url: str
+    calendar_enabled: bool
+    blocklist: _containers.RepeatedScalarFieldContainer[str]
+    status: SyncStatus
+    connected_at: _timestamp_pb2.Timestamp
+    def __init__(self, mailbox_id: _Optional[str] = ..., member_id: _Optional[str] = ..., owner_addresses: _Optional[_Iterable[str]] = ..., source: _Optional[str] = ..., imap_host: _Optional[str] = ..., imap_port: _Optional[int] = ..., imap_username: _Optional[str] = ..., imap_auth: _Optional[str] = ..., calendar_kind: _Optional[str] = ..., calendar_url: _Optional[str] = ..., calendar_enabled: _Optional[bool] = ..., blocklist: _Optional[_Iterable[str]] = ..., status: _Optional[_Union[SyncStatus, _Mapping]] = ..., connected_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class ConnectMailboxRequest(_message.Message):
+    __slots__ = ("imap", "owner_addresses", "calendar", "blocklist")
+    IMAP_FIELD_NUMBER: _ClassVar[int]
+    OWNER_ADDRESSES_FIELD_NUMBER: _ClassVar[int]
+    CALENDAR_FIELD_NUMBER: _ClassVar[int]
+    BLOCKLIST_FIELD_NUMBER: _ClassVar[int]
+    imap: ImapCredentials
+    owner_addresses: _containers.RepeatedScalarFieldContainer[str]
+    calendar: CalendarSource
+    blocklist: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, imap: _Optional[_Union[ImapCredentials, _Mapping]] = ..., owner_addresses: _Optional[_Iterable[str]] = ..., calendar: _Optional[_Union[CalendarSource, _Mapping]] = ..., blocklist: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class ConnectMailboxResponse(_message.Message):
+    __slots__ = ("mailbox",)
+    MAILBOX_FIELD_NUMBER: _ClassVar[int]
+    mailbox: Mailbox
+    def __init__(self, mailbox: _Optional[_Union[Mailbox, _Mapping]] = ...) -> None: ...
+
+class GetMailboxRequest(_message.Message):
+    __slots__ = ("mailbox_id",)
+    MAILBOX_ID_FIELD_NUMBER: _ClassVar[int]
+    mailbox_id: str
+    def __init__(self, mailbox_id: _Optional[str] = ...) -> None: ...
+
+class GetMailboxResponse(_message.Message):
+    __slots__ = ("mailbox",)
+    MAILBOX_FIELD_NUMBER: _ClassVar[int]
+    mailbox: Mailbox
+    def __init__(self, mailbox: _Optional[_Union[Mailbox, _Mapping]] = ...) -> None: ...
+
+class ListMailboxesRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ListMailboxesResponse(_message.Message):
+    __slots__ = ("mailboxes",)
+    MAILBOXES_FIELD_NUMBER: _ClassVar[int]
+    mailboxes: _containers.RepeatedCompositeFieldContainer[Mailbox]
+    def __init__(self, mailboxes: _Optional[_Iterable[_Union[Mailbox, _Mapping]]] = ...) -> None: ...
+
+class UpdateMailboxSettingsRequest(_message.Message):
+    __slots__ = ("mailbox_id", "blocklist", "replace_blocklist", "calendar_enabled")
+    MAILBOX_ID_FIELD_NUMBER: _ClassVar[int]
+    BLOCKLIST_FIELD_NUMBER: _ClassVar[int]
+    REPLACE_BLOCKLIST_FIELD_NUMBER: _ClassVar[int]
+    CALENDAR_ENABLED_FIELD_NUMBER: _ClassVar[int]
+    mailbox_id: str
+    blocklist: _containers.RepeatedScalarFieldContainer[str]
+    replace_blocklist: bool
+    calendar_enabled: bool
+    def __init__(self, mailbox_id: _Optional[str] = ..., blocklist: _Optional[_Iterable[str]] = ..., replace_blocklist: _Optional[bool] = ..., calendar_enabled: _Optional[bool] = ...) -> None: ...
+
+class UpdateMailboxSettingsResponse(_message.Message):
+    __slots__ = ("mailbox", "messages_retracted", "messages_restored")
+    MAILBOX_FIELD_NUMBER: _ClassVar[int]
+    MESSAGES_RETRACTED_FIELD_NUMBER: _ClassVar[int]
+    MESSAGES_RESTORED_FIELD_NUMBER: _ClassVar[int]
+    mailbox: Mailbox
+    messages_retracted: int
+    messages_restored: int
+    def __init__(self, mailbox: _Optional[_Union[Mailbox, _Mapping]] = ..., messages_retracted: _Optional[int] = ..., messages_restored: _Optional[int] = ...) -> None: ...
+
+class ReconnectMailboxRequest(_message.Message):
+    __slots__ = ("mailbox_id", "imap", "calendar")
+    MAILBOX_ID_FIELD_NUMBER: _ClassVar[int]
+    IMAP_FIELD_NUMBER: _ClassVar[int]
+    CALENDAR_FIELD_NUMBER: _ClassVar[int]
+    mailbox_id: str
+    imap: ImapCredentials
+    calendar: CalendarSource
+    def __init__(self, mailbox_id: _Optional[str] = ..., imap: _Optional[_Union[ImapCredentials, _Mapping]] = ..., calendar: _Optional[_Union[CalendarSource, _Mapping]] = ...) -> None: ...
+
+class ReconnectMailboxResponse(_message.Message):
+    __slots__ = ("mailbox",)
+    MAILBOX_FIELD_NUMBER: _ClassVar[int]
+    mailbox: Mailbox
+    def __init__(self, mailbox: _Optional[_Union[Mailbox, _Mapping]] = ...) -> None: ...
+
+class SyncMailboxNowRequest(_message.Message):
+    __slots__ = ("mailbox_id",)
+    MAILBOX_ID_FIELD_NUMBER: _ClassVar[int]
+    mailbox_id: str
+    def __init__(self, mailbox_id: _Optional[str] = ...) -> None: ...
+
+class SyncMailboxNowResponse(_message.Message):
+    __slots__ = ("mailbox",)
+    MAILBOX_FIELD_NUMBER: _ClassVar[int]
+    mailbox: Mailbox
+    def __init__(self, mailbox: _Optional[_Union[Mailbox, _Mapping]] = ...) -> None: ...
+
+class RemoveMailboxRequest(_message.Message):
+    __slots__ = ("mailbox_id",)
+    MAILBOX_ID_FIELD_NUMBER: _ClassVar[int]
+    mailbox_id: str
+    def __init__(self, mailbox_id: _Optional[str] = ...) -> None: ...
+
+class RemoveMailboxResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ListQuarantinedMessagesRequest(_message.Message):
+    __slots__ = ("mailbox_id", "page_size", "page_token")
+    MAILBOX_ID_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    mailbox_id: str
+    page_size: int
+    page_token: str
+    def __init__(self, mailbox_id: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class QuarantinedMessage(_message.Message):
+    __slots__ = ("quarantine_id", "source", "reason", "size")
+    QUARANTINE_ID_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    SIZE_FIELD_NUMBER: _ClassVar[int]
+    quarantine_id: str
+    source: str
+    reason: str
+    size: int
+    def __init__(self, quarantine_id: _Optional[str] = ..., source: _Optional[str] = ..., reason: _Optional[str] = ..., size: _Optional[int] = ...) -> None: ...
+
+class ListQuarantinedMessagesResponse(_message.Message):
+    __slots__ = ("messages", "next_page_token")
+    MESSAGES_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    messages: _containers.RepeatedCompositeFieldContainer[QuarantinedMessage]
+    next_page_token: str
+    def __init__(self, messages: _Optional[_Iterable[_Union[QuarantinedMessage, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class GetMessageContentRequest(_message.Message):
+    __slots__ = ("message_key", "mailbox_id")
+    MESSAGE_KEY_FIELD_NUMBER: _ClassVar[int]
+    MAILBOX_ID_FIELD_NUMBER: _ClassVar[int]
+    message_key: str
+    mailbox_id: str
+    def __init__(self, message_key: _Optional[str] = ..., mailbox_id: _Optional[str] = ...) -> None: ...
+
+class AttachmentInfo(_message.Message):
+    __slots__ = ("index", "filename", "content_type", "size")
+    INDEX_FIELD_NUMBER: _ClassVar[int]
+    FILENAME_FIELD_NUMBER: _ClassVar[int]
+    CONTENT_TYPE_FIELD_NUMBER: _ClassVar[int]
+    SIZE_FIELD_NUMBER: _ClassVar[int]
+    index: int
+    filename: str
+    content_type: str
+    size: int
+    def __init__(self, index: _Optional[int] = ..., filename: _Optional[str] = ..., content_type: _Optional[str] = ..., size: _Optional[int] = ...) -> None: ...
+
+class GetMessageContentResponse(_message.Message):
+    __slots__ = ("message_key", "mailbox_id", "text_body", "html_body", "attachments")
+    MESSAGE_KEY_FIELD_NUMBER: _ClassVar[int]
+    MAILBOX_ID_FIELD_NUMBER: _ClassVar[int]
+    TEXT_BODY_FIELD_NUMBER: _ClassVar[int]
+    HTML_BODY_FIELD_NUMBER: _ClassVar[int]
+    ATTACHMENTS_FIELD_NUMBER: _ClassVar[int]
+    message_key: str
+    mailbox_id: str
+    text_body: str
+    html_body: str
+    attachments: _containers.RepeatedCompositeFieldContainer[AttachmentInfo]
+    def __init__(self, message_key: _Optional[str] = ..., mailbox_id: _Optional[str] = ..., text_body: _Optional[str] = ..., html_body: _Optional[str] = ..., attachments: _Optional[_Iterable[_Union[AttachmentInfo, _Mapping]]] = ...) -> None: ...
+
+class GetAttachmentRequest(_message.Message):
+    __slots__ = ("message_key", "mailbox_id", "index")
+    MESSAGE_KEY_FIELD_NUMBER: _ClassVar[int]
+    MAILBOX_ID_FIELD_NUMBER: _ClassVar[int]
+    INDEX_FIELD_NUMBER: _ClassVar[int]
+    message_key: str
+    mailbox_id: str
+    index: int
+    def __init__(self, message_key: _Optional[str] = ..., mailbox_id: _Optional[str] = ..., index: _Optional[int] = ...) -> None: ...
+
+class GetAttachmentResponse(_message.Message):
+    __slots__ = ("attachment", "content")
+    ATTACHMENT_FIELD_NUMBER: _ClassVar[int]
+    CONTENT_FIELD_NUMBER: _ClassVar[int]
+    attachment: AttachmentInfo
+    content: bytes
+    def __init__(self, attachment: _Optional[_Union[AttachmentInfo, _Mapping]] = ..., content: _Optional[bytes] = ...) -> None: ...

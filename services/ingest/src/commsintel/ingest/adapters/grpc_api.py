@@ -1,0 +1,259 @@
+"""MailboxService and ContentService servicers: request -> commands/store -> response.
+
+Credentials are read from requests and handed on; no response field can carry them.
+ContentService answers only the access service (its service token in metadata).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+import grpc
+
+from commsintel.contracts.api_values import (
+    cursor_field,
+    decode_page_token,
+    next_page_token,
+    page_size,
+    timestamp,
+)
+from commsintel.contracts.auth import SERVICE_TOKEN_METADATA, InvalidToken, verify_service_token
+from commsintel.contracts.errors import InvalidArgument, PermissionDenied
+from commsintel.contracts.grpc_runtime import current_caller
+from commsintel.contracts.proto.ingest.v1 import ingest_pb2 as pb
+from commsintel.contracts.proto.ingest.v1 import ingest_pb2_grpc as pb_grpc
+from commsintel.ingest.adapters.content_store import ContentStore, StoredAttachment
+from commsintel.ingest.adapters.store import MailboxRecord
+from commsintel.ingest.domain.mailboxes import CalendarLink, ImapEndpoint, ImapSecurity, SyncStatus
+from commsintel.ingest.mailbox_commands import CalendarConnection, ImapConnection, MailboxCommands
+
+Clock = Callable[[], datetime]
+MAX_QUARANTINE_PAGE = 500
+_SECURITY: dict[int, ImapSecurity] = {
+    pb.IMAP_SECURITY_UNSPECIFIED: "tls",
+    pb.IMAP_SECURITY_TLS: "tls",
+    pb.IMAP_SECURITY_STARTTLS: "starttls",
+    pb.IMAP_SECURITY_NONE: "none",
+}
+_STATE = {
+    "syncing": pb.SYNC_STATE_SYNCING,
+    "idle": pb.SYNC_STATE_IDLE,
+    "error": pb.SYNC_STATE_ERROR,
+}
+_ERROR = {
+    "": pb.SYNC_ERROR_UNSPECIFIED,
+    "auth_failed": pb.SYNC_ERROR_AUTH_FAILED,
+    "unreachable": pb.SYNC_ERROR_UNREACHABLE,
+    "server_error": pb.SYNC_ERROR_SERVER,
+}
+
+
+class MailboxServicer(pb_grpc.MailboxServiceServicer):
+    def __init__(self, commands: MailboxCommands, clock: Clock) -> None:
+        self._commands = commands
+        self._clock = clock
+
+    async def ConnectMailbox(self, request, context):
+        if not request.HasField("imap"):
+            raise InvalidArgument("imap is required: host, port, username and a secret")
+        record = await self._commands.connect(
+            current_caller(),
+            _imap(request.imap),
+            tuple(request.owner_addresses),
+            _calendar(request.calendar) if request.HasField("calendar") else None,
+            tuple(request.blocklist),
+            self._clock(),
+        )
+        return pb.ConnectMailboxResponse(mailbox=_mailbox(record))
+
+    async def GetMailbox(self, request, context):
+        record = await self._commands.get(current_caller(), _mailbox_id(request.mailbox_id))
+        return pb.GetMailboxResponse(mailbox=_mailbox(record))
+
+    async def ListMailboxes(self, request, context):
+        records = await self._commands.list(current_caller())
+        return pb.ListMailboxesResponse(mailboxes=[_mailbox(r) for r in records])
+
+    async def UpdateMailboxSettings(self, request, context):
+        record, counts = await self._commands.update_settings(
+            current_caller(),
+            _mailbox_id(request.mailbox_id),
+            blocklist=tuple(request.blocklist) if request.replace_blocklist else None,
+            calendar_enabled=(
+                request.calendar_enabled if request.HasField("calendar_enabled") else None
+            ),
+            now=self._clock(),
+        )
+        return pb.UpdateMailboxSettingsResponse(
+            mailbox=_mailbox(record),
+            messages_retracted=counts.retracted,
+            messages_restored=counts.shown_again,
+        )
+
+    async def ReconnectMailbox(self, request, context):
+        if not request.HasField("imap"):
+            raise InvalidArgument("imap is required: the account's new credentials")
+        record = await self._commands.reconnect(
+            current_caller(),
+            _mailbox_id(request.mailbox_id),
+            _imap(request.imap),
+            _calendar(request.calendar) if request.HasField("calendar") else None,
+            self._clock(),
+        )
+        return pb.ReconnectMailboxResponse(mailbox=_mailbox(record))
+
+    async def SyncMailboxNow(self, request, context):
+        record = await self._commands.sync_now(current_caller(), _mailbox_id(request.mailbox_id))
+        return pb.SyncMailboxNowResponse(mailbox=_mailbox(record))
+
+    async def RemoveMailbox(self, request, context):
+        await self._commands.remove(
+            current_caller(), _mailbox_id(request.mailbox_id), self._clock()
+        )
+        return pb.RemoveMailboxResponse()
+
+    async def ListQuarantinedMessages(self, request, context):
+        size = page_size(request.page_size, default=100, maximum=MAX_QUARANTINE_PAGE)
+        cursor = decode_page_token(request.page_token)
+        after = cursor_field(cursor, "after", str) if cursor else ""
+        found = await self._commands.quarantined(
+            current_caller(), _mailbox_id(request.mailbox_id), after=after, limit=size + 1
+        )
+        return pb.ListQuarantinedMessagesResponse(
+            messages=[
+                pb.QuarantinedMessage(
+                    quarantine_id=d["_id"], source=d["source"], reason=d["reason"], size=d["size"]
+                )
+                for d in found[:size]
+            ],
+            next_page_token=next_page_token(found, size, lambda d: {"after": d["_id"]}),
+        )
+
+
+class ContentServicer(pb_grpc.ContentServiceServicer):
+    def __init__(self, contents: ContentStore, signing_key: str) -> None:
+        self._contents = contents
+        self._signing_key = signing_key
+
+    async def GetMessageContent(self, request, context):
+        self._check_access_service(context)
+        found = await self._contents.content(
+            current_caller().workspace_id, _message_key(request.message_key), request.mailbox_id
+        )
+        return pb.GetMessageContentResponse(
+            message_key=found.message_key,
+            mailbox_id=found.mailbox_id,
+            text_body=found.text_body,
+            html_body=found.html_body,
+            attachments=[_attachment(a) for a in found.attachments],
+        )
+
+    async def GetAttachment(self, request, context):
+        self._check_access_service(context)
+        info, content = await self._contents.attachment(
+            current_caller().workspace_id,
+            _message_key(request.message_key),
+            _mailbox_id(request.mailbox_id),
+            request.index,
+        )
+        return pb.GetAttachmentResponse(attachment=_attachment(info), content=content)
+
+    def _check_access_service(self, context: grpc.aio.ServicerContext) -> None:
+        metadata = dict(context.invocation_metadata() or ())
+        token = metadata.get(SERVICE_TOKEN_METADATA, "")
+        try:
+            service = verify_service_token(self._signing_key, token)
+        except InvalidToken:
+            service = ""
+        if service != "access":
+            raise PermissionDenied(
+                "message content is served to the access service only; ask access for it"
+            )
+
+
+def _imap(request: pb.ImapCredentials) -> ImapConnection:
+    if not request.host.strip() or not request.username.strip():
+        raise InvalidArgument("imap.host and imap.username are required")
+    if not 0 < request.port < 65536:
+        raise InvalidArgument("imap.port must be between 1 and 65535")
+    secret_kind = request.WhichOneof("secret")
+    secret = getattr(request, secret_kind) if secret_kind else ""
+    if not secret:
+        raise InvalidArgument("imap needs a password or an oauth2_access_token")
+    endpoint = ImapEndpoint(
+        host=request.host.strip(),
+        port=request.port,
+        security=_SECURITY.get(request.security, "tls"),
+        username=request.username.strip(),
+        auth="password" if secret_kind == "password" else "xoauth2",
+    )
+    return ImapConnection(endpoint, secret)
+
+
+def _calendar(request: pb.CalendarSource) -> CalendarConnection:
+    kind = request.WhichOneof("source")
+    if kind == "caldav":
+        if not request.caldav.url.startswith(("http://", "https://")):
+            raise InvalidArgument("calendar.caldav.url must be an http(s) URL")
+        return CalendarConnection(
+            CalendarLink("caldav", request.caldav.url, request.caldav.username),
+            request.caldav.password,
+        )
+    if kind == "ics_url" and request.ics_url.strip():
+        return CalendarConnection(CalendarLink("ics", request.ics_url.strip()))
+    raise InvalidArgument("calendar needs a caldav calendar or an ics_url")
+
+
+def _mailbox(record: MailboxRecord) -> pb.Mailbox:
+    imap = record.imap
+    calendar = record.calendar
+    return pb.Mailbox(
+        mailbox_id=record.mailbox.mailbox_id,
+        member_id=record.mailbox.member_id,
+        owner_addresses=sorted(record.mailbox.owner_addresses),
+        source=record.source,
+        imap_host=imap.host if imap else "",
+        imap_port=imap.port if imap else 0,
+        imap_username=imap.username if imap else "",
+        imap_auth=imap.auth if imap else "",
+        calendar_kind=calendar.kind if calendar else "",
+        calendar_url=calendar.url if calendar else "",
+        calendar_enabled=record.calendar_enabled,
+        blocklist=[entry.value for entry in record.blocklist],
+        status=_status(record.status),
+        connected_at=timestamp(record.connected_at),
+    )
+
+
+def _status(status: SyncStatus) -> pb.SyncStatus:
+    answer = pb.SyncStatus(
+        state=_STATE[status.state],
+        messages_done=status.messages_done,
+        messages_total=status.messages_total,
+        error=_ERROR[status.error_kind],
+        error_message=status.error_message,
+    )
+    if status.last_success_at is not None:
+        answer.last_success_at.CopyFrom(timestamp(status.last_success_at))
+    if status.updated_at is not None:
+        answer.updated_at.CopyFrom(timestamp(status.updated_at))
+    return answer
+
+
+def _attachment(info: StoredAttachment) -> pb.AttachmentInfo:
+    return pb.AttachmentInfo(
+        index=info.index, filename=info.filename, content_type=info.content_type, size=info.size
+    )
+
+
+def _mailbox_id(value: str) -> str:
+    if not value.strip():
+        raise InvalidArgument("mailbox_id is required")
+    return value.strip()
+
+
+def _message_key(value: str) -> str:
+    if not value.strip():
+        raise InvalidArgument("message_key is required")
+    return value.strip()

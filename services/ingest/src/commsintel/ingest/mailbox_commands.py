@@ -1,0 +1,232 @@
+"""What a member can do with their mailboxes: connect, read, change settings, reconnect,
+sync now, remove. Checks ownership, stores, publishes, and tells the sync supervisor."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from commsintel.contracts import ids
+from commsintel.contracts.auth import Caller
+from commsintel.contracts.errors import InvalidArgument, NotFound
+from commsintel.contracts.events import MailboxRemoved, MailboxSettingsChanged
+from commsintel.contracts.streaming import EventPublisher
+from commsintel.ingest.adapters.content_store import ContentStore
+from commsintel.ingest.adapters.store import IngestStore, MailboxRecord
+from commsintel.ingest.domain.blocklist import BlocklistEntry, InvalidBlocklistEntry, parse_entries
+from commsintel.ingest.domain.mailboxes import CalendarLink, ImapEndpoint, imap_mailbox_id
+from commsintel.ingest.domain.sightings import Mailbox, mailbox_connected
+from commsintel.ingest.mailbox_sync import SyncSupervisor
+from commsintel.ingest.message_intake import IntakeCounts, MessageIntake
+
+# Other stores that keep something per mailbox (e.g. the calendar store): each is
+# told to forget a removed mailbox.
+Forgetter = Callable[[str], object]
+
+
+@dataclass(frozen=True)
+class ImapConnection:
+    endpoint: ImapEndpoint
+    secret: str  # the password or the OAuth2 access token, per endpoint.auth
+
+
+@dataclass(frozen=True)
+class CalendarConnection:
+    link: CalendarLink
+    password: str = ""
+
+
+class MailboxCommands:
+    def __init__(
+        self,
+        *,
+        store: IngestStore,
+        contents: ContentStore,
+        intake: MessageIntake,
+        publisher: EventPublisher,
+        supervisor: SyncSupervisor,
+        forgetters: tuple[Forgetter, ...] = (),
+    ) -> None:
+        self._store = store
+        self._contents = contents
+        self._intake = intake
+        self._publisher = publisher
+        self._supervisor = supervisor
+        self._forgetters = forgetters
+
+    async def connect(
+        self,
+        caller: Caller,
+        imap: ImapConnection,
+        owner_addresses: tuple[str, ...],
+        calendar: CalendarConnection | None,
+        blocklist: tuple[str, ...],
+        now: datetime,
+    ) -> MailboxRecord:
+        owners = _owner_addresses(owner_addresses, imap.endpoint.username)
+        entries = _entries(blocklist)
+        mailbox = Mailbox(
+            workspace_id=caller.workspace_id,
+            mailbox_id=imap_mailbox_id(caller.workspace_id, caller.member_id, imap.endpoint),
+            member_id=caller.member_id,
+            owner_addresses=owners,
+        )
+        record = await self._store.create_imap_mailbox(
+            mailbox,
+            imap=imap.endpoint,
+            calendar=calendar.link if calendar else None,
+            blocklist=entries,
+            secrets=_secrets(imap, calendar),
+            now=now,
+        )
+        await self._publisher.publish([mailbox_connected(mailbox, "imap", now)])
+        self._supervisor.watch(record)
+        return record
+
+    async def get(self, caller: Caller, mailbox_id: str) -> MailboxRecord:
+        record = await self._store.mailbox(caller.workspace_id, mailbox_id)
+        if record.mailbox.member_id != caller.member_id:
+            # Another member's mailbox is not even acknowledged to exist.
+            raise NotFound(f"no mailbox {mailbox_id}")
+        return record
+
+    async def list(self, caller: Caller) -> list[MailboxRecord]:
+        return await self._store.mailboxes_of(caller.workspace_id, caller.member_id)
+
+    async def update_settings(
+        self,
+        caller: Caller,
+        mailbox_id: str,
+        *,
+        blocklist: tuple[str, ...] | None,
+        calendar_enabled: bool | None,
+        now: datetime,
+    ) -> tuple[MailboxRecord, IntakeCounts]:
+        record = await self.get(caller, mailbox_id)
+        before = record.blocklist
+        after = _entries(blocklist) if blocklist is not None else before
+        enabled = record.calendar_enabled if calendar_enabled is None else calendar_enabled
+        if enabled and record.calendar is None:
+            raise InvalidArgument("this mailbox has no calendar to turn on")
+        await self._store.save_settings(mailbox_id, blocklist=after, calendar_enabled=enabled)
+        counts = await self._intake.blocklist_changed(record.mailbox, before, after, now)
+        await self._publisher.publish(
+            [
+                MailboxSettingsChanged(
+                    event_id=ids.event_id(
+                        caller.workspace_id, "MailboxSettingsChanged", mailbox_id, now.isoformat()
+                    ),
+                    workspace_id=caller.workspace_id,
+                    mailbox_id=mailbox_id,
+                    member_id=caller.member_id,
+                    calendar_enabled=enabled,
+                    blocklist=tuple(entry.value for entry in after),
+                    changed_at=now,
+                )
+            ]
+        )
+        return await self.get(caller, mailbox_id), counts
+
+    async def reconnect(
+        self,
+        caller: Caller,
+        mailbox_id: str,
+        imap: ImapConnection,
+        calendar: CalendarConnection | None,
+        now: datetime,
+    ) -> MailboxRecord:
+        record = await self.get(caller, mailbox_id)
+        if record.source != "imap":
+            raise InvalidArgument("an imported archive has no credentials to replace")
+        if record.imap is not None and (
+            imap.endpoint.host.lower(),
+            imap.endpoint.port,
+            imap.endpoint.username.lower(),
+        ) != (record.imap.host.lower(), record.imap.port, record.imap.username.lower()):
+            raise InvalidArgument(
+                "reconnect takes new credentials for the same account; "
+                "connect a different account as a new mailbox"
+            )
+        secrets = _secrets(imap, calendar)
+        if calendar is None:  # keep the stored calendar password
+            old = await self._store.secrets(mailbox_id)
+            if "calendar_password" in old:
+                secrets["calendar_password"] = old["calendar_password"]
+        await self._store.replace_credentials(
+            mailbox_id,
+            imap=imap.endpoint,
+            calendar=calendar.link if calendar else None,
+            secrets=secrets,
+            now=now,
+        )
+        await self._supervisor.forget(mailbox_id)
+        record = await self.get(caller, mailbox_id)
+        self._supervisor.watch(record)
+        return record
+
+    async def sync_now(self, caller: Caller, mailbox_id: str) -> MailboxRecord:
+        record = await self.get(caller, mailbox_id)
+        self._supervisor.wake(mailbox_id)
+        return record
+
+    async def remove(self, caller: Caller, mailbox_id: str, now: datetime) -> None:
+        """Stop, announce, then delete: content key first (crypto-shredding), then the
+        content, cursors, sightings and credentials."""
+        record = await self.get(caller, mailbox_id)
+        await self._supervisor.forget(mailbox_id)
+        await self._publisher.publish(
+            [
+                MailboxRemoved(
+                    event_id=ids.event_id(
+                        caller.workspace_id, "MailboxRemoved", mailbox_id, now.isoformat()
+                    ),
+                    workspace_id=caller.workspace_id,
+                    mailbox_id=mailbox_id,
+                    member_id=record.mailbox.member_id,
+                    removed_at=now,
+                )
+            ]
+        )
+        await self._contents.forget_mailbox(mailbox_id)
+        for forget in self._forgetters:
+            result = forget(mailbox_id)
+            if hasattr(result, "__await__"):
+                await result  # type: ignore[misc]
+        await self._store.forget_mailbox(mailbox_id)
+
+    async def quarantined(
+        self, caller: Caller, mailbox_id: str, *, after: str, limit: int
+    ) -> list[dict]:
+        await self.get(caller, mailbox_id)
+        return await self._store.quarantined(mailbox_id, after=after, limit=limit)
+
+
+def _owner_addresses(given: tuple[str, ...], username: str) -> frozenset[str]:
+    addresses = {a.strip().lower() for a in given if a.strip()}
+    if not addresses and "@" in username:
+        addresses = {username.strip().lower()}
+    if not addresses:
+        raise InvalidArgument(
+            "owner_addresses is empty and the IMAP username is not an address: "
+            "say which addresses are the member's in this mailbox"
+        )
+    bad = sorted(a for a in addresses if "@" not in a or a.startswith("@") or a.endswith("@"))
+    if bad:
+        raise InvalidArgument(f"not an email address: {bad[0]!r}")
+    return frozenset(addresses)
+
+
+def _entries(texts: tuple[str, ...]) -> tuple[BlocklistEntry, ...]:
+    try:
+        return parse_entries(texts)
+    except InvalidBlocklistEntry as error:
+        raise InvalidArgument(str(error)) from None
+
+
+def _secrets(imap: ImapConnection, calendar: CalendarConnection | None) -> dict[str, str]:
+    key = "password" if imap.endpoint.auth == "password" else "oauth2_access_token"
+    secrets = {key: imap.secret}
+    if calendar is not None and calendar.password:
+        secrets["calendar_password"] = calendar.password
+    return secrets

@@ -1,0 +1,319 @@
+"""Keeping connected mailboxes in sync: one task per IMAP mailbox.
+
+A task logs in, runs a pass (backfill the first time, then only what is new), and then
+waits in IMAP IDLE on INBOX (or sleeps where IDLE is not offered) until the server
+reports news, the poll interval passes, or the member asks for a sync now. Every
+folder's cursor is saved after each batch, so a pass stopped anywhere (crash, network
+drop, restart) resumes where it stopped and never duplicates: a dropped connection is
+retried with backoff, a refused login waits for new credentials (ReconnectMailbox).
+The status the member sees (syncing with progress, idle, error with the time of the
+last success) is saved and published as SyncProgressed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from opentelemetry import trace
+
+from commsintel.contracts.events import SyncProgressed
+from commsintel.contracts.streaming import EventPublisher
+from commsintel.ingest.adapters.imap import (
+    ImapAccount,
+    ImapAuthFailed,
+    ImapError,
+    ImapSession,
+    ImapUnavailable,
+    UidValidityChanged,
+)
+from commsintel.ingest.adapters.store import IngestStore, MailboxRecord
+from commsintel.ingest.domain.folder_sync import (
+    INBOX,
+    FolderPlan,
+    FolderStatus,
+    advance,
+    folders_to_sync,
+    plan_folder_sync,
+)
+from commsintel.ingest.domain.mailboxes import (
+    SyncErrorKind,
+    SyncStatus,
+    retry_delay,
+    sync_advanced,
+    sync_failed,
+    sync_started,
+    sync_succeeded,
+)
+from commsintel.ingest.domain.parsing import MalformedMessage, ParsedMessage, parse_message
+from commsintel.ingest.domain.sightings import Mailbox
+from commsintel.ingest.message_intake import MessageIntake
+
+log = logging.getLogger(__name__)
+tracer = trace.get_tracer("commsintel.ingest.sync")
+
+
+@dataclass(frozen=True)
+class SyncTimings:
+    poll_interval: float = 60.0  # seconds between passes when nothing is reported
+    idle_slice: float = 5.0  # longest single IDLE: bounds how long "sync now" waits
+    batch_size: int = 200
+    retry_base: float = 2.0
+    retry_ceiling: float = 300.0
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class MailboxSyncer:
+    """The sync of one IMAP mailbox, as a long-running task."""
+
+    def __init__(
+        self,
+        record: MailboxRecord,
+        *,
+        store: IngestStore,
+        intake: MessageIntake,
+        publisher: EventPublisher,
+        timings: SyncTimings,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self.mailbox = record.mailbox
+        self._status = record.status
+        self._store = store
+        self._intake = intake
+        self._publisher = publisher
+        self._timings = timings
+        self._clock = clock
+        self._wake = asyncio.Event()
+        self._failures = 0
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def run(self) -> None:
+        while True:
+            try:
+                account = await self._account()
+                async with ImapSession(account) as imap:
+                    self._failures = 0
+                    while True:
+                        await self.sync_pass(imap)
+                        await self._wait_for_news(imap)
+            except ImapAuthFailed as error:
+                await self._report(
+                    sync_failed(self._status, "auth_failed", str(error), self._clock())
+                )
+                await self._wake.wait()  # new credentials or "sync now"
+                self._wake.clear()
+            except (ImapUnavailable, ImapError) as error:
+                kind: SyncErrorKind = (
+                    "unreachable" if isinstance(error, ImapUnavailable) else "server_error"
+                )
+                self._failures += 1
+                await self._report(sync_failed(self._status, kind, str(error), self._clock()))
+                delay = retry_delay(
+                    self._failures,
+                    base=self._timings.retry_base,
+                    ceiling=self._timings.retry_ceiling,
+                )
+                await self._sleep_or_wake(delay)
+            except Exception:
+                # Our side failed (e.g. the store): keep the details in the log, tell the
+                # member only that it is retried, and retry like a network error.
+                log.exception("sync of mailbox %s failed", self.mailbox.mailbox_id)
+                self._failures += 1
+                message = "the sync failed on our side; it is retried automatically"
+                with contextlib.suppress(Exception):
+                    await self._report(
+                        sync_failed(self._status, "server_error", message, self._clock())
+                    )
+                await self._sleep_or_wake(
+                    retry_delay(
+                        self._failures,
+                        base=self._timings.retry_base,
+                        ceiling=self._timings.retry_ceiling,
+                    )
+                )
+
+    async def sync_pass(self, imap: ImapSession) -> int:
+        """Every folder worth syncing, from its cursor; the number of messages read."""
+        with tracer.start_as_current_span("ingest.sync_pass") as span:
+            span.set_attribute("commsintel.mailbox_id", self.mailbox.mailbox_id)
+            record = await self._store.mailbox(self.mailbox.workspace_id, self.mailbox.mailbox_id)
+            blocklist = record.blocklist
+            cursors = await self._store.folder_cursors(self.mailbox.mailbox_id)
+            plans: list[tuple[FolderPlan, FolderStatus]] = []
+            for folder in folders_to_sync(await imap.folders()):
+                status = await imap.status(folder)
+                plan = plan_folder_sync(cursors.get(folder), status)
+                if plan is not None:
+                    plans.append((plan, status))
+            total = sum(_expected(plan, status) for plan, status in plans)
+            await self._report(sync_started(self._status, total, self._clock()))
+            done = 0
+            for plan, status in plans:
+                done = await self._sync_folder(imap, plan, status, cursors, blocklist, done)
+            await self._report(
+                sync_succeeded(sync_advanced(self._status, done, self._clock()), self._clock())
+            )
+            span.set_attribute("commsintel.messages", done)
+            return done
+
+    async def _sync_folder(self, imap, plan, status, cursors, blocklist, done) -> int:
+        folder, uidvalidity = plan.folder, status.uidvalidity
+        try:
+            async for fetched in imap.fetch_from(
+                folder, plan.first_uid, self._timings.batch_size, uidvalidity=uidvalidity
+            ):
+                batch: list[tuple[bytes, ParsedMessage]] = []
+                for message in fetched:
+                    try:
+                        parsed = parse_message(
+                            message.raw, owner_addresses=self.mailbox.owner_addresses
+                        )
+                    except MalformedMessage as malformed:
+                        source = f"imap:{folder}/{uidvalidity}/{message.uid}"
+                        await self._store.quarantine(
+                            self.mailbox, source, message.raw, malformed.reason
+                        )
+                        continue
+                    batch.append((message.raw, parsed))
+                await self._intake.take(self.mailbox, blocklist, batch, self._clock())
+                cursor = advance(cursors.get(folder), folder, uidvalidity, (m.uid for m in fetched))
+                await self._store.save_folder_cursor(self.mailbox.mailbox_id, cursor)
+                cursors[folder] = cursor
+                done += len(fetched)
+                await self._report(sync_advanced(self._status, done, self._clock()))
+        except UidValidityChanged:
+            # Recreated while we read it: the next pass plans the folder from scratch.
+            log.info("folder %r of mailbox %s was recreated", folder, self.mailbox.mailbox_id)
+            self._wake.set()
+        return done
+
+    async def _wait_for_news(self, imap: ImapSession) -> None:
+        deadline = time.monotonic() + self._timings.poll_interval
+        while not self._wake.is_set():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return
+            slice_ = min(self._timings.idle_slice, remaining)
+            started = time.monotonic()
+            await imap.idle_or_wait(INBOX, slice_)
+            if time.monotonic() - started < slice_ * 0.9:
+                return  # the server reported something
+        self._wake.clear()
+
+    async def _sleep_or_wake(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), timeout=seconds)
+        self._wake.clear()
+
+    async def _account(self) -> ImapAccount:
+        record = await self._store.mailbox(self.mailbox.workspace_id, self.mailbox.mailbox_id)
+        secrets = await self._store.secrets(self.mailbox.mailbox_id)
+        endpoint = record.imap
+        assert endpoint is not None
+        return ImapAccount(
+            host=endpoint.host,
+            port=endpoint.port,
+            username=endpoint.username,
+            password=secrets.get("password"),
+            oauth2_token=secrets.get("oauth2_access_token"),
+            security=endpoint.security,
+        )
+
+    async def _report(self, status: SyncStatus) -> None:
+        changed = (status.state, status.error_kind) != (self._status.state, self._status.error_kind)
+        self._status = status
+        await self._store.save_status(self.mailbox.mailbox_id, status)
+        if changed or status.state == "syncing":
+            await self._publisher.publish([sync_progressed(self.mailbox, status, self._clock())])
+
+
+def sync_progressed(mailbox: Mailbox, status: SyncStatus, now: datetime) -> SyncProgressed:
+    return SyncProgressed(
+        event_id=str(uuid.uuid4()),
+        workspace_id=mailbox.workspace_id,
+        mailbox_id=mailbox.mailbox_id,
+        member_id=mailbox.member_id,
+        state=status.state,
+        messages_done=status.messages_done,
+        messages_total=status.messages_total,
+        error_kind=status.error_kind,
+        error_message=status.error_message,
+        last_success_at=status.last_success_at,
+        reported_at=now,
+    )
+
+
+def _expected(plan: FolderPlan, status: FolderStatus) -> int:
+    """Messages a plan will read: all of a folder read from the start, else at most the
+    UIDs between the cursor and UIDNEXT."""
+    if plan.full_resync:
+        return status.messages
+    return max(0, min(status.messages, status.uidnext - plan.first_uid))
+
+
+class SyncSupervisor:
+    """One MailboxSyncer task per connected IMAP mailbox of this instance."""
+
+    def __init__(
+        self,
+        *,
+        store: IngestStore,
+        intake: MessageIntake,
+        publisher: EventPublisher,
+        timings: SyncTimings,
+    ) -> None:
+        self._store = store
+        self._intake = intake
+        self._publisher = publisher
+        self._timings = timings
+        self._syncers: dict[str, tuple[MailboxSyncer, asyncio.Task[None]]] = {}
+
+    async def start(self) -> None:
+        for record in await self._store.imap_mailboxes():
+            self.watch(record)
+
+    def watch(self, record: MailboxRecord) -> None:
+        mailbox_id = record.mailbox.mailbox_id
+        if mailbox_id in self._syncers:
+            return
+        syncer = MailboxSyncer(
+            record,
+            store=self._store,
+            intake=self._intake,
+            publisher=self._publisher,
+            timings=self._timings,
+        )
+        task = asyncio.create_task(syncer.run(), name=f"sync {mailbox_id}")
+        task.add_done_callback(_log_crash)
+        self._syncers[mailbox_id] = (syncer, task)
+
+    def wake(self, mailbox_id: str) -> None:
+        if mailbox_id in self._syncers:
+            self._syncers[mailbox_id][0].wake()
+
+    async def forget(self, mailbox_id: str) -> None:
+        entry = self._syncers.pop(mailbox_id, None)
+        if entry is not None:
+            entry[1].cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await entry[1]
+
+    async def stop(self) -> None:
+        for mailbox_id in list(self._syncers):
+            await self.forget(mailbox_id)
+
+
+def _log_crash(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("mailbox sync task %s crashed", task.get_name(), exc_info=task.exception())
