@@ -20,7 +20,10 @@ def main() -> int:
     arguments = dict(a.partition("=")[::2] for a in sys.argv[1:])
     wanted = set(arguments) or {"parsing", "pipeline", "identity", "latency"}
     if "parsing" in wanted:
-        _print("parsing (ratio = parse_message time / compat32 baseline time)", parsing.run())
+        _print(
+            "parsing, mixed corpus (rate ratio = parse_message msgs/s / compat32 baseline msgs/s)",
+            parsing.run(),
+        )
     if "identity" in wanted:
         addresses = int(arguments.get("identity") or 1_000_000)
         _print(
