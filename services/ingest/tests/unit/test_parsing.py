@@ -1,3 +1,6 @@
+import base64
+import email
+import itertools
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -450,3 +453,131 @@ def test_any_bytes_parse_or_are_malformed(raw):
 @given(mutated_messages())
 def test_damaged_real_message_parses_or_is_malformed(raw):
     parses_or_is_malformed(raw)
+
+
+# --- attachment sizes, MIME parameters and repeated headers (issue 8) ------------------
+
+
+@st.composite
+def base64_attachments(draw) -> tuple[bytes, bytes]:
+    """A message with one base64 attachment, wrapped at any width, padding kept or
+    dropped, sometimes damaged; and the attachment's bytes."""
+    content = draw(st.binary(max_size=600))
+    encoded = base64.b64encode(content).decode()
+    if draw(st.booleans()):
+        encoded = encoded.rstrip("=")
+    width = draw(st.sampled_from([76, 64, 7, 4, 1, 10_000]))
+    newline = draw(st.sampled_from(["\n", "\r\n"]))
+    text = newline.join(encoded[i : i + width] for i in range(0, len(encoded), width))
+    damage = draw(st.sampled_from(["", "", "=", "==", "===", "!", " ", "\t", "A", "AB=", "\xe9"]))
+    at = draw(st.integers(0, len(text)))
+    text = text[:at] + damage + text[at:]
+    raw = mail(
+        "Content-Type: multipart/mixed; boundary=b",
+        body="--b\nContent-Type: text/plain\n\nhello\n"
+        "--b\nContent-Type: application/pdf; name=a.pdf\n"
+        f"Content-Transfer-Encoding: base64\n\n{text}\n--b--\n",
+    )
+    return raw, content
+
+
+@settings(max_examples=300, deadline=None)
+@given(base64_attachments())
+def test_attachment_size_is_what_decoding_the_attachment_gives(case):
+    raw, content = case
+
+    [attachment] = parse(raw).attachments
+
+    # then the size is that of the stdlib's decoding, damaged or not; intact, the content's
+    decoded = email.message_from_bytes(raw).get_payload()[1].get_payload(decode=True)
+    assert attachment.size == len(decoded)
+    if decoded == content:
+        assert attachment.size == len(content)
+
+
+def test_attachment_size_agrees_with_decoding_on_every_short_base64_text():
+    # given every text of up to five characters from base64 letters, padding, line
+    # breaks and a character base64 does not have
+    texts = ["".join(t) for n in range(6) for t in itertools.product("Q/=\n!", repeat=n)]
+
+    for text in texts:
+        raw = mail(
+            "Content-Type: multipart/mixed; boundary=b",
+            body="--b\nContent-Type: image/png\nContent-Transfer-Encoding: base64\n\n"
+            f"AAAA{text}\n--b--\n",
+        )
+
+        # then each attachment's size is what the stdlib's decoding gives
+        decoded = email.message_from_bytes(raw).get_payload()[0].get_payload(decode=True)
+        assert parse(raw).attachments[0].size == len(decoded), text
+
+
+PARAMETERS = [
+    "",
+    "; charset=iso-8859-1",
+    '; charset="UTF-8"; name="report.txt"',
+    "; charset*=utf-8''iso-8859-1",
+    "; charset*=x-no-such''utf-8",
+    "; name*=utf-8''R%C3%A9sum%C3%A9.txt",
+    "; name*0=part; name*1=two.txt",
+    "; name*=utf-8''a; name*0*=b",  # numbered and unnumbered sections of one name
+    "; charset*=utf-8''a; charset*0=b",
+]
+DISPOSITIONS = ["", "inline", "attachment", 'attachment; filename="a b.txt"', "inline; filename*=x"]
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.sampled_from(PARAMETERS), st.sampled_from(DISPOSITIONS), st.sampled_from(["plain", "html"])
+)
+def test_text_parts_read_name_and_charset_as_the_stdlib_does(parameters, disposition, subtype):
+    headers = [f"Content-Type: text/{subtype}{parameters}"]
+    if disposition:
+        headers.append(f"Content-Disposition: {disposition}")
+    raw = mail(*headers, body="caf\u00e9")
+
+    message = parse(raw)
+
+    # then a part the stdlib finds a filename on (or cannot read one on) is an
+    # attachment, any other is the body, decoded in the charset the stdlib reads
+    part = email.message_from_bytes(raw)
+    try:
+        filename = part.get_filename()
+        charset = part.get_content_charset()
+    except (ValueError, LookupError, UnicodeError, TypeError):
+        filename = charset = "unreadable"
+    if filename is not None or disposition.startswith("attachment"):
+        assert [a.content_type for a in message.attachments] == [f"text/{subtype}"]
+        assert (message.text_body, message.html_body) == (None, None)
+    else:
+        body = message.text_body if subtype == "plain" else message.html_body
+        assert message.attachments == ()
+        assert body in {"caf\u00e9", "caf\u00c3\u00a9", "caf\ufffd\ufffd"}
+        if charset in (None, "utf-8", "unreadable"):
+            assert body == "caf\u00e9"
+
+
+def test_boundary_in_contradicting_sections_is_malformed_not_a_crash():
+    raw = mail("Content-Type: multipart/mixed; boundary*=a; boundary*0=b", body="--a\n")
+
+    with pytest.raises(MalformedMessage, match="boundary"):
+        parse(raw)
+
+
+def test_same_address_lines_in_many_messages_read_the_same_every_time():
+    # given one To line in a hundred messages, and a To line too long to be remembered
+    line = "To: =?utf-8?q?Zo=C3=AB?= <ZOE@xn--mnchen-3ya.de>, bob@example.com"
+    crowd = "To: " + ", ".join(f"Person {i} <p{i}@example.com>" for i in range(300))
+
+    messages = [parse(mail(line, f"Subject: {i}")) for i in range(100)]
+    crowded = parse(mail(crowd))
+
+    assert {m.participants for m in messages} == {
+        (
+            Participant("from", "alice@example.com", "Alice"),
+            Participant("to", "zoe@münchen.de", "Zoë"),
+            Participant("to", "bob@example.com", ""),
+        )
+    }
+    assert len(crowded.addresses("to")) == 300
+    assert crowded.participants[-1] == Participant("to", "p299@example.com", "Person 299")

@@ -18,10 +18,12 @@ from email import message_from_bytes
 from email.errors import HeaderParseError
 from email.header import Header, decode_header
 from email.message import Message
-from email.utils import getaddresses, parsedate_to_datetime
+from email.utils import collapse_rfc2231_value, getaddresses, parsedate_to_datetime
 from functools import lru_cache
+from typing import Any
 
 ROLES = ("from", "sender", "reply_to", "to", "cc", "bcc")
+_ROLE_HEADERS = tuple((role, role.replace("_", "-")) for role in ROLES)
 _READ_HEADERS = frozenset(
     {
         *(role.replace("_", "-") for role in ROLES),
@@ -60,6 +62,13 @@ _BRACKETED_ID = re.compile(r"<([^<>]*)>")
 _ROLE_SEPARATORS = re.compile(r"[-_.]")
 _ROLE_PREFIX = re.compile(r"^(no[-_.]?reply|do[-_.]?not[-_.]?reply|bounces?)[-_.]")
 _DATE_ERRORS = (ValueError, TypeError, OverflowError, IndexError)
+# What the stdlib raises on MIME parameters it cannot read: a NUL or an unknown name in an
+# RFC 2231 charset, or numbered and unnumbered sections of one parameter (TypeError).
+_UNREADABLE_PARAMETER = (ValueError, LookupError, UnicodeError, TypeError)
+# Address fields up to this length are remembered (a mailbox repeats the same From and
+# To lines); longer ones are parsed every time, so hostile mail cannot fill memory.
+_REMEMBERED_FIELD_LENGTH = 2000
+_BASE64_ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,13 +130,15 @@ def parse_message(
     if not isinstance(raw, bytes | bytearray | memoryview):
         raise MalformedMessage(f"expected message bytes, got {type(raw).__name__}")
     raw = bytes(raw)
-    if not raw.strip():
+    if not raw or raw.isspace():
         raise MalformedMessage("empty message")
     content_hash = hashlib.sha256(raw).hexdigest()
     try:
         msg = message_from_bytes(raw)
     except RecursionError as error:  # the stdlib parser recurses once per nested part
         raise MalformedMessage("MIME parts nested too deeply") from error
+    except TypeError as error:  # a boundary given in contradicting RFC 2231 sections
+        raise MalformedMessage("unreadable multipart boundary") from error
 
     headers = _top_headers(msg)
     participants = _participants(headers)
@@ -192,10 +203,11 @@ def _top_headers(msg: Message) -> _Headers:
     """The message's headers that parsing reads, by lowercase name, in one pass
     (Message.get_all scans every header on each call)."""
     headers: _Headers = {}
-    for name, value in msg.items():
+    fetch = msg.policy.header_fetch_parse  # what Message.items() applies to every header
+    for name, value in msg.raw_items():
         key = name.lower()
         if key in _READ_HEADERS:
-            headers.setdefault(key, []).append(value)
+            headers.setdefault(key, []).append(fetch(name, value))
     return headers
 
 
@@ -216,7 +228,8 @@ def _header_text(value: str | Header) -> str:
             _decoded_8bit(chunk) if isinstance(chunk, bytes) else chunk
             for chunk, _charset in decode_header(value)
         )
-    return _FOLD.sub(" ", str(value))
+    value = str(value)
+    return _FOLD.sub(" ", value) if "\n" in value else value
 
 
 def _decoded_8bit(raw: bytes) -> str:
@@ -264,16 +277,36 @@ def _decoded_text(payload: bytes, charset: str | None) -> str:
 
 def _participants(headers: _Headers) -> tuple[Participant, ...]:
     found: dict[tuple[str, str], Participant] = {}
-    for role in ROLES:
-        values = _headers(headers, role.replace("_", "-"))
+    for role, header in _ROLE_HEADERS:
+        values = _headers(headers, header)
         if not values:
             continue
-        for name, address in getaddresses(values):
-            normalized = _normalized_address(address)
-            local, _at, domain = normalized.rpartition("@")
-            if local and domain and (role, normalized) not in found:
-                found[role, normalized] = Participant(role, normalized, _display_name(name))
+        # getaddresses joins the fields with ", " itself: the joined text decides it all.
+        field = ", ".join(values)
+        if len(field) <= _REMEMBERED_FIELD_LENGTH:
+            mailboxes = _remembered_mailboxes(field)
+        else:
+            mailboxes = _mailboxes(field)
+        for address, display_name in mailboxes:
+            if (role, address) not in found:
+                found[role, address] = Participant(role, address, display_name)
     return tuple(found.values())
+
+
+@lru_cache(maxsize=4096)
+def _remembered_mailboxes(field: str) -> tuple[tuple[str, str], ...]:
+    return _mailboxes(field)
+
+
+def _mailboxes(field: str) -> tuple[tuple[str, str], ...]:
+    """(normalized address, display name) for each usable address in an address field."""
+    mailboxes = []
+    for name, address in getaddresses([field]):
+        normalized = _normalized_address(address)
+        local, _at, domain = normalized.rpartition("@")
+        if local and domain:
+            mailboxes.append((normalized, _display_name(name)))
+    return tuple(mailboxes)
 
 
 def _display_name(name: str) -> str:
@@ -374,7 +407,9 @@ def _contents(
     text_body: str | None = None
     html_body: str | None = None
     for part, content_type in _leaf_parts(msg):
-        filename = _filename(part)
+        # Content-Type's parameters are read once and serve both the name and the charset.
+        type_parameters = _parameters(part, "content-type")
+        filename = _filename(part, type_parameters)
         is_body = (
             content_type in ("text/plain", "text/html")
             and filename is None
@@ -383,9 +418,9 @@ def _contents(
         if not is_body:
             attachments.append(AttachmentMeta(filename or "", content_type, _size(part)))
         elif content_type == "text/plain" and text_body is None:
-            text_body = _body_text(part)
+            text_body = _body_text(part, type_parameters)
         elif content_type == "text/html" and html_body is None:
-            html_body = _body_text(part)
+            html_body = _body_text(part, type_parameters)
     return tuple(attachments), text_body, html_body
 
 
@@ -404,17 +439,80 @@ def _leaf_parts(msg: Message) -> Iterator[tuple[Message, str]]:
         # else: a multipart whose boundary was never found: neither body nor attachment
 
 
-def _filename(part: Message) -> str | None:
+# --- MIME parameters, read as Message.get_filename and get_content_charset read them ------
+
+_Parameters = list[tuple[str, Any]] | None
+
+
+class _Unreadable:
+    """Parameters the stdlib raised on: no name and no charset come from them."""
+
+
+_UNREADABLE = _Unreadable()
+_ABSENT = object()
+
+
+def _parameters(part: Message, header: str) -> _Parameters | _Unreadable:
+    """The header's parameters, unquoted; None when the part has no such header."""
     try:
-        filename = part.get_filename()
-    except (ValueError, LookupError, UnicodeError):  # e.g. a NUL in an RFC 2231 charset
+        return part.get_params(None, header)
+    except _UNREADABLE_PARAMETER:
+        return _UNREADABLE
+
+
+def _parameter(parameters: _Parameters | _Unreadable, name: str) -> Any:
+    if isinstance(parameters, list):
+        for key, value in parameters:
+            if key.lower() == name:
+                return value
+    return _ABSENT
+
+
+def _filename(part: Message, type_parameters: _Parameters | _Unreadable) -> str | None:
+    """Content-Disposition's filename, else Content-Type's name; "" when unreadable."""
+    disposition = _parameters(part, "content-disposition")
+    if disposition is _UNREADABLE:
         return ""
-    if filename is None:
+    filename = _parameter(disposition, "filename")
+    if filename is _ABSENT:
+        if type_parameters is _UNREADABLE:
+            return ""
+        filename = _parameter(type_parameters, "name")
+    if filename is _ABSENT:
         return None
+    try:
+        filename = collapse_rfc2231_value(filename).strip()
+    except _UNREADABLE_PARAMETER:  # e.g. a NUL in an RFC 2231 charset
+        return ""
     return _WHITESPACE.sub(" ", _decoded(_header_text(filename))).strip()
 
 
+def _charset(type_parameters: _Parameters | _Unreadable) -> str | None:
+    """Message.get_content_charset on parameters already read."""
+    charset = _parameter(type_parameters, "charset")
+    if charset is _ABSENT:
+        return None
+    try:
+        if isinstance(charset, tuple):  # RFC 2231: (charset, language, encoded value)
+            try:
+                charset = str(charset[2].encode("raw-unicode-escape"), charset[0] or "us-ascii")
+            except (LookupError, UnicodeError):
+                charset = charset[2]
+        charset.encode("us-ascii")
+    except _UNREADABLE_PARAMETER:
+        return None
+    return str(charset).lower()
+
+
+# --- payloads --------------------------------------------------------------------------
+
+
 def _size(part: Message) -> int:
+    if not part.is_multipart() and _transfer_encoding(part) == "base64":
+        payload = part.get_payload()
+        size = _base64_size(payload) if isinstance(payload, str) else None
+        if size is not None:
+            return size
     payload = part.get_payload(decode=True)
     if isinstance(payload, bytes):
         return len(payload)
@@ -425,6 +523,28 @@ def _size(part: Message) -> int:
     return 0
 
 
+def _transfer_encoding(part: Message) -> str:
+    return str(part.get("content-transfer-encoding", "")).lower()  # as get_payload reads it
+
+
+def _base64_size(encoded: str) -> int | None:
+    """What base64-decoding `encoded` would give, in bytes, without decoding it: every 4
+    characters are 3 bytes and padding ends the data. None unless the text is plain
+    base64 in lines (decoding then decides what the damaged rest is worth)."""
+    if not encoded.isascii():
+        return None
+    data = encoded.encode("ascii").translate(None, b"\r\n")  # get_payload drops line breaks
+    characters = data.rstrip(b"=")
+    padding, remainder = len(data) - len(characters), len(characters) % 4
+    if characters.translate(None, _BASE64_ALPHABET):
+        return None
+    # Unpadded data is padded before decoding, except a lone character, which decodes to
+    # nothing usable; padding must complete the last group of four.
+    if (padding == 0 and remainder != 1) or (padding in (1, 2) and remainder + padding == 4):
+        return len(characters) * 3 // 4
+    return None
+
+
 def _serialized_size(msg: Message) -> int:
     try:
         return len(msg.as_bytes())
@@ -432,12 +552,8 @@ def _serialized_size(msg: Message) -> int:
         return 0  # size unknown rather than the whole message lost
 
 
-def _body_text(part: Message) -> str:
+def _body_text(part: Message, type_parameters: _Parameters | _Unreadable) -> str:
     payload = part.get_payload(decode=True)
     if not isinstance(payload, bytes):
         return ""
-    try:
-        charset = part.get_content_charset()
-    except (ValueError, LookupError, UnicodeError):  # e.g. a NUL in an RFC 2231 charset
-        charset = None
-    return _decoded_text(payload, charset)
+    return _decoded_text(payload, _charset(type_parameters))
