@@ -410,11 +410,12 @@ def test_series_is_read_again_once_the_window_moves_on():
     tomorrow = sync_window(NOW + timedelta(days=1), days_back=30, days_ahead=60)
     next_year = sync_window(datetime(2024, 11, 15, tzinfo=UTC), days_back=30, days_ahead=60)
 
-    assert not needs_revisit(series, WINDOW)
-    assert needs_revisit(series, tomorrow)
-    assert not needs_revisit(single, next_year)
-    assert not needs_revisit(far_ahead, tomorrow)
-    assert needs_revisit(far_ahead, next_year)
+    assert not needs_revisit(series.revisit_at, WINDOW)
+    assert needs_revisit(series.revisit_at, tomorrow)
+    assert not needs_revisit(single.revisit_at, next_year)
+    assert not needs_revisit(far_ahead.revisit_at, tomorrow)
+    assert needs_revisit(far_ahead.revisit_at, next_year)
+    assert resource_deleted(series, ALICE, NOW).state.revisit_at is None
 
 
 def test_window_is_whole_utc_days():

@@ -43,6 +43,7 @@ Rsvp = Literal["accepted", "declined", "tentative", "needs_action"]
 # Hostile input stays cheap: a resource bigger than this is not a calendar entry, and
 # expanding a series may cost at most this many steps of the recurrence engine.
 MAX_RESOURCE_BYTES = 4 * 1024 * 1024
+MAX_FEED_BYTES = 64 * 1024 * 1024
 MAX_OCCURRENCES = 5_000
 MAX_EXPANSION_STEPS = 1_000_000
 # One resource is one meeting (RFC 4791: one UID): its master and overrides.
@@ -257,6 +258,65 @@ def _revisit_at(events: list[icalendar.Component], window: SyncWindow) -> dateti
         return window.end  # a series: expand it again once the window has moved on
     later = [s for e in events if (s := _utc(_start(e))) >= window.end]
     return min(later, default=None)
+
+
+# --- feeds ----------------------------------------------------------------------------
+
+
+def feed_resources(raw: bytes) -> dict[str, bytes]:
+    """An .ics file or feed cut into one resource per UID, as a CalDAV server stores
+    them: that UID's VEVENTs (master and overrides) with the VTIMEZONEs they name."""
+    if not isinstance(raw, bytes | bytearray | memoryview):
+        raise MalformedCalendar(f"expected calendar bytes, got {type(raw).__name__}")
+    if len(raw) > MAX_FEED_BYTES:
+        raise MalformedCalendar(f"calendar feed of {len(raw)} bytes is too large")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            calendar = icalendar.Calendar.from_ical(bytes(raw))
+        except Exception as error:
+            raise MalformedCalendar(f"not iCalendar: {_said(error)}") from error
+        if not isinstance(calendar, icalendar.Calendar):
+            raise MalformedCalendar("not a VCALENDAR")
+        return _split_by_uid(calendar)
+
+
+def _split_by_uid(calendar: icalendar.Calendar) -> dict[str, bytes]:
+    zones = {str(z.get("TZID", "")): z for z in calendar.walk("VTIMEZONE")}
+    by_uid: dict[str, list[icalendar.Component]] = {}
+    for event in calendar.walk("VEVENT"):
+        uid = str(event.get("UID", "")).strip()
+        if not uid:
+            uid = event["UID"] = _fingerprint_or_bytes(event)
+        by_uid.setdefault(uid, []).append(event)
+    resources = {}
+    for uid, events in sorted(by_uid.items()):
+        resource = icalendar.Calendar()
+        for name in ("VERSION", "PRODID", "CALSCALE", "METHOD", "X-WR-TIMEZONE"):
+            if name in calendar:
+                resource[name] = calendar[name]
+        named = {tzid for event in events for tzid in _zones_named(event)}
+        for tzid, zone in sorted(zones.items()):
+            if tzid in named:
+                resource.add_component(zone)
+        for event in events:
+            resource.add_component(event)
+        resources[uid] = resource.to_ical()
+    return resources
+
+
+def _zones_named(event: icalendar.Component) -> Iterator[str]:
+    for value in event.values():
+        for item in _listed(value):
+            if tzid := getattr(item, "params", {}).get("TZID"):
+                yield str(tzid)
+
+
+def _fingerprint_or_bytes(event: icalendar.Component) -> str:
+    try:
+        return _fingerprint(event)
+    except MalformedCalendar:  # read as a resource, it will say what is wrong with it
+        return f"no-uid:{hashlib.sha256(event.to_ical()).hexdigest()[:32]}"
 
 
 # --- one occurrence -------------------------------------------------------------------
@@ -538,9 +598,10 @@ def resource_deleted(previous: ResourceState, mailbox: Mailbox, now: datetime) -
     return ResourceOutcome(tuple(events), state)
 
 
-def needs_revisit(state: ResourceState, window: SyncWindow) -> bool:
-    """Unchanged on the server, but the window has moved onto occurrences not read yet."""
-    return not state.deleted and state.revisit_at is not None and state.revisit_at < window.end
+def needs_revisit(revisit_at: datetime | None, window: SyncWindow) -> bool:
+    """Unchanged on the server, but the window has moved onto occurrences not read yet
+    (`revisit_at` of the resource's state)."""
+    return revisit_at is not None and revisit_at < window.end
 
 
 def _event_synced(

@@ -1,0 +1,256 @@
+"""A CalDAV account as a calendar source, over the `caldav` library (blocking, so every
+call runs in a worker thread).
+
+Incremental sync: the collection's sync-token (RFC 6578 sync-collection REPORT) where
+the server offers one; otherwise, or when the server has forgotten the token, the
+collection's ctag says whether anything changed at all, and a listing of every
+resource's etag, compared with what was read last time, says what.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+from urllib.parse import quote, unquote, urlsplit
+
+from caldav.collection import Calendar
+from caldav.davclient import DAVClient
+from caldav.elements import dav
+from caldav.elements.base import ValuedBaseElement
+from caldav.lib import error
+
+from commsintel.ingest.adapters.calendar_source import (
+    CalendarAuthFailed,
+    CalendarChanges,
+    CalendarCollection,
+    CalendarCursor,
+    CalendarServerError,
+    CalendarUnavailable,
+    FetchedResource,
+    scrubbed,
+    without_userinfo,
+)
+
+MULTIGET_BATCH = 100
+
+
+class GetCTag(ValuedBaseElement):
+    """CalendarServer's collection tag: changes whenever anything in the calendar does."""
+
+    tag: ClassVar[str] = "{http://calendarserver.org/ns/}getctag"
+
+
+@dataclass(frozen=True)
+class CalDavAccount:
+    url: str
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    timeout: float = 30.0
+
+
+class CalDavSource:
+    def __init__(self, account: CalDavAccount) -> None:
+        parts = urlsplit(account.url)
+        # Credentials written into the URL are credentials, not part of the address.
+        self._username = account.username or (unquote(parts.username or "") or None)
+        self._password = account.password or (unquote(parts.password or "") or None)
+        self._url = without_userinfo(account.url)
+        self._timeout = account.timeout
+        self._client: DAVClient | None = None
+
+    async def calendars(self) -> list[CalendarCollection]:
+        return await asyncio.to_thread(self._calendars)
+
+    async def changes(
+        self,
+        calendar: CalendarCollection,
+        cursor: CalendarCursor | None,
+        known_etags: Mapping[str, str],
+    ) -> CalendarChanges:
+        return await asyncio.to_thread(self._changes, calendar, cursor, dict(known_etags))
+
+    async def read(
+        self, calendar: CalendarCollection, hrefs: Sequence[str]
+    ) -> list[FetchedResource]:
+        return await asyncio.to_thread(self._read, calendar, list(hrefs))
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            client, self._client = self._client, None
+            await asyncio.to_thread(client.close)
+
+    # --- blocking side ----------------------------------------------------------------
+
+    def _dav(self) -> DAVClient:
+        if self._client is None:
+            self._client = DAVClient(
+                url=self._url,
+                username=self._username,
+                password=self._password,
+                timeout=int(self._timeout),
+            )
+        return self._client
+
+    def _calendars(self) -> list[CalendarCollection]:
+        with self._errors():
+            client = self._dav()
+            try:
+                found = client.principal().calendars()
+            except (error.NotFoundError, error.PropfindError):
+                # No principal to discover from: the URL names a calendar itself.
+                found = [client.calendar(url=self._url)]
+            return [
+                CalendarCollection(
+                    calendar_id=_path(str(c.url)),
+                    name=str(c.props.get(dav.DisplayName.tag) or _path(str(c.url)).strip("/")),
+                )
+                for c in found
+            ]
+
+    def _changes(
+        self,
+        collection: CalendarCollection,
+        cursor: CalendarCursor | None,
+        known_etags: dict[str, str],
+    ) -> CalendarChanges:
+        with self._errors():
+            calendar = self._calendar(collection)
+            now = self._collection_tags(calendar)
+            if cursor is not None and _unchanged(cursor, now):
+                return CalendarChanges(cursor=cursor)
+            if cursor is not None and cursor.sync_token and now.sync_token:
+                changes = self._changes_by_sync_token(calendar, cursor.sync_token, now.ctag)
+                if changes is not None:
+                    return changes
+            # First sync, no sync-token support, or a token the server has forgotten.
+            listing = self._etags(calendar)
+            changed = {
+                href: etag for href, etag in listing.items() if known_etags.get(href) != etag
+            }
+            return CalendarChanges(
+                changed=self._fetch(calendar, changed),
+                deleted=sorted(href for href in known_etags if href not in listing),
+                cursor=now,
+            )
+
+    def _changes_by_sync_token(
+        self, calendar: Calendar, sync_token: str, ctag: str
+    ) -> CalendarChanges | None:
+        try:
+            # The library types every call as sync-or-async; this client is the sync one.
+            found: Any = calendar.get_objects_by_sync_token(
+                sync_token, load_objects=False, disable_fallback=True
+            )
+        except error.DAVError as failed:
+            if isinstance(failed, error.AuthorizationError) and (
+                dav.ValidSyncToken.tag not in failed.preconditions
+            ):
+                raise
+            return None  # expired token or no sync-collection after all: list instead
+        gone = {_path(str(url)) for url in found.deleted_urls}
+        changed: dict[str, str] = {}
+        for member in found.objects:
+            href = _path(str(member.url))
+            if href in gone or not member.etag:
+                gone.add(href)  # a removed member carries no etag
+            else:
+                changed[href] = str(member.etag)
+        return CalendarChanges(
+            changed=self._fetch(calendar, changed),
+            deleted=sorted(gone),
+            cursor=CalendarCursor(sync_token=str(found.sync_token or sync_token), ctag=ctag),
+        )
+
+    def _read(self, collection: CalendarCollection, hrefs: list[str]) -> list[FetchedResource]:
+        with self._errors():
+            return self._fetch(self._calendar(collection), dict.fromkeys(hrefs, ""))
+
+    def _calendar(self, collection: CalendarCollection) -> Calendar:
+        client = self._dav()
+        return client.calendar(url=client.url.join(quote(collection.calendar_id)))
+
+    def _collection_tags(self, calendar: Calendar) -> CalendarCursor:
+        props: Any = calendar.get_properties([dav.SyncToken(), GetCTag()])
+        return CalendarCursor(
+            sync_token=str(props.get(dav.SyncToken.tag) or ""),
+            ctag=str(props.get(GetCTag.tag) or ""),
+        )
+
+    def _etags(self, calendar: Calendar) -> dict[str, str]:
+        response: Any = calendar.get_properties([dav.GetEtag()], depth=1, parse_response_xml=False)
+        own = _path(str(calendar.url))
+        return {
+            _path(href): str(props[dav.GetEtag.tag])
+            for href, props in response.expand_simple_props([dav.GetEtag()]).items()
+            if _path(href) != own and props.get(dav.GetEtag.tag)
+        }
+
+    def _fetch(self, calendar: Calendar, etags: Mapping[str, str]) -> list[FetchedResource]:
+        """Contents of these resources (a calendar-multiget REPORT per batch)."""
+        hrefs = sorted(etags)
+        base: Any = calendar.url
+        fetched: list[FetchedResource] = []
+        for start in range(0, len(hrefs), MULTIGET_BATCH):
+            urls = [base.join(quote(h)) for h in hrefs[start : start + MULTIGET_BATCH]]
+            members: Any = calendar.multiget(urls)
+            for member in members:
+                raw = member.raw_data
+                if raw is None:
+                    continue  # deleted since it was listed: the next sync reports it
+                href = _path(str(member.url))
+                etag = str(member.etag or etags.get(href) or "")
+                fetched.append(FetchedResource(href=href, etag=etag, ics=raw))
+        return fetched
+
+    @contextmanager
+    def _errors(self) -> Iterator[None]:
+        """The library's and the network's failures as this port's, without secrets."""
+        where = self._url
+        try:
+            yield
+        except error.AuthorizationError:
+            who = f" for {self._username!r}" if self._username else ""
+            raise CalendarAuthFailed(
+                f"the calendar server at {where} refused the credentials{who}"
+            ) from None
+        except error.DAVError as failed:
+            reason = scrubbed(str(failed.reason or type(failed).__name__), self._password)
+            raise CalendarServerError(
+                f"the calendar server at {where} failed the request: {reason}"
+            ) from None
+        except OSError as failed:  # requests/niquests errors are OSErrors too
+            cause = scrubbed(_cause(failed), self._password)
+            raise CalendarUnavailable(
+                f"cannot reach the calendar server at {where}: {cause}"
+            ) from None
+
+
+def _unchanged(cursor: CalendarCursor, now: CalendarCursor) -> bool:
+    if cursor.sync_token and now.sync_token:
+        return cursor.sync_token == now.sync_token
+    return bool(cursor.ctag) and cursor.ctag == now.ctag
+
+
+def _path(href: str) -> str:
+    """A resource's name independent of host and quoting: its unquoted path."""
+    return unquote(urlsplit(href).path)
+
+
+def _cause(failed: BaseException) -> str:
+    """The innermost reason (`Connection refused`), not the library's wrapping."""
+    seen: Any = failed
+    while True:
+        inner = seen.args[0] if seen.args and isinstance(seen.args[0], BaseException) else None
+        inner = inner or getattr(seen, "reason", None) or seen.__cause__
+        if not isinstance(inner, BaseException) or inner is seen:
+            break
+        seen = inner
+    text = str(seen) or type(seen).__name__
+    if "refused" in text.lower():
+        return "connection refused"
+    if "timed out" in text.lower() or "timeout" in type(seen).__name__.lower():
+        return "timed out"
+    return f"{type(seen).__name__}: {text}"

@@ -1,0 +1,155 @@
+"""An .ics file or feed (a local path, or an http(s)/webcal URL) as a calendar source.
+
+The feed is read whole, as one snapshot. Each UID in it is one resource (its VEVENTs and
+the VTIMEZONEs they name), so it syncs exactly like a CalDAV calendar: a UID whose
+content changed is read again, and a UID missing from a new snapshot is deleted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import urllib.error
+import urllib.request
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from urllib.parse import unquote, urlsplit
+
+from commsintel.ingest.adapters.calendar_source import (
+    CalendarAuthFailed,
+    CalendarChanges,
+    CalendarCollection,
+    CalendarCursor,
+    CalendarServerError,
+    CalendarUnavailable,
+    FetchedResource,
+    scrubbed,
+    without_userinfo,
+)
+from commsintel.ingest.domain.calendar import MAX_FEED_BYTES, feed_resources
+
+
+@dataclass(frozen=True)
+class IcsFeed:
+    location: str  # a file path, or an http://, https:// or webcal:// URL
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    timeout: float = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class _Snapshot:
+    digest: str
+    resources: dict[str, bytes]
+
+
+class IcsSource:
+    """One calendar. `calendars()` reads the feed; `changes()` and `read()` use what
+    that read (reading it themselves if nothing has been read yet)."""
+
+    def __init__(self, feed: IcsFeed) -> None:
+        self._feed = feed
+        location = feed.location.strip()
+        if location.lower().startswith("webcal://"):
+            location = "https://" + location[len("webcal://") :]
+        self._location = location
+        self._is_url = urlsplit(location).scheme.lower() in ("http", "https")
+        self._shown = without_userinfo(location) if self._is_url else location
+        self._snapshot: _Snapshot | None = None
+
+    @property
+    def calendar(self) -> CalendarCollection:
+        # The location may hold a secret (private feed URLs do): only its digest is kept.
+        digest = hashlib.sha256(self._location.encode()).hexdigest()[:32]
+        if self._is_url:
+            parts = urlsplit(self._shown)
+            name = parts.hostname or self._shown
+        else:
+            name = PurePosixPath(self._location).stem or self._location
+        return CalendarCollection(calendar_id=f"ics:{digest}", name=name)
+
+    async def calendars(self) -> list[CalendarCollection]:
+        self._snapshot = await self._read_snapshot()
+        return [self.calendar]
+
+    async def changes(
+        self,
+        calendar: CalendarCollection,
+        cursor: CalendarCursor | None,
+        known_etags: Mapping[str, str],
+    ) -> CalendarChanges:
+        snapshot = self._snapshot or await self._read_snapshot()
+        if cursor is not None and cursor.ctag == snapshot.digest:
+            return CalendarChanges(cursor=cursor)
+        fetched = [
+            FetchedResource(href=uid, etag=_etag(raw), ics=raw)
+            for uid, raw in snapshot.resources.items()
+        ]
+        return CalendarChanges(
+            changed=[f for f in fetched if known_etags.get(f.href) != f.etag],
+            deleted=sorted(href for href in known_etags if href not in snapshot.resources),
+            cursor=CalendarCursor(ctag=snapshot.digest),
+        )
+
+    async def read(
+        self, calendar: CalendarCollection, hrefs: Sequence[str]
+    ) -> list[FetchedResource]:
+        snapshot = self._snapshot or await self._read_snapshot()
+        return [
+            FetchedResource(href=href, etag=_etag(raw), ics=raw)
+            for href in hrefs
+            if (raw := snapshot.resources.get(href)) is not None
+        ]
+
+    async def _read_snapshot(self) -> _Snapshot:
+        raw = await asyncio.to_thread(self._fetch if self._is_url else self._read_file)
+        # Split in a thread too: a big feed is seconds of parsing. A feed that is not
+        # iCalendar raises MalformedCalendar, and the caller changes nothing.
+        resources = await asyncio.to_thread(feed_resources, raw)
+        return _Snapshot(hashlib.sha256(raw).hexdigest(), resources)
+
+    def _read_file(self) -> bytes:
+        path = Path(self._location).expanduser()
+        try:
+            with path.open("rb") as file:
+                raw = file.read(MAX_FEED_BYTES + 1)
+        except FileNotFoundError:
+            raise CalendarServerError(f"no calendar file at {self._shown}") from None
+        except OSError as failed:
+            raise CalendarUnavailable(
+                f"cannot read the calendar file {self._shown}: {failed.strerror or failed}"
+            ) from None
+        return raw
+
+    def _fetch(self) -> bytes:
+        parts = urlsplit(self._location)
+        username = self._feed.username or unquote(parts.username or "") or None
+        password = self._feed.password or unquote(parts.password or "") or None
+        request = urllib.request.Request(
+            self._shown, headers={"Accept": "text/calendar, */*;q=0.5"}
+        )
+        if username:
+            token = base64.b64encode(f"{username}:{password or ''}".encode()).decode()
+            request.add_header("Authorization", f"Basic {token}")
+        try:
+            with urllib.request.urlopen(request, timeout=self._feed.timeout) as response:
+                return response.read(MAX_FEED_BYTES + 1)
+        except urllib.error.HTTPError as failed:
+            if failed.code in (401, 403):
+                raise CalendarAuthFailed(
+                    f"the calendar feed at {self._shown} refused access (HTTP {failed.code})"
+                ) from None
+            raise CalendarServerError(
+                f"the calendar feed at {self._shown} answered HTTP {failed.code}"
+            ) from None
+        except (urllib.error.URLError, OSError) as failed:
+            reason = scrubbed(str(getattr(failed, "reason", None) or failed), password)
+            raise CalendarUnavailable(
+                f"cannot reach the calendar feed at {self._shown}: {reason}"
+            ) from None
+
+
+def _etag(raw: bytes) -> str:
+    return hashlib.sha256(raw).hexdigest()
