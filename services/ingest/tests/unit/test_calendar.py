@@ -15,6 +15,7 @@ from commsintel.ingest.domain.calendar import (
     MalformedCalendar,
     ResourceState,
     SyncWindow,
+    feed_resources,
     needs_revisit,
     parse_calendar_resource,
     resource_deleted,
@@ -431,6 +432,27 @@ def test_missing_uid_gets_a_stable_stand_in():
     assert first.key == again.key and first.key.startswith("no-uid:")
 
 
+def test_feed_is_cut_into_one_resource_per_uid_with_the_zones_it_names():
+    # given an exported calendar: a Berlin series with its override, a UTC meeting
+    feed = ics(WEEKLY, meeting(), WEEKLY_MOVED, timezones=BERLIN)
+
+    resources = feed_resources(feed)
+
+    # then each UID is a resource; only the series carries the Berlin VTIMEZONE
+    assert sorted(resources) == ["renewal@brightpath.com", "weekly-sync@northwind.io"]
+    assert b"BEGIN:VTIMEZONE" in resources["weekly-sync@northwind.io"]
+    assert b"BEGIN:VTIMEZONE" not in resources["renewal@brightpath.com"]
+    series = parse(resources["weekly-sync@northwind.io"]).occurrences
+    assert [o.starts_at.hour for o in series] == [9, 13, 9, 9, 9]
+    # and cutting the same feed again gives the same bytes (same etags)
+    assert feed_resources(feed) == resources
+
+
+def test_feed_that_is_not_icalendar_is_malformed():
+    with pytest.raises(MalformedCalendar, match="not iCalendar"):
+        feed_resources(b"<html><body>Service unavailable</body></html>")
+
+
 @pytest.mark.parametrize(
     ("raw", "reason"),
     [
@@ -456,9 +478,20 @@ def parses_or_is_malformed(raw: bytes) -> None:
         resource = parse(raw)
     except MalformedCalendar as malformed:
         assert malformed.reason
+    else:
+        outcome = read(raw)
+        assert outcome.synced == len({o.key for o in resource.occurrences if not o.cancelled})
+    # the same bytes as a feed: cut into resources, each read or malformed
+    try:
+        resources = feed_resources(raw)
+    except MalformedCalendar as malformed:
+        assert malformed.reason
         return
-    outcome = read(raw)
-    assert outcome.synced == len({o.key for o in resource.occurrences if not o.cancelled})
+    for part in resources.values():
+        try:
+            parse(part)
+        except MalformedCalendar as malformed:
+            assert malformed.reason
 
 
 GOOD = ics(WEEKLY, WEEKLY_MOVED, meeting(), timezones=BERLIN)

@@ -10,6 +10,7 @@ resource's etag, compared with what was read last time, says what.
 from __future__ import annotations
 
 import asyncio
+import socket
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -211,8 +212,13 @@ class CalDavSource:
         where = self._url
         try:
             yield
-        except error.AuthorizationError:
+        except error.AuthorizationError as refused:
             who = f" for {self._username!r}" if self._username else ""
+            if refused.status == 403:
+                raise CalendarAuthFailed(
+                    f"the calendar server at {where} does not let {self._username or 'anyone'}"
+                    " read this calendar (HTTP 403)"
+                ) from None
             raise CalendarAuthFailed(
                 f"the calendar server at {where} refused the credentials{who}"
             ) from None
@@ -222,6 +228,8 @@ class CalDavSource:
                 f"the calendar server at {where} failed the request: {reason}"
             ) from None
         except OSError as failed:  # requests/niquests errors are OSErrors too
+            if isinstance(failed, ValueError):  # InvalidURL, InvalidSchema, ...
+                raise CalendarServerError(f"{where} is not a usable CalDAV URL") from None
             cause = scrubbed(_cause(failed), self._password)
             raise CalendarUnavailable(
                 f"cannot reach the calendar server at {where}: {cause}"
@@ -253,4 +261,6 @@ def _cause(failed: BaseException) -> str:
         return "connection refused"
     if "timed out" in text.lower() or "timeout" in type(seen).__name__.lower():
         return "timed out"
+    if isinstance(seen, socket.gaierror) or "name or service not known" in text.lower():
+        return "host not found"
     return f"{type(seen).__name__}: {text}"
