@@ -178,13 +178,13 @@ def parse_calendar_resource(raw: bytes, window: SyncWindow) -> CalendarResource:
 
 
 def _resource(calendar: icalendar.Calendar, window: SyncWindow) -> CalendarResource:
-    events = [c for c in calendar.walk("VEVENT")]
+    events = list(calendar.walk("VEVENT"))
     rules = sum(len(_listed(e.get("RRULE"))) for e in events)
     if rules > MAX_RULES:
         raise MalformedCalendar(f"{rules} recurrence rules in one resource (at most {MAX_RULES})")
     steps = 0
     for event in events:
-        _start(event)
+        _start(event)  # raises for an event without a usable start
         if not str(event.get("UID", "")).strip():
             # A stable stand-in: attendee replies keep it, a move or rename does not.
             event["UID"] = _fingerprint(event)
