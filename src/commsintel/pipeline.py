@@ -47,12 +47,13 @@ class PipelineConfig:
     # groups get this prefix.
     name: str = "commsintel"
 
-    def ingest(self) -> IngestSettings:
+    def ingest(self, identity_target: str = "127.0.0.1:50053") -> IngestSettings:
         return IngestSettings(
             **self._common("ingest"),
             grpc_bind=self.ingest_bind,
             signing_key=self.signing_key,
             encryption_key=self.encryption_key,
+            identity_target=identity_target,
         )
 
     def identity(self) -> IdentitySettings:
@@ -102,12 +103,15 @@ class InProcessPipeline:
 
     async def start(self) -> InProcessPipeline:
         await ensure_topics(self.config.kafka_bootstrap)
-        self.ingest = ingest_app.build(self.config.ingest())
         self.identity = identity_app.build(self.config.identity())
         self.intelligence = intelligence_app.build(self.config.intelligence())
-        await self.ingest.start()
         await self.identity.start()
         await self.intelligence.start()
+        # Ingest reads people from identity-resolution (personalized sending).
+        self.ingest = ingest_app.build(
+            self.config.ingest(identity_target=f"127.0.0.1:{self.identity.grpc_port}")
+        )
+        await self.ingest.start()
         self.access = access_app.build(
             self.config.access(f"127.0.0.1:{self.intelligence.grpc_port}")
         )

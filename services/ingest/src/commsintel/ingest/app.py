@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+import grpc
+
 from commsintel.contracts.grpc_runtime import CallerInterceptor
 from commsintel.contracts.mongo import mongo_client
 from commsintel.contracts.proto.ingest.v1 import ingest_pb2, ingest_pb2_grpc
@@ -16,7 +18,9 @@ from commsintel.contracts.streaming import EventPublisher, build_broker
 from commsintel.contracts.telemetry import configure_tracing
 from commsintel.ingest.adapters.content_store import ContentStore
 from commsintel.ingest.adapters.crypto import SecretBox, decode_key
-from commsintel.ingest.adapters.grpc_api import ContentServicer, MailboxServicer
+from commsintel.ingest.adapters.grpc_api import ContentServicer, MailboxServicer, SendServicer
+from commsintel.ingest.adapters.record_directory import RecordDirectory
+from commsintel.ingest.adapters.send_store import SendStore
 from commsintel.ingest.adapters.store import IngestStore
 from commsintel.ingest.archive_import import ImportProgress, import_archive
 from commsintel.ingest.config import IngestSettings
@@ -24,11 +28,12 @@ from commsintel.ingest.domain.sightings import archive_mailbox
 from commsintel.ingest.mailbox_commands import MailboxCommands
 from commsintel.ingest.mailbox_sync import SyncSupervisor
 from commsintel.ingest.message_intake import MessageIntake
+from commsintel.ingest.send_commands import SendCommands
 
 SERVICE_NAME = "ingest"
 GRPC_SERVICES = [
     ingest_pb2.DESCRIPTOR.services_by_name[name].full_name
-    for name in ("MailboxService", "ContentService")
+    for name in ("MailboxService", "SendService", "ContentService")
 ]
 
 
@@ -45,6 +50,7 @@ class IngestService:
     intake: MessageIntake
     supervisor: SyncSupervisor
     commands: MailboxCommands
+    sending: SendCommands
 
     @property
     def grpc_port(self) -> int:
@@ -54,8 +60,10 @@ class IngestService:
         await self.runtime.start()
         if self.settings.sync_mailboxes:
             await self.supervisor.start()
+            await self.sending.start()
 
     async def stop(self) -> None:
+        await self.sending.stop()
         await self.supervisor.stop()
         await self.runtime.stop()
 
@@ -93,23 +101,38 @@ def build(settings: IngestSettings) -> IngestService:
     supervisor = SyncSupervisor(
         store=store, intake=intake, publisher=publisher, timings=settings.sync_timings()
     )
+    sends = SendStore(database)
+    identity_channel = grpc.aio.insecure_channel(settings.identity_target)
+    sending = SendCommands(
+        store=store,
+        sends=sends,
+        contents=contents,
+        intake=intake,
+        directory=RecordDirectory(identity_channel),
+        per_minute=settings.send_rate_per_minute,
+        clock=utc_now,
+    )
     commands = MailboxCommands(
         store=store,
         contents=contents,
         intake=intake,
         publisher=publisher,
         supervisor=supervisor,
+        forgetters=(sends.forget_mailbox,),
     )
     mailbox_servicer = MailboxServicer(commands, utc_now)
+    send_servicer = SendServicer(sending)
     content_servicer = ContentServicer(contents, settings.signing_key)
 
     def register(server) -> None:
         ingest_pb2_grpc.add_MailboxServiceServicer_to_server(mailbox_servicer, server)
+        ingest_pb2_grpc.add_SendServiceServicer_to_server(send_servicer, server)
         ingest_pb2_grpc.add_ContentServiceServicer_to_server(content_servicer, server)
 
     async def prepare_store() -> None:
         await store.ensure_indexes()
         await contents.ensure_indexes()
+        await sends.ensure_indexes()
 
     endpoint = GrpcEndpoint(
         settings.grpc_bind,
@@ -117,5 +140,7 @@ def build(settings: IngestSettings) -> IngestService:
         GRPC_SERVICES,
         [CallerInterceptor(settings.signing_key, provider)],
     )
-    runtime = ServiceRuntime(SERVICE_NAME, broker, mongo, prepare_store, endpoint)
-    return IngestService(settings, runtime, store, contents, intake, supervisor, commands)
+    runtime = ServiceRuntime(
+        SERVICE_NAME, broker, mongo, prepare_store, endpoint, closers=[identity_channel.close]
+    )
+    return IngestService(settings, runtime, store, contents, intake, supervisor, commands, sending)

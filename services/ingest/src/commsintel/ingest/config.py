@@ -29,6 +29,14 @@ class IngestSettings(GrpcServiceSettings):
         300.0, gt=0, description="Longest wait before retrying an unreachable server"
     )
 
+    identity_target: str = Field(
+        "127.0.0.1:50053",
+        description="host:port of identity-resolution's gRPC API (people for mass sends)",
+    )
+    send_rate_per_minute: float = Field(
+        30.0, gt=0, le=6_000, description="Most messages one mailbox sends per minute"
+    )
+
     def sync_timings(self) -> SyncTimings:
         return SyncTimings(
             poll_interval=self.poll_interval_seconds,

@@ -15,7 +15,12 @@ from commsintel.contracts.streaming import EventPublisher
 from commsintel.ingest.adapters.content_store import ContentStore
 from commsintel.ingest.adapters.store import IngestStore, MailboxRecord
 from commsintel.ingest.domain.blocklist import BlocklistEntry, InvalidBlocklistEntry, parse_entries
-from commsintel.ingest.domain.mailboxes import CalendarLink, ImapEndpoint, imap_mailbox_id
+from commsintel.ingest.domain.mailboxes import (
+    CalendarLink,
+    ImapEndpoint,
+    SmtpEndpoint,
+    imap_mailbox_id,
+)
 from commsintel.ingest.domain.sightings import Mailbox, mailbox_connected
 from commsintel.ingest.mailbox_sync import SyncSupervisor
 from commsintel.ingest.message_intake import IntakeCounts, MessageIntake
@@ -29,6 +34,12 @@ Forgetter = Callable[[str], object]
 class ImapConnection:
     endpoint: ImapEndpoint
     secret: str  # the password or the OAuth2 access token, per endpoint.auth
+
+
+@dataclass(frozen=True)
+class SmtpConnection:
+    endpoint: SmtpEndpoint
+    password: str = ""  # empty: the IMAP secret
 
 
 @dataclass(frozen=True)
@@ -63,6 +74,8 @@ class MailboxCommands:
         calendar: CalendarConnection | None,
         blocklist: tuple[str, ...],
         now: datetime,
+        smtp: SmtpConnection | None = None,
+        sender_name: str = "",
     ) -> MailboxRecord:
         owners = _owner_addresses(owner_addresses, imap.endpoint.username)
         entries = _entries(blocklist)
@@ -77,8 +90,10 @@ class MailboxCommands:
             imap=imap.endpoint,
             calendar=calendar.link if calendar else None,
             blocklist=entries,
-            secrets=_secrets(imap, calendar),
+            secrets=_secrets(imap, calendar, smtp),
             now=now,
+            smtp=smtp.endpoint if smtp else None,
+            sender_name=sender_name.strip(),
         )
         await self._publisher.publish([mailbox_connected(mailbox, "imap", now)])
         self._supervisor.watch(record)
@@ -135,6 +150,7 @@ class MailboxCommands:
         imap: ImapConnection,
         calendar: CalendarConnection | None,
         now: datetime,
+        smtp: SmtpConnection | None = None,
     ) -> MailboxRecord:
         record = await self.get(caller, mailbox_id)
         if record.source != "imap":
@@ -148,17 +164,19 @@ class MailboxCommands:
                 "reconnect takes new credentials for the same account; "
                 "connect a different account as a new mailbox"
             )
-        secrets = _secrets(imap, calendar)
-        if calendar is None:  # keep the stored calendar password
-            old = await self._store.secrets(mailbox_id)
-            if "calendar_password" in old:
-                secrets["calendar_password"] = old["calendar_password"]
+        secrets = _secrets(imap, calendar, smtp)
+        old = await self._store.secrets(mailbox_id)
+        kept = {"calendar_password": calendar is None, "smtp_password": smtp is None}
+        for name, keep in kept.items():  # what is not replaced stays
+            if keep and name in old:
+                secrets[name] = old[name]
         await self._store.replace_credentials(
             mailbox_id,
             imap=imap.endpoint,
             calendar=calendar.link if calendar else None,
             secrets=secrets,
             now=now,
+            smtp=smtp.endpoint if smtp else None,
         )
         await self._supervisor.forget(mailbox_id)
         record = await self.get(caller, mailbox_id)
@@ -224,9 +242,13 @@ def _entries(texts: tuple[str, ...]) -> tuple[BlocklistEntry, ...]:
         raise InvalidArgument(str(error)) from None
 
 
-def _secrets(imap: ImapConnection, calendar: CalendarConnection | None) -> dict[str, str]:
+def _secrets(
+    imap: ImapConnection, calendar: CalendarConnection | None, smtp: SmtpConnection | None
+) -> dict[str, str]:
     key = "password" if imap.endpoint.auth == "password" else "oauth2_access_token"
     secrets = {key: imap.secret}
     if calendar is not None and calendar.password:
         secrets["calendar_password"] = calendar.password
+    if smtp is not None and smtp.password:
+        secrets["smtp_password"] = smtp.password
     return secrets

@@ -218,17 +218,7 @@ class MailboxSyncer:
 
     async def _account(self) -> ImapAccount:
         record = await self._store.mailbox(self.mailbox.workspace_id, self.mailbox.mailbox_id)
-        secrets = await self._store.secrets(self.mailbox.mailbox_id)
-        endpoint = record.imap
-        assert endpoint is not None
-        return ImapAccount(
-            host=endpoint.host,
-            port=endpoint.port,
-            username=endpoint.username,
-            password=secrets.get("password"),
-            oauth2_token=secrets.get("oauth2_access_token"),
-            security=endpoint.security,
-        )
+        return imap_account(record, await self._store.secrets(self.mailbox.mailbox_id))
 
     async def _report(self, status: SyncStatus) -> None:
         changed = (status.state, status.error_kind) != (self._status.state, self._status.error_kind)
@@ -236,6 +226,20 @@ class MailboxSyncer:
         await self._store.save_status(self.mailbox.mailbox_id, status)
         if changed or status.state == "syncing":
             await self._publisher.publish([sync_progressed(self.mailbox, status, self._clock())])
+
+
+def imap_account(record: MailboxRecord, secrets: dict[str, str]) -> ImapAccount:
+    endpoint = record.imap
+    if endpoint is None:
+        raise ValueError(f"mailbox {record.mailbox.mailbox_id} has no IMAP account")
+    return ImapAccount(
+        host=endpoint.host,
+        port=endpoint.port,
+        username=endpoint.username,
+        password=secrets.get("password"),
+        oauth2_token=secrets.get("oauth2_access_token"),
+        security=endpoint.security,
+    )
 
 
 def sync_progressed(mailbox: Mailbox, status: SyncStatus, now: datetime) -> SyncProgressed:

@@ -107,6 +107,8 @@ class MessageIntake:
                 {
                     "message_key": key,
                     "thread_key": parsed_of[key].thread_id,
+                    # What a reply needs for its References header.
+                    "references": list(parsed_of[key].references),
                     "event": event.model_dump(mode="json"),
                     "hidden_reason": admission.hidden.get(key, ""),
                 }

@@ -132,6 +132,13 @@ class ContentStore:
         sealed = await stream.read()
         return _attachment(found[0]), box.open(sealed, f"{document['_id']}:{index}")
 
+    async def seal(self, mailbox_id: str, data: bytes, bound_to: str) -> bytes:
+        """Other private data of a mailbox (e.g. queued outgoing mail), under its key."""
+        return (await self._box(mailbox_id, create=True)).seal(data, bound_to)
+
+    async def unseal(self, mailbox_id: str, sealed: bytes, bound_to: str) -> bytes:
+        return (await self._box(mailbox_id)).open(sealed, bound_to)
+
     async def forget_mailbox(self, mailbox_id: str) -> None:
         """The key first: once it is gone, whatever is left behind is unreadable."""
         await self._keys.delete_one({"_id": mailbox_id})

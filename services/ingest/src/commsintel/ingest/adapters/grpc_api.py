@@ -6,6 +6,7 @@ ContentService answers only the access service (its service token in metadata).
 
 from __future__ import annotations
 
+import mimetypes
 from collections.abc import Callable
 from datetime import datetime
 
@@ -25,8 +26,21 @@ from commsintel.contracts.proto.ingest.v1 import ingest_pb2 as pb
 from commsintel.contracts.proto.ingest.v1 import ingest_pb2_grpc as pb_grpc
 from commsintel.ingest.adapters.content_store import ContentStore, StoredAttachment
 from commsintel.ingest.adapters.store import MailboxRecord
-from commsintel.ingest.domain.mailboxes import CalendarLink, ImapEndpoint, ImapSecurity, SyncStatus
-from commsintel.ingest.mailbox_commands import CalendarConnection, ImapConnection, MailboxCommands
+from commsintel.ingest.domain.mailboxes import (
+    CalendarLink,
+    ImapEndpoint,
+    ImapSecurity,
+    SmtpEndpoint,
+    SyncStatus,
+)
+from commsintel.ingest.domain.sending import Draft, MessageTemplate, OutgoingAttachment
+from commsintel.ingest.mailbox_commands import (
+    CalendarConnection,
+    ImapConnection,
+    MailboxCommands,
+    SmtpConnection,
+)
+from commsintel.ingest.send_commands import SendCommands
 
 Clock = Callable[[], datetime]
 MAX_QUARANTINE_PAGE = 500
@@ -40,6 +54,12 @@ _STATE = {
     "syncing": pb.SYNC_STATE_SYNCING,
     "idle": pb.SYNC_STATE_IDLE,
     "error": pb.SYNC_STATE_ERROR,
+}
+_DELIVERY = {
+    "queued": pb.DELIVERY_STATE_QUEUED,
+    "sending": pb.DELIVERY_STATE_QUEUED,
+    "sent": pb.DELIVERY_STATE_SENT,
+    "failed": pb.DELIVERY_STATE_FAILED,
 }
 _ERROR = {
     "": pb.SYNC_ERROR_UNSPECIFIED,
@@ -64,6 +84,8 @@ class MailboxServicer(pb_grpc.MailboxServiceServicer):
             _calendar(request.calendar) if request.HasField("calendar") else None,
             tuple(request.blocklist),
             self._clock(),
+            smtp=_smtp(request.smtp, request.imap) if request.HasField("smtp") else None,
+            sender_name=request.sender_name,
         )
         return pb.ConnectMailboxResponse(mailbox=_mailbox(record))
 
@@ -100,6 +122,7 @@ class MailboxServicer(pb_grpc.MailboxServiceServicer):
             _imap(request.imap),
             _calendar(request.calendar) if request.HasField("calendar") else None,
             self._clock(),
+            smtp=_smtp(request.smtp, request.imap) if request.HasField("smtp") else None,
         )
         return pb.ReconnectMailboxResponse(mailbox=_mailbox(record))
 
@@ -128,6 +151,80 @@ class MailboxServicer(pb_grpc.MailboxServiceServicer):
                 for d in found[:size]
             ],
             next_page_token=next_page_token(found, size, lambda d: {"after": d["_id"]}),
+        )
+
+
+class SendServicer(pb_grpc.SendServiceServicer):
+    def __init__(self, commands: SendCommands) -> None:
+        self._commands = commands
+
+    async def SendEmail(self, request, context):
+        def draft_of(record: MailboxRecord) -> Draft:
+            return Draft(
+                sender_address=record.sender_address,
+                sender_name=record.sender_name,
+                to=tuple(request.to),
+                cc=tuple(request.cc),
+                bcc=tuple(request.bcc),
+                subject=request.subject,
+                text_body=request.text_body,
+                html_body=request.html_body,
+                attachments=tuple(
+                    OutgoingAttachment(
+                        a.filename or "attachment", a.content_type or _guess(a.filename), a.content
+                    )
+                    for a in request.attachments
+                ),
+            )
+
+        sent = await self._commands.send_email(
+            current_caller(),
+            request.mailbox_id.strip(),
+            request.idempotency_key,
+            draft_of,
+            request.in_reply_to_message_key,
+        )
+        return pb.SendEmailResponse(
+            state=_DELIVERY[sent["state"]],
+            message_key=sent["message_key"],
+            refused=[pb.RecipientFailure(**r) for r in sent.get("refused", ())],
+            failure=sent.get("failure", ""),
+        )
+
+    async def StartMassSend(self, request, context):
+        document = await self._commands.start_mass_send(
+            current_caller(),
+            request.mailbox_id.strip(),
+            request.idempotency_key,
+            _template(request.template),
+            list(request.person_ids),
+        )
+        return pb.StartMassSendResponse(mass_send=_mass_send(document))
+
+    async def GetMassSend(self, request, context):
+        if not request.mass_send_id.strip():
+            raise InvalidArgument("mass_send_id is required")
+        document = await self._commands.get_mass_send(
+            current_caller(), request.mass_send_id.strip()
+        )
+        return pb.GetMassSendResponse(mass_send=_mass_send(document))
+
+    async def PreviewMassSend(self, request, context):
+        if not request.person_id.strip():
+            raise InvalidArgument("person_id is required")
+        address, rendered = await self._commands.preview(
+            current_caller(),
+            request.mailbox_id.strip(),
+            _template(request.template),
+            request.person_id.strip(),
+        )
+        if isinstance(rendered, str):
+            return pb.PreviewMassSendResponse(address=address, failure=rendered)
+        return pb.PreviewMassSendResponse(
+            address=address,
+            subject=rendered.subject,
+            text_body=rendered.text_body,
+            html_body=rendered.html_body,
         )
 
 
@@ -172,6 +269,32 @@ class ContentServicer(pb_grpc.ContentServiceServicer):
             )
 
 
+def _template(request: pb.MessageTemplate) -> MessageTemplate:
+    return MessageTemplate(request.subject, request.text_body, request.html_body)
+
+
+def _mass_send(document: dict) -> pb.MassSend:
+    return pb.MassSend(
+        mass_send_id=document["_id"],
+        mailbox_id=document["mailbox_id"],
+        created_at=timestamp(document["created_at"]),
+        recipients=[
+            pb.MassSendRecipient(
+                person_id=r["person_id"],
+                address=r["address"],
+                state=_DELIVERY[r["state"]],
+                reason=r.get("reason", ""),
+                message_key=r.get("message_key", ""),
+            )
+            for r in document["recipients"]
+        ],
+    )
+
+
+def _guess(filename: str) -> str:
+    return mimetypes.guess_type(filename)[0] or "application/octet-stream"
+
+
 def _imap(request: pb.ImapCredentials) -> ImapConnection:
     if not request.host.strip() or not request.username.strip():
         raise InvalidArgument("imap.host and imap.username are required")
@@ -189,6 +312,25 @@ def _imap(request: pb.ImapCredentials) -> ImapConnection:
         auth="password" if secret_kind == "password" else "xoauth2",
     )
     return ImapConnection(endpoint, secret)
+
+
+def _smtp(request: pb.SmtpSettings, imap: pb.ImapCredentials) -> SmtpConnection:
+    if not request.host.strip():
+        raise InvalidArgument("smtp.host is required")
+    if not 0 < request.port < 65536:
+        raise InvalidArgument("smtp.port must be between 1 and 65535")
+    security: ImapSecurity = (
+        _SECURITY[request.security]
+        if request.security != pb.IMAP_SECURITY_UNSPECIFIED
+        else ("tls" if request.port == 465 else "starttls")
+    )
+    endpoint = SmtpEndpoint(
+        host=request.host.strip(),
+        port=request.port,
+        security=security,
+        username=request.username.strip() or imap.username.strip(),
+    )
+    return SmtpConnection(endpoint, request.password)
 
 
 def _calendar(request: pb.CalendarSource) -> CalendarConnection:
@@ -223,6 +365,9 @@ def _mailbox(record: MailboxRecord) -> pb.Mailbox:
         blocklist=[entry.value for entry in record.blocklist],
         status=_status(record.status),
         connected_at=timestamp(record.connected_at),
+        smtp_host=record.smtp.host if record.smtp else "",
+        smtp_port=record.smtp.port if record.smtp else 0,
+        sender_name=record.sender_name,
     )
 
 

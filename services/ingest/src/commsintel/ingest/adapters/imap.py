@@ -159,6 +159,12 @@ class ImapSession:
         if pending:
             yield await self._fetch_batch(folder, expected, pending)
 
+    async def append(self, folder: str, raw: bytes, flags: str = "(\\Seen)") -> None:
+        """Store a message in `folder` (e.g. a copy of sent mail in the Sent folder)."""
+        imap = self._session()
+        typ, data = await self._run(imap.append, _quoted(folder), flags, None, raw)
+        _check(typ, data, f"APPEND to {folder!r}")
+
     async def idle_or_wait(self, folder: str, seconds: float) -> None:
         """Return when `folder` changes (IMAP IDLE) or after `seconds`, whichever is first."""
         if "IDLE" not in self._capabilities:

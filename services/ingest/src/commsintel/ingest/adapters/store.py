@@ -26,7 +26,12 @@ from commsintel.contracts.errors import AlreadyExists, NotFound
 from commsintel.ingest.adapters.crypto import SecretBox
 from commsintel.ingest.domain.blocklist import BlocklistEntry, parse_entries
 from commsintel.ingest.domain.folder_sync import FolderCursor
-from commsintel.ingest.domain.mailboxes import CalendarLink, ImapEndpoint, SyncStatus
+from commsintel.ingest.domain.mailboxes import (
+    CalendarLink,
+    ImapEndpoint,
+    SmtpEndpoint,
+    SyncStatus,
+)
 from commsintel.ingest.domain.sightings import Mailbox
 
 
@@ -54,6 +59,24 @@ class MailboxRecord:
     def imap(self) -> ImapEndpoint | None:
         imap = self._document.get("imap")
         return ImapEndpoint(**imap) if imap else None
+
+    @property
+    def smtp(self) -> SmtpEndpoint | None:
+        smtp = self._document.get("smtp")
+        return SmtpEndpoint(**smtp) if smtp else None
+
+    @property
+    def sender_name(self) -> str:
+        return self._document.get("sender_name", "")
+
+    @property
+    def sender_address(self) -> str:
+        """The address mail from this mailbox goes out under: the IMAP username when it
+        is one of the owner's addresses, else the first of them."""
+        owners = sorted(self._document["owner_addresses"])
+        imap = self._document.get("imap") or {}
+        username = str(imap.get("username", "")).lower()
+        return username if username in owners else owners[0]
 
     @property
     def calendar(self) -> CalendarLink | None:
@@ -121,6 +144,8 @@ class IngestStore:
         blocklist: tuple[BlocklistEntry, ...],
         secrets: Mapping[str, str],
         now: datetime,
+        smtp: SmtpEndpoint | None = None,
+        sender_name: str = "",
     ) -> MailboxRecord:
         document = {
             "_id": mailbox.mailbox_id,
@@ -131,6 +156,8 @@ class IngestStore:
             "imap": asdict(imap),
             "calendar": asdict(calendar) if calendar else None,
             "calendar_enabled": calendar is not None,
+            "smtp": asdict(smtp) if smtp else None,
+            "sender_name": sender_name,
             "blocklist": [entry.value for entry in blocklist],
             "status": {"state": "syncing", "updated_at": now},
             "secrets": self._seal(mailbox.mailbox_id, secrets),
@@ -177,6 +204,7 @@ class IngestStore:
         calendar: CalendarLink | None,
         secrets: Mapping[str, str],
         now: datetime,
+        smtp: SmtpEndpoint | None = None,
     ) -> None:
         changes: dict[str, Any] = {
             "imap": asdict(imap),
@@ -188,6 +216,8 @@ class IngestStore:
         }
         if calendar is not None:
             changes["calendar"] = asdict(calendar)
+        if smtp is not None:
+            changes["smtp"] = asdict(smtp)
         await self._mailboxes.update_one({"_id": mailbox_id}, {"$set": changes})
 
     async def save_settings(
@@ -244,6 +274,9 @@ class IngestStore:
         ]
         if writes:
             await self._sightings.bulk_write(writes, ordered=False)
+
+    async def sighting(self, mailbox_id: str, message_key: str) -> dict | None:
+        return await self._sightings.find_one({"_id": _sighting_id(mailbox_id, message_key)})
 
     async def visible_sightings(self, mailbox_id: str, thread_keys: Iterable[str]) -> list[dict]:
         cursor = self._sightings.find(

@@ -139,6 +139,16 @@ def folders_to_sync(folders: list[tuple[str, tuple[str, ...]]]) -> list[str]:
     return sorted(names, key=rank)  # stable: server order within each rank
 
 
+def sent_folder(folders: list[tuple[str, tuple[str, ...]]]) -> str | None:
+    """Where the server keeps sent mail: the \\Sent special-use folder, else a folder with
+    one of the usual names; None when there is none."""
+    for name, flags in folders:
+        if _SENT in {flag.lower() for flag in flags}:
+            return name
+    usual = {"sent", "sent items", "sent messages", "sent mail"}
+    return next((name for name, _ in folders if name.lower() in usual), None)
+
+
 def _check_same_folder(cursor: FolderCursor, folder: str) -> None:
     if cursor.folder != folder:
         raise ValueError(f"cursor of folder {cursor.folder!r} used for folder {folder!r}")

@@ -25,6 +25,14 @@ class ImapEndpoint:
 
 
 @dataclass(frozen=True, slots=True)
+class SmtpEndpoint:
+    host: str
+    port: int
+    security: ImapSecurity
+    username: str
+
+
+@dataclass(frozen=True, slots=True)
 class CalendarLink:
     kind: Literal["caldav", "ics"]
     url: str

@@ -30,6 +30,13 @@ class SyncError(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     SYNC_ERROR_AUTH_FAILED: _ClassVar[SyncError]
     SYNC_ERROR_UNREACHABLE: _ClassVar[SyncError]
     SYNC_ERROR_SERVER: _ClassVar[SyncError]
+
+class DeliveryState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    DELIVERY_STATE_UNSPECIFIED: _ClassVar[DeliveryState]
+    DELIVERY_STATE_QUEUED: _ClassVar[DeliveryState]
+    DELIVERY_STATE_SENT: _ClassVar[DeliveryState]
+    DELIVERY_STATE_FAILED: _ClassVar[DeliveryState]
 IMAP_SECURITY_UNSPECIFIED: ImapSecurity
 IMAP_SECURITY_TLS: ImapSecurity
 IMAP_SECURITY_STARTTLS: ImapSecurity
@@ -42,6 +49,10 @@ SYNC_ERROR_UNSPECIFIED: SyncError
 SYNC_ERROR_AUTH_FAILED: SyncError
 SYNC_ERROR_UNREACHABLE: SyncError
 SYNC_ERROR_SERVER: SyncError
+DELIVERY_STATE_UNSPECIFIED: DeliveryState
+DELIVERY_STATE_QUEUED: DeliveryState
+DELIVERY_STATE_SENT: DeliveryState
+DELIVERY_STATE_FAILED: DeliveryState
 
 class ImapCredentials(_message.Message):
     __slots__ = ("host", "port", "security", "username", "password", "oauth2_access_token")
@@ -58,6 +69,20 @@ class ImapCredentials(_message.Message):
     password: str
     oauth2_access_token: str
     def __init__(self, host: _Optional[str] = ..., port: _Optional[int] = ..., security: _Optional[_Union[ImapSecurity, str]] = ..., username: _Optional[str] = ..., password: _Optional[str] = ..., oauth2_access_token: _Optional[str] = ...) -> None: ...
+
+class SmtpSettings(_message.Message):
+    __slots__ = ("host", "port", "security", "username", "password")
+    HOST_FIELD_NUMBER: _ClassVar[int]
+    PORT_FIELD_NUMBER: _ClassVar[int]
+    SECURITY_FIELD_NUMBER: _ClassVar[int]
+    USERNAME_FIELD_NUMBER: _ClassVar[int]
+    PASSWORD_FIELD_NUMBER: _ClassVar[int]
+    host: str
+    port: int
+    security: ImapSecurity
+    username: str
+    password: str
+    def __init__(self, host: _Optional[str] = ..., port: _Optional[int] = ..., security: _Optional[_Union[ImapSecurity, str]] = ..., username: _Optional[str] = ..., password: _Optional[str] = ...) -> None: ...
 
 class CalendarSource(_message.Message):
     __slots__ = ("caldav", "ics_url")
@@ -96,7 +121,7 @@ class SyncStatus(_message.Message):
     def __init__(self, state: _Optional[_Union[SyncState, str]] = ..., messages_done: _Optional[int] = ..., messages_total: _Optional[int] = ..., error: _Optional[_Union[SyncError, str]] = ..., error_message: _Optional[str] = ..., last_success_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class Mailbox(_message.Message):
-    __slots__ = ("mailbox_id", "member_id", "owner_addresses", "source", "imap_host", "imap_port", "imap_username", "imap_auth", "calendar_kind", "calendar_url", "calendar_enabled", "blocklist", "status", "connected_at")
+    __slots__ = ("mailbox_id", "member_id", "owner_addresses", "source", "imap_host", "imap_port", "imap_username", "imap_auth", "calendar_kind", "calendar_url", "calendar_enabled", "blocklist", "status", "connected_at", "smtp_host", "smtp_port", "sender_name")
     MAILBOX_ID_FIELD_NUMBER: _ClassVar[int]
     MEMBER_ID_FIELD_NUMBER: _ClassVar[int]
     OWNER_ADDRESSES_FIELD_NUMBER: _ClassVar[int]
@@ -111,6 +136,9 @@ class Mailbox(_message.Message):
     BLOCKLIST_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
     CONNECTED_AT_FIELD_NUMBER: _ClassVar[int]
+    SMTP_HOST_FIELD_NUMBER: _ClassVar[int]
+    SMTP_PORT_FIELD_NUMBER: _ClassVar[int]
+    SENDER_NAME_FIELD_NUMBER: _ClassVar[int]
     mailbox_id: str
     member_id: str
     owner_addresses: _containers.RepeatedScalarFieldContainer[str]
@@ -125,19 +153,26 @@ class Mailbox(_message.Message):
     blocklist: _containers.RepeatedScalarFieldContainer[str]
     status: SyncStatus
     connected_at: _timestamp_pb2.Timestamp
-    def __init__(self, mailbox_id: _Optional[str] = ..., member_id: _Optional[str] = ..., owner_addresses: _Optional[_Iterable[str]] = ..., source: _Optional[str] = ..., imap_host: _Optional[str] = ..., imap_port: _Optional[int] = ..., imap_username: _Optional[str] = ..., imap_auth: _Optional[str] = ..., calendar_kind: _Optional[str] = ..., calendar_url: _Optional[str] = ..., calendar_enabled: _Optional[bool] = ..., blocklist: _Optional[_Iterable[str]] = ..., status: _Optional[_Union[SyncStatus, _Mapping]] = ..., connected_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    smtp_host: str
+    smtp_port: int
+    sender_name: str
+    def __init__(self, mailbox_id: _Optional[str] = ..., member_id: _Optional[str] = ..., owner_addresses: _Optional[_Iterable[str]] = ..., source: _Optional[str] = ..., imap_host: _Optional[str] = ..., imap_port: _Optional[int] = ..., imap_username: _Optional[str] = ..., imap_auth: _Optional[str] = ..., calendar_kind: _Optional[str] = ..., calendar_url: _Optional[str] = ..., calendar_enabled: _Optional[bool] = ..., blocklist: _Optional[_Iterable[str]] = ..., status: _Optional[_Union[SyncStatus, _Mapping]] = ..., connected_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., smtp_host: _Optional[str] = ..., smtp_port: _Optional[int] = ..., sender_name: _Optional[str] = ...) -> None: ...
 
 class ConnectMailboxRequest(_message.Message):
-    __slots__ = ("imap", "owner_addresses", "calendar", "blocklist")
+    __slots__ = ("imap", "owner_addresses", "calendar", "blocklist", "smtp", "sender_name")
     IMAP_FIELD_NUMBER: _ClassVar[int]
     OWNER_ADDRESSES_FIELD_NUMBER: _ClassVar[int]
     CALENDAR_FIELD_NUMBER: _ClassVar[int]
     BLOCKLIST_FIELD_NUMBER: _ClassVar[int]
+    SMTP_FIELD_NUMBER: _ClassVar[int]
+    SENDER_NAME_FIELD_NUMBER: _ClassVar[int]
     imap: ImapCredentials
     owner_addresses: _containers.RepeatedScalarFieldContainer[str]
     calendar: CalendarSource
     blocklist: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, imap: _Optional[_Union[ImapCredentials, _Mapping]] = ..., owner_addresses: _Optional[_Iterable[str]] = ..., calendar: _Optional[_Union[CalendarSource, _Mapping]] = ..., blocklist: _Optional[_Iterable[str]] = ...) -> None: ...
+    smtp: SmtpSettings
+    sender_name: str
+    def __init__(self, imap: _Optional[_Union[ImapCredentials, _Mapping]] = ..., owner_addresses: _Optional[_Iterable[str]] = ..., calendar: _Optional[_Union[CalendarSource, _Mapping]] = ..., blocklist: _Optional[_Iterable[str]] = ..., smtp: _Optional[_Union[SmtpSettings, _Mapping]] = ..., sender_name: _Optional[str] = ...) -> None: ...
 
 class ConnectMailboxResponse(_message.Message):
     __slots__ = ("mailbox",)
@@ -190,14 +225,16 @@ class UpdateMailboxSettingsResponse(_message.Message):
     def __init__(self, mailbox: _Optional[_Union[Mailbox, _Mapping]] = ..., messages_retracted: _Optional[int] = ..., messages_restored: _Optional[int] = ...) -> None: ...
 
 class ReconnectMailboxRequest(_message.Message):
-    __slots__ = ("mailbox_id", "imap", "calendar")
+    __slots__ = ("mailbox_id", "imap", "calendar", "smtp")
     MAILBOX_ID_FIELD_NUMBER: _ClassVar[int]
     IMAP_FIELD_NUMBER: _ClassVar[int]
     CALENDAR_FIELD_NUMBER: _ClassVar[int]
+    SMTP_FIELD_NUMBER: _ClassVar[int]
     mailbox_id: str
     imap: ImapCredentials
     calendar: CalendarSource
-    def __init__(self, mailbox_id: _Optional[str] = ..., imap: _Optional[_Union[ImapCredentials, _Mapping]] = ..., calendar: _Optional[_Union[CalendarSource, _Mapping]] = ...) -> None: ...
+    smtp: SmtpSettings
+    def __init__(self, mailbox_id: _Optional[str] = ..., imap: _Optional[_Union[ImapCredentials, _Mapping]] = ..., calendar: _Optional[_Union[CalendarSource, _Mapping]] = ..., smtp: _Optional[_Union[SmtpSettings, _Mapping]] = ...) -> None: ...
 
 class ReconnectMailboxResponse(_message.Message):
     __slots__ = ("mailbox",)
@@ -308,3 +345,147 @@ class GetAttachmentResponse(_message.Message):
     attachment: AttachmentInfo
     content: bytes
     def __init__(self, attachment: _Optional[_Union[AttachmentInfo, _Mapping]] = ..., content: _Optional[bytes] = ...) -> None: ...
+
+class OutgoingAttachment(_message.Message):
+    __slots__ = ("filename", "content_type", "content")
+    FILENAME_FIELD_NUMBER: _ClassVar[int]
+    CONTENT_TYPE_FIELD_NUMBER: _ClassVar[int]
+    CONTENT_FIELD_NUMBER: _ClassVar[int]
+    filename: str
+    content_type: str
+    content: bytes
+    def __init__(self, filename: _Optional[str] = ..., content_type: _Optional[str] = ..., content: _Optional[bytes] = ...) -> None: ...
+
+class SendEmailRequest(_message.Message):
+    __slots__ = ("mailbox_id", "idempotency_key", "to", "cc", "bcc", "subject", "text_body", "html_body", "attachments", "in_reply_to_message_key")
+    MAILBOX_ID_FIELD_NUMBER: _ClassVar[int]
+    IDEMPOTENCY_KEY_FIELD_NUMBER: _ClassVar[int]
+    TO_FIELD_NUMBER: _ClassVar[int]
+    CC_FIELD_NUMBER: _ClassVar[int]
+    BCC_FIELD_NUMBER: _ClassVar[int]
+    SUBJECT_FIELD_NUMBER: _ClassVar[int]
+    TEXT_BODY_FIELD_NUMBER: _ClassVar[int]
+    HTML_BODY_FIELD_NUMBER: _ClassVar[int]
+    ATTACHMENTS_FIELD_NUMBER: _ClassVar[int]
+    IN_REPLY_TO_MESSAGE_KEY_FIELD_NUMBER: _ClassVar[int]
+    mailbox_id: str
+    idempotency_key: str
+    to: _containers.RepeatedScalarFieldContainer[str]
+    cc: _containers.RepeatedScalarFieldContainer[str]
+    bcc: _containers.RepeatedScalarFieldContainer[str]
+    subject: str
+    text_body: str
+    html_body: str
+    attachments: _containers.RepeatedCompositeFieldContainer[OutgoingAttachment]
+    in_reply_to_message_key: str
+    def __init__(self, mailbox_id: _Optional[str] = ..., idempotency_key: _Optional[str] = ..., to: _Optional[_Iterable[str]] = ..., cc: _Optional[_Iterable[str]] = ..., bcc: _Optional[_Iterable[str]] = ..., subject: _Optional[str] = ..., text_body: _Optional[str] = ..., html_body: _Optional[str] = ..., attachments: _Optional[_Iterable[_Union[OutgoingAttachment, _Mapping]]] = ..., in_reply_to_message_key: _Optional[str] = ...) -> None: ...
+
+class SendEmailResponse(_message.Message):
+    __slots__ = ("state", "message_key", "refused", "failure")
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_KEY_FIELD_NUMBER: _ClassVar[int]
+    REFUSED_FIELD_NUMBER: _ClassVar[int]
+    FAILURE_FIELD_NUMBER: _ClassVar[int]
+    state: DeliveryState
+    message_key: str
+    refused: _containers.RepeatedCompositeFieldContainer[RecipientFailure]
+    failure: str
+    def __init__(self, state: _Optional[_Union[DeliveryState, str]] = ..., message_key: _Optional[str] = ..., refused: _Optional[_Iterable[_Union[RecipientFailure, _Mapping]]] = ..., failure: _Optional[str] = ...) -> None: ...
+
+class RecipientFailure(_message.Message):
+    __slots__ = ("address", "reason")
+    ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    address: str
+    reason: str
+    def __init__(self, address: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class MessageTemplate(_message.Message):
+    __slots__ = ("subject", "text_body", "html_body")
+    SUBJECT_FIELD_NUMBER: _ClassVar[int]
+    TEXT_BODY_FIELD_NUMBER: _ClassVar[int]
+    HTML_BODY_FIELD_NUMBER: _ClassVar[int]
+    subject: str
+    text_body: str
+    html_body: str
+    def __init__(self, subject: _Optional[str] = ..., text_body: _Optional[str] = ..., html_body: _Optional[str] = ...) -> None: ...
+
+class StartMassSendRequest(_message.Message):
+    __slots__ = ("mailbox_id", "idempotency_key", "template", "person_ids")
+    MAILBOX_ID_FIELD_NUMBER: _ClassVar[int]
+    IDEMPOTENCY_KEY_FIELD_NUMBER: _ClassVar[int]
+    TEMPLATE_FIELD_NUMBER: _ClassVar[int]
+    PERSON_IDS_FIELD_NUMBER: _ClassVar[int]
+    mailbox_id: str
+    idempotency_key: str
+    template: MessageTemplate
+    person_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, mailbox_id: _Optional[str] = ..., idempotency_key: _Optional[str] = ..., template: _Optional[_Union[MessageTemplate, _Mapping]] = ..., person_ids: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class MassSendRecipient(_message.Message):
+    __slots__ = ("person_id", "address", "state", "reason", "message_key")
+    PERSON_ID_FIELD_NUMBER: _ClassVar[int]
+    ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_KEY_FIELD_NUMBER: _ClassVar[int]
+    person_id: str
+    address: str
+    state: DeliveryState
+    reason: str
+    message_key: str
+    def __init__(self, person_id: _Optional[str] = ..., address: _Optional[str] = ..., state: _Optional[_Union[DeliveryState, str]] = ..., reason: _Optional[str] = ..., message_key: _Optional[str] = ...) -> None: ...
+
+class MassSend(_message.Message):
+    __slots__ = ("mass_send_id", "mailbox_id", "recipients", "created_at")
+    MASS_SEND_ID_FIELD_NUMBER: _ClassVar[int]
+    MAILBOX_ID_FIELD_NUMBER: _ClassVar[int]
+    RECIPIENTS_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    mass_send_id: str
+    mailbox_id: str
+    recipients: _containers.RepeatedCompositeFieldContainer[MassSendRecipient]
+    created_at: _timestamp_pb2.Timestamp
+    def __init__(self, mass_send_id: _Optional[str] = ..., mailbox_id: _Optional[str] = ..., recipients: _Optional[_Iterable[_Union[MassSendRecipient, _Mapping]]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class StartMassSendResponse(_message.Message):
+    __slots__ = ("mass_send",)
+    MASS_SEND_FIELD_NUMBER: _ClassVar[int]
+    mass_send: MassSend
+    def __init__(self, mass_send: _Optional[_Union[MassSend, _Mapping]] = ...) -> None: ...
+
+class GetMassSendRequest(_message.Message):
+    __slots__ = ("mass_send_id",)
+    MASS_SEND_ID_FIELD_NUMBER: _ClassVar[int]
+    mass_send_id: str
+    def __init__(self, mass_send_id: _Optional[str] = ...) -> None: ...
+
+class GetMassSendResponse(_message.Message):
+    __slots__ = ("mass_send",)
+    MASS_SEND_FIELD_NUMBER: _ClassVar[int]
+    mass_send: MassSend
+    def __init__(self, mass_send: _Optional[_Union[MassSend, _Mapping]] = ...) -> None: ...
+
+class PreviewMassSendRequest(_message.Message):
+    __slots__ = ("mailbox_id", "template", "person_id")
+    MAILBOX_ID_FIELD_NUMBER: _ClassVar[int]
+    TEMPLATE_FIELD_NUMBER: _ClassVar[int]
+    PERSON_ID_FIELD_NUMBER: _ClassVar[int]
+    mailbox_id: str
+    template: MessageTemplate
+    person_id: str
+    def __init__(self, mailbox_id: _Optional[str] = ..., template: _Optional[_Union[MessageTemplate, _Mapping]] = ..., person_id: _Optional[str] = ...) -> None: ...
+
+class PreviewMassSendResponse(_message.Message):
+    __slots__ = ("address", "subject", "text_body", "html_body", "failure")
+    ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    SUBJECT_FIELD_NUMBER: _ClassVar[int]
+    TEXT_BODY_FIELD_NUMBER: _ClassVar[int]
+    HTML_BODY_FIELD_NUMBER: _ClassVar[int]
+    FAILURE_FIELD_NUMBER: _ClassVar[int]
+    address: str
+    subject: str
+    text_body: str
+    html_body: str
+    failure: str
+    def __init__(self, address: _Optional[str] = ..., subject: _Optional[str] = ..., text_body: _Optional[str] = ..., html_body: _Optional[str] = ..., failure: _Optional[str] = ...) -> None: ...

@@ -418,6 +418,219 @@ class MailboxService:
             _registered_method=True)
 
 
+class SendServiceStub:
+    """Sending through the member's own mailbox (its SMTP submission server and credentials).
+    Every call takes an idempotency key: the same key again answers with what the first
+    call did and never sends twice.
+    """
+
+    def __init__(self, channel):
+        """Constructor.
+
+        Args:
+            channel: A grpc.Channel.
+        """
+        self.SendEmail = channel.unary_unary(
+                '/commsintel.ingest.v1.SendService/SendEmail',
+                request_serializer=commsintel_dot_ingest_dot_v1_dot_ingest__pb2.SendEmailRequest.SerializeToString,
+                response_deserializer=commsintel_dot_ingest_dot_v1_dot_ingest__pb2.SendEmailResponse.FromString,
+                _registered_method=True)
+        self.StartMassSend = channel.unary_unary(
+                '/commsintel.ingest.v1.SendService/StartMassSend',
+                request_serializer=commsintel_dot_ingest_dot_v1_dot_ingest__pb2.StartMassSendRequest.SerializeToString,
+                response_deserializer=commsintel_dot_ingest_dot_v1_dot_ingest__pb2.StartMassSendResponse.FromString,
+                _registered_method=True)
+        self.GetMassSend = channel.unary_unary(
+                '/commsintel.ingest.v1.SendService/GetMassSend',
+                request_serializer=commsintel_dot_ingest_dot_v1_dot_ingest__pb2.GetMassSendRequest.SerializeToString,
+                response_deserializer=commsintel_dot_ingest_dot_v1_dot_ingest__pb2.GetMassSendResponse.FromString,
+                _registered_method=True)
+        self.PreviewMassSend = channel.unary_unary(
+                '/commsintel.ingest.v1.SendService/PreviewMassSend',
+                request_serializer=commsintel_dot_ingest_dot_v1_dot_ingest__pb2.PreviewMassSendRequest.SerializeToString,
+                response_deserializer=commsintel_dot_ingest_dot_v1_dot_ingest__pb2.PreviewMassSendResponse.FromString,
+                _registered_method=True)
+
+
+class SendServiceServicer:
+    """Sending through the member's own mailbox (its SMTP submission server and credentials).
+    Every call takes an idempotency key: the same key again answers with what the first
+    call did and never sends twice.
+    """
+
+    def SendEmail(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def StartMassSend(self, request, context):
+        """Renders the template for every recipient first: one with a missing variable fails
+        with the reason (never a blank); the others are queued and sent at the mailbox's rate.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetMassSend(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def PreviewMassSend(self, request, context):
+        """The message as it would go to one recipient, or why it cannot.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+
+def add_SendServiceServicer_to_server(servicer, server):
+    rpc_method_handlers = {
+            'SendEmail': grpc.unary_unary_rpc_method_handler(
+                    servicer.SendEmail,
+                    request_deserializer=commsintel_dot_ingest_dot_v1_dot_ingest__pb2.SendEmailRequest.FromString,
+                    response_serializer=commsintel_dot_ingest_dot_v1_dot_ingest__pb2.SendEmailResponse.SerializeToString,
+            ),
+            'StartMassSend': grpc.unary_unary_rpc_method_handler(
+                    servicer.StartMassSend,
+                    request_deserializer=commsintel_dot_ingest_dot_v1_dot_ingest__pb2.StartMassSendRequest.FromString,
+                    response_serializer=commsintel_dot_ingest_dot_v1_dot_ingest__pb2.StartMassSendResponse.SerializeToString,
+            ),
+            'GetMassSend': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetMassSend,
+                    request_deserializer=commsintel_dot_ingest_dot_v1_dot_ingest__pb2.GetMassSendRequest.FromString,
+                    response_serializer=commsintel_dot_ingest_dot_v1_dot_ingest__pb2.GetMassSendResponse.SerializeToString,
+            ),
+            'PreviewMassSend': grpc.unary_unary_rpc_method_handler(
+                    servicer.PreviewMassSend,
+                    request_deserializer=commsintel_dot_ingest_dot_v1_dot_ingest__pb2.PreviewMassSendRequest.FromString,
+                    response_serializer=commsintel_dot_ingest_dot_v1_dot_ingest__pb2.PreviewMassSendResponse.SerializeToString,
+            ),
+    }
+    generic_handler = grpc.method_handlers_generic_handler(
+            'commsintel.ingest.v1.SendService', rpc_method_handlers)
+    server.add_generic_rpc_handlers((generic_handler,))
+    server.add_registered_method_handlers('commsintel.ingest.v1.SendService', rpc_method_handlers)
+
+
+ # This class is part of an EXPERIMENTAL API.
+class SendService:
+    """Sending through the member's own mailbox (its SMTP submission server and credentials).
+    Every call takes an idempotency key: the same key again answers with what the first
+    call did and never sends twice.
+    """
+
+    @staticmethod
+    def SendEmail(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/commsintel.ingest.v1.SendService/SendEmail',
+            commsintel_dot_ingest_dot_v1_dot_ingest__pb2.SendEmailRequest.SerializeToString,
+            commsintel_dot_ingest_dot_v1_dot_ingest__pb2.SendEmailResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def StartMassSend(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/commsintel.ingest.v1.SendService/StartMassSend',
+            commsintel_dot_ingest_dot_v1_dot_ingest__pb2.StartMassSendRequest.SerializeToString,
+            commsintel_dot_ingest_dot_v1_dot_ingest__pb2.StartMassSendResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetMassSend(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/commsintel.ingest.v1.SendService/GetMassSend',
+            commsintel_dot_ingest_dot_v1_dot_ingest__pb2.GetMassSendRequest.SerializeToString,
+            commsintel_dot_ingest_dot_v1_dot_ingest__pb2.GetMassSendResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PreviewMassSend(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/commsintel.ingest.v1.SendService/PreviewMassSend',
+            commsintel_dot_ingest_dot_v1_dot_ingest__pb2.PreviewMassSendRequest.SerializeToString,
+            commsintel_dot_ingest_dot_v1_dot_ingest__pb2.PreviewMassSendResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+
 class ContentServiceStub:
     """Internal: bodies and attachments for the access service only, after access has
     decided the viewer may see them. Calls need the access service's own token in the
