@@ -1,7 +1,7 @@
 import platform
 import sys
 
-from bench import identity, latency, parsing, pipeline
+from bench import identity, ingest_import, latency, parsing, pipeline
 
 
 def _print(name: str, figures: dict[str, float]) -> None:
@@ -18,11 +18,18 @@ def main() -> int:
     print(f"python {sys.version.split()[0]} on {platform.machine()}, {platform.system()}")
     # `python -m bench identity=20000` runs the identity benchmark on 20,000 addresses.
     arguments = dict(a.partition("=")[::2] for a in sys.argv[1:])
-    wanted = set(arguments) or {"parsing", "pipeline", "identity", "latency"}
+    wanted = set(arguments) or {"parsing", "import", "pipeline", "identity", "latency"}
     if "parsing" in wanted:
         _print(
             "parsing, mixed corpus (rate ratio = parse_message msgs/s / compat32 baseline msgs/s)",
             parsing.run(),
+        )
+    if "import" in wanted:
+        # `python -m bench import=5000` imports a 5,000-message mbox.
+        messages = int(arguments.get("import") or 100_000)
+        _print(
+            f"archive import, {messages:,}-message mixed mbox through the ingest service",
+            ingest_import.run(messages),
         )
     if "identity" in wanted:
         addresses = int(arguments.get("identity") or 1_000_000)
