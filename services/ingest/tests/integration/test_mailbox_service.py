@@ -10,7 +10,7 @@ import imaplib
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import grpc
 import pytest
@@ -25,6 +25,7 @@ from commsintel.contracts.auth import (
 )
 from commsintel.contracts.events import (
     Event,
+    EventSynced,
     MailboxRemoved,
     MessageRetracted,
     MessageSynced,
@@ -37,6 +38,7 @@ from commsintel.ingest.adapters.crypto import encode_key, new_key
 from commsintel.ingest.config import IngestSettings
 from commsintel.pipeline import ensure_topics
 from commsintel.replay import ReplayProgress, read_topics
+from services.ingest.tests.integration.radicale_server import PASSWORD as CALDAV_PASSWORD
 
 pytestmark = [pytest.mark.imap, pytest.mark.kafka, pytest.mark.mongo]
 
@@ -164,6 +166,7 @@ def settings_for(kafka_bootstrap: str, mongo_uri: str, signing_key: str, databas
         signing_key=signing_key,
         encryption_key=key,
         poll_interval_seconds=2.0,
+        calendar_interval_seconds=1.0,
         idle_slice_seconds=0.5,
         sync_batch_size=7,
         retry_ceiling_seconds=1.0,
@@ -502,3 +505,100 @@ async def test_network_drop_mid_backfill_resumes_without_loss_or_duplicates(
     synced = [e for e in await ingest.events(MessageSynced) if e.mailbox_id == connected.mailbox_id]
     assert {e.message_key for e in synced} == {f"renewal-{n}@brightpath.com" for n in range(1, 81)}
     assert len({e.event_id for e in synced}) == 80
+
+
+def meeting(uid: str, starts: datetime, partstat: str = "ACCEPTED") -> str:
+    stamp = "%Y%m%dT%H%M%SZ"
+    return (
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//commsintel//tests//EN\r\n"
+        f"BEGIN:VEVENT\r\nUID:{uid}\r\nDTSTAMP:20240101T000000Z\r\nSUMMARY:Renewal call\r\n"
+        f"DTSTART:{starts.strftime(stamp)}\r\n"
+        f"DTEND:{(starts + timedelta(hours=1)).strftime(stamp)}\r\n"
+        "ORGANIZER:mailto:member@northwind.io\r\n"
+        f"ATTENDEE;PARTSTAT={partstat}:mailto:priya.shah@brightpath.com\r\n"
+        "END:VEVENT\r\nEND:VCALENDAR\r\n"
+    )
+
+
+async def calendar_events(ingest: Ingest, mailbox_id: str) -> list[Event]:
+    found: list[Event] = []
+    async for batch in read_topics(
+        ingest.service.settings.kafka_bootstrap, [topics.INGEST_CALENDAR], ReplayProgress()
+    ):
+        found += [e for e in batch if getattr(e, "mailbox_id", "") == mailbox_id]
+    return found
+
+
+@pytest.mark.caldav
+async def test_a_connected_caldav_calendar_syncs_and_can_be_turned_off(
+    ingest, dovecot, mailbox, radicale
+):
+    owner = radicale.new_member()
+    soon = datetime.now(UTC).replace(microsecond=0) + timedelta(days=3)
+    owner.put(meeting("renewal-call@brightpath.com", soon))
+    connected = await ingest.connect(
+        mailbox.account.username,
+        dovecot.port,
+        calendar=pb.CalendarSource(
+            caldav=pb.CaldavCalendar(
+                url=owner.url, username=owner.username, password=CALDAV_PASSWORD
+            )
+        ),
+    )
+    assert connected.calendar_kind == "caldav" and connected.calendar_enabled
+    done = await ingest.wait_for(
+        connected.mailbox_id,
+        lambda m: (
+            m.calendar_status.state == pb.SYNC_STATE_IDLE
+            and m.calendar_status.HasField("last_success_at")
+        ),
+    )
+    assert CALDAV_PASSWORD.encode() not in done.SerializeToString()
+    (synced,) = await calendar_events(ingest, connected.mailbox_id)
+    assert isinstance(synced, EventSynced)
+    assert synced.calendar_event_key == "renewal-call@brightpath.com"
+    assert synced.starts_at == soon
+    assert [(a.address, a.rsvp) for a in synced.attendees] == [
+        ("priya.shah@brightpath.com", "accepted")
+    ]
+
+    # Turned off, a change on the server is not synced; turned on again, it is.
+    await ingest.mailboxes.UpdateMailboxSettings(
+        pb.UpdateMailboxSettingsRequest(mailbox_id=connected.mailbox_id, calendar_enabled=False),
+        metadata=ingest.as_member("m1"),
+    )
+    owner.replace(
+        "renewal-call@brightpath.com", meeting("renewal-call@brightpath.com", soon, "DECLINED")
+    )
+    await ingest.mailboxes.SyncMailboxNow(
+        pb.SyncMailboxNowRequest(mailbox_id=connected.mailbox_id), metadata=ingest.as_member("m1")
+    )
+    await asyncio.sleep(2)
+    assert len(await calendar_events(ingest, connected.mailbox_id)) == 1
+    await ingest.mailboxes.UpdateMailboxSettings(
+        pb.UpdateMailboxSettingsRequest(mailbox_id=connected.mailbox_id, calendar_enabled=True),
+        metadata=ingest.as_member("m1"),
+    )
+    deadline = time.monotonic() + 20
+    while len(events := await calendar_events(ingest, connected.mailbox_id)) < 2:
+        assert time.monotonic() < deadline, "the calendar never synced again"
+        await asyncio.sleep(0.3)
+    update = events[-1]
+    assert update.calendar_event_key == synced.calendar_event_key  # updated, not duplicated
+    assert [a.rsvp for a in update.attendees] == ["declined"]
+
+
+async def test_an_ics_file_calendar_is_imported_with_the_mailbox(
+    ingest, dovecot, mailbox, tmp_path
+):
+    soon = datetime.now(UTC).replace(microsecond=0) + timedelta(days=1)
+    feed = tmp_path / "calendar.ics"
+    feed.write_text(meeting("kickoff@brightpath.com", soon))
+    connected = await ingest.connect(
+        mailbox.account.username, dovecot.port, calendar=pb.CalendarSource(ics_url=str(feed))
+    )
+    await ingest.wait_for(
+        connected.mailbox_id, lambda m: m.calendar_status.HasField("last_success_at")
+    )
+    events = await calendar_events(ingest, connected.mailbox_id)
+    assert [e.calendar_event_key for e in events] == ["kickoff@brightpath.com"]

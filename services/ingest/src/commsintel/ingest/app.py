@@ -16,6 +16,7 @@ from commsintel.contracts.proto.ingest.v1 import ingest_pb2, ingest_pb2_grpc
 from commsintel.contracts.service_runtime import GrpcEndpoint, ServiceRuntime
 from commsintel.contracts.streaming import EventPublisher, build_broker
 from commsintel.contracts.telemetry import configure_tracing
+from commsintel.ingest.adapters.calendar_store import CalendarStore
 from commsintel.ingest.adapters.content_store import ContentStore
 from commsintel.ingest.adapters.crypto import SecretBox, decode_key
 from commsintel.ingest.adapters.grpc_api import ContentServicer, MailboxServicer, SendServicer
@@ -98,8 +99,13 @@ def build(settings: IngestSettings) -> IngestService:
     contents = ContentStore(database, master)
     publisher = EventPublisher(broker)
     intake = MessageIntake(store, contents, publisher)
+    calendars = CalendarStore(database)
     supervisor = SyncSupervisor(
-        store=store, intake=intake, publisher=publisher, timings=settings.sync_timings()
+        store=store,
+        intake=intake,
+        publisher=publisher,
+        timings=settings.sync_timings(),
+        calendars=calendars,
     )
     sends = SendStore(database)
     identity_channel = grpc.aio.insecure_channel(settings.identity_target)
@@ -118,7 +124,7 @@ def build(settings: IngestSettings) -> IngestService:
         intake=intake,
         publisher=publisher,
         supervisor=supervisor,
-        forgetters=(sends.forget_mailbox,),
+        forgetters=(sends.forget_mailbox, calendars.forget_mailbox),
     )
     mailbox_servicer = MailboxServicer(commands, utc_now)
     send_servicer = SendServicer(sending)
@@ -133,6 +139,7 @@ def build(settings: IngestSettings) -> IngestService:
         await store.ensure_indexes()
         await contents.ensure_indexes()
         await sends.ensure_indexes()
+        await calendars.ensure_indexes()
 
     endpoint = GrpcEndpoint(
         settings.grpc_bind,

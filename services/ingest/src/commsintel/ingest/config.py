@@ -24,6 +24,9 @@ class IngestSettings(GrpcServiceSettings):
     idle_slice_seconds: float = Field(
         5.0, gt=0, description="Longest single IMAP IDLE; bounds how long 'sync now' waits"
     )
+    calendar_interval_seconds: float = Field(
+        300.0, gt=0, description="Seconds between two syncs of a mailbox's calendar"
+    )
     sync_batch_size: int = Field(200, ge=1, le=5_000, description="IMAP messages per fetch")
     retry_ceiling_seconds: float = Field(
         300.0, gt=0, description="Longest wait before retrying an unreachable server"
@@ -43,4 +46,5 @@ class IngestSettings(GrpcServiceSettings):
             idle_slice=self.idle_slice_seconds,
             batch_size=self.sync_batch_size,
             retry_ceiling=self.retry_ceiling_seconds,
+            calendar_interval=self.calendar_interval_seconds,
         )

@@ -125,6 +125,8 @@ class MailboxCommands:
         if enabled and record.calendar is None:
             raise InvalidArgument("this mailbox has no calendar to turn on")
         await self._store.save_settings(mailbox_id, blocklist=after, calendar_enabled=enabled)
+        if enabled != record.calendar_enabled:
+            self._supervisor.wake(mailbox_id)  # the calendar starts (or stops) now
         counts = await self._intake.blocklist_changed(record.mailbox, before, after, now)
         await self._publisher.publish(
             [

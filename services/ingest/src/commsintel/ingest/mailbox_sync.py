@@ -1,4 +1,4 @@
-"""Keeping connected mailboxes in sync: one task per IMAP mailbox.
+"""Keeping connected mailboxes in sync: one task per IMAP mailbox (and one per calendar).
 
 A task logs in, runs a pass (backfill the first time, then only what is new), and then
 waits in IMAP IDLE on INBOX (or sleeps where IDLE is not offered) until the server
@@ -25,6 +25,10 @@ from opentelemetry import trace
 
 from commsintel.contracts.events import SyncProgressed
 from commsintel.contracts.streaming import EventPublisher
+from commsintel.ingest.adapters.caldav_source import CalDavAccount, CalDavSource
+from commsintel.ingest.adapters.calendar_source import CalendarSource, CalendarSourceError
+from commsintel.ingest.adapters.calendar_store import CalendarStore
+from commsintel.ingest.adapters.ics_source import IcsFeed, IcsSource
 from commsintel.ingest.adapters.imap import (
     ImapAccount,
     ImapAuthFailed,
@@ -34,6 +38,7 @@ from commsintel.ingest.adapters.imap import (
     UidValidityChanged,
 )
 from commsintel.ingest.adapters.store import IngestStore, MailboxRecord
+from commsintel.ingest.calendar_sync import CalendarSyncResult, sync_calendar
 from commsintel.ingest.domain.folder_sync import (
     INBOX,
     FolderPlan,
@@ -66,6 +71,7 @@ class SyncTimings:
     batch_size: int = 200
     retry_base: float = 2.0
     retry_ceiling: float = 300.0
+    calendar_interval: float = 300.0  # seconds between two calendar passes
 
 
 def utc_now() -> datetime:
@@ -266,8 +272,99 @@ def _expected(plan: FolderPlan, status: FolderStatus) -> int:
     return max(0, min(status.messages, status.uidnext - plan.first_uid))
 
 
+class CalendarSyncer:
+    """The calendar of one mailbox (CalDAV or an .ics feed): a pass every
+    `calendar_interval` seconds while the member has it turned on, or when woken. Its
+    status is kept apart from the mail's: a calendar that fails stops no mail."""
+
+    def __init__(
+        self,
+        record: MailboxRecord,
+        *,
+        store: IngestStore,
+        calendars: CalendarStore,
+        publisher: EventPublisher,
+        timings: SyncTimings,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self.mailbox = record.mailbox
+        self._status = record.calendar_status
+        self._store = store
+        self._calendars = calendars
+        self._publisher = publisher
+        self._timings = timings
+        self._clock = clock
+        self._wake = asyncio.Event()
+        self._failures = 0
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def run(self) -> None:
+        while True:
+            delay = self._timings.calendar_interval
+            try:
+                await self.sync_pass()
+                self._failures = 0
+            except CalendarSourceError as error:
+                self._failures += 1
+                self._status = sync_failed(self._status, error.kind, str(error), self._clock())
+                await self._store.save_calendar_status(self.mailbox.mailbox_id, self._status)
+                if error.kind != "auth_failed":
+                    delay = retry_delay(
+                        self._failures,
+                        base=self._timings.retry_base,
+                        ceiling=self._timings.retry_ceiling,
+                    )
+            except Exception:
+                log.exception("calendar sync of mailbox %s failed", self.mailbox.mailbox_id)
+                self._failures += 1
+                delay = retry_delay(self._failures, ceiling=self._timings.retry_ceiling)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=delay)
+            self._wake.clear()
+
+    async def sync_pass(self) -> None:
+        record = await self._store.mailbox(self.mailbox.workspace_id, self.mailbox.mailbox_id)
+        link = record.calendar
+        if link is None or not record.calendar_enabled:
+            return
+        secrets = await self._store.secrets(self.mailbox.mailbox_id)
+        password = secrets.get("calendar_password") or None
+        self._status = sync_started(self._status, 0, self._clock())
+        await self._store.save_calendar_status(self.mailbox.mailbox_id, self._status)
+        with tracer.start_as_current_span("ingest.calendar_pass") as span:
+            span.set_attribute("commsintel.mailbox_id", self.mailbox.mailbox_id)
+            if link.kind == "caldav":
+                caldav = CalDavSource(CalDavAccount(link.url, link.username or None, password))
+                try:
+                    result = await self._sync(caldav)
+                finally:
+                    await caldav.aclose()
+            else:
+                result = await self._sync(IcsSource(IcsFeed(link.url, None, password)))
+        done = result.published + result.cancelled
+        self._status = sync_succeeded(
+            sync_advanced(self._status, done, self._clock()), self._clock()
+        )
+        await self._store.save_calendar_status(self.mailbox.mailbox_id, self._status)
+
+    async def _sync(self, source: CalendarSource) -> CalendarSyncResult:
+        return await sync_calendar(
+            source,
+            self.mailbox,
+            store=self._calendars,
+            publisher=self._publisher,
+            now=self._clock(),
+        )
+
+
+Syncer = MailboxSyncer | CalendarSyncer
+
+
 class SyncSupervisor:
-    """One MailboxSyncer task per connected IMAP mailbox of this instance."""
+    """One MailboxSyncer task per connected IMAP mailbox of this instance, and one
+    CalendarSyncer per mailbox with a calendar."""
 
     def __init__(
         self,
@@ -276,12 +373,16 @@ class SyncSupervisor:
         intake: MessageIntake,
         publisher: EventPublisher,
         timings: SyncTimings,
+        calendars: CalendarStore,
     ) -> None:
         self._store = store
         self._intake = intake
         self._publisher = publisher
         self._timings = timings
-        self._syncers: dict[str, tuple[MailboxSyncer, asyncio.Task[None]]] = {}
+        self._calendars = calendars
+        self._syncers: dict[
+            str, list[tuple[MailboxSyncer | CalendarSyncer, asyncio.Task[None]]]
+        ] = {}
 
     async def start(self) -> None:
         for record in await self._store.imap_mailboxes():
@@ -291,27 +392,42 @@ class SyncSupervisor:
         mailbox_id = record.mailbox.mailbox_id
         if mailbox_id in self._syncers:
             return
-        syncer = MailboxSyncer(
-            record,
-            store=self._store,
-            intake=self._intake,
-            publisher=self._publisher,
-            timings=self._timings,
-        )
-        task = asyncio.create_task(syncer.run(), name=f"sync {mailbox_id}")
-        task.add_done_callback(_log_crash)
-        self._syncers[mailbox_id] = (syncer, task)
+        syncers: list[Syncer] = [
+            MailboxSyncer(
+                record,
+                store=self._store,
+                intake=self._intake,
+                publisher=self._publisher,
+                timings=self._timings,
+            )
+        ]
+        if record.calendar is not None:
+            syncers.append(
+                CalendarSyncer(
+                    record,
+                    store=self._store,
+                    calendars=self._calendars,
+                    publisher=self._publisher,
+                    timings=self._timings,
+                )
+            )
+        running = []
+        for syncer in syncers:
+            kind = "calendar" if isinstance(syncer, CalendarSyncer) else "mail"
+            task = asyncio.create_task(syncer.run(), name=f"sync {kind} {mailbox_id}")
+            task.add_done_callback(_log_crash)
+            running.append((syncer, task))
+        self._syncers[mailbox_id] = running
 
     def wake(self, mailbox_id: str) -> None:
-        if mailbox_id in self._syncers:
-            self._syncers[mailbox_id][0].wake()
+        for syncer, _ in self._syncers.get(mailbox_id, ()):
+            syncer.wake()
 
     async def forget(self, mailbox_id: str) -> None:
-        entry = self._syncers.pop(mailbox_id, None)
-        if entry is not None:
-            entry[1].cancel()
+        for _, task in self._syncers.pop(mailbox_id, ()):
+            task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await entry[1]
+                await task
 
     async def stop(self) -> None:
         for mailbox_id in list(self._syncers):

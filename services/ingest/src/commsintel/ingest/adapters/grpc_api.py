@@ -368,6 +368,7 @@ def _mailbox(record: MailboxRecord) -> pb.Mailbox:
         smtp_host=record.smtp.host if record.smtp else "",
         smtp_port=record.smtp.port if record.smtp else 0,
         sender_name=record.sender_name,
+        calendar_status=_status(record.calendar_status),
     )
 
 

@@ -96,6 +96,10 @@ class MailboxRecord:
         return SyncStatus(**self._document.get("status", {}))
 
     @property
+    def calendar_status(self) -> SyncStatus:
+        return SyncStatus(**self._document.get("calendar_status", {}))
+
+    @property
     def connected_at(self) -> datetime:
         return self._document["connected_at"]
 
@@ -239,6 +243,11 @@ class IngestStore:
 
     async def save_status(self, mailbox_id: str, status: SyncStatus) -> None:
         await self._mailboxes.update_one({"_id": mailbox_id}, {"$set": {"status": asdict(status)}})
+
+    async def save_calendar_status(self, mailbox_id: str, status: SyncStatus) -> None:
+        await self._mailboxes.update_one(
+            {"_id": mailbox_id}, {"$set": {"calendar_status": asdict(status)}}
+        )
 
     async def forget_mailbox(self, mailbox_id: str) -> None:
         """Everything ingest kept of a mailbox, credentials included."""

@@ -106,7 +106,8 @@ def render(template: MessageTemplate, context: Mapping[str, Mapping[str, str]]) 
             rendered[name] = environment.from_string(source).render(data)
         except UndefinedError as error:
             raise TemplateProblem(f"missing variable in the {_label(name)}: {error}") from None
-        except TemplateError as error:  # sandbox refusals included
+        except (TemplateError, ArithmeticError, TypeError, ValueError, LookupError) as error:
+            # Sandbox refusals, huge ranges, bad operations on the data: the template's fault.
             raise TemplateProblem(f"the {_label(name)} cannot be rendered: {error}") from None
     if "\n" in rendered["subject"] or "\r" in rendered["subject"]:
         raise TemplateProblem("the rendered subject spans several lines")

@@ -121,7 +121,7 @@ class SyncStatus(_message.Message):
     def __init__(self, state: _Optional[_Union[SyncState, str]] = ..., messages_done: _Optional[int] = ..., messages_total: _Optional[int] = ..., error: _Optional[_Union[SyncError, str]] = ..., error_message: _Optional[str] = ..., last_success_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class Mailbox(_message.Message):
-    __slots__ = ("mailbox_id", "member_id", "owner_addresses", "source", "imap_host", "imap_port", "imap_username", "imap_auth", "calendar_kind", "calendar_url", "calendar_enabled", "blocklist", "status", "connected_at", "smtp_host", "smtp_port", "sender_name")
+    __slots__ = ("mailbox_id", "member_id", "owner_addresses", "source", "imap_host", "imap_port", "imap_username", "imap_auth", "calendar_kind", "calendar_url", "calendar_enabled", "blocklist", "status", "connected_at", "smtp_host", "smtp_port", "sender_name", "calendar_status")
     MAILBOX_ID_FIELD_NUMBER: _ClassVar[int]
     MEMBER_ID_FIELD_NUMBER: _ClassVar[int]
     OWNER_ADDRESSES_FIELD_NUMBER: _ClassVar[int]
@@ -139,6 +139,7 @@ class Mailbox(_message.Message):
     SMTP_HOST_FIELD_NUMBER: _ClassVar[int]
     SMTP_PORT_FIELD_NUMBER: _ClassVar[int]
     SENDER_NAME_FIELD_NUMBER: _ClassVar[int]
+    CALENDAR_STATUS_FIELD_NUMBER: _ClassVar[int]
     mailbox_id: str
     member_id: str
     owner_addresses: _containers.RepeatedScalarFieldContainer[str]
@@ -156,7 +157,8 @@ class Mailbox(_message.Message):
     smtp_host: str
     smtp_port: int
     sender_name: str
-    def __init__(self, mailbox_id: _Optional[str] = ..., member_id: _Optional[str] = ..., owner_addresses: _Optional[_Iterable[str]] = ..., source: _Optional[str] = ..., imap_host: _Optional[str] = ..., imap_port: _Optional[int] = ..., imap_username: _Optional[str] = ..., imap_auth: _Optional[str] = ..., calendar_kind: _Optional[str] = ..., calendar_url: _Optional[str] = ..., calendar_enabled: _Optional[bool] = ..., blocklist: _Optional[_Iterable[str]] = ..., status: _Optional[_Union[SyncStatus, _Mapping]] = ..., connected_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., smtp_host: _Optional[str] = ..., smtp_port: _Optional[int] = ..., sender_name: _Optional[str] = ...) -> None: ...
+    calendar_status: SyncStatus
+    def __init__(self, mailbox_id: _Optional[str] = ..., member_id: _Optional[str] = ..., owner_addresses: _Optional[_Iterable[str]] = ..., source: _Optional[str] = ..., imap_host: _Optional[str] = ..., imap_port: _Optional[int] = ..., imap_username: _Optional[str] = ..., imap_auth: _Optional[str] = ..., calendar_kind: _Optional[str] = ..., calendar_url: _Optional[str] = ..., calendar_enabled: _Optional[bool] = ..., blocklist: _Optional[_Iterable[str]] = ..., status: _Optional[_Union[SyncStatus, _Mapping]] = ..., connected_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., smtp_host: _Optional[str] = ..., smtp_port: _Optional[int] = ..., sender_name: _Optional[str] = ..., calendar_status: _Optional[_Union[SyncStatus, _Mapping]] = ...) -> None: ...
 
 class ConnectMailboxRequest(_message.Message):
     __slots__ = ("imap", "owner_addresses", "calendar", "blocklist", "smtp", "sender_name")
