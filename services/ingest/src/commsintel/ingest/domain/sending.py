@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from email import policy
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr, parseaddr
 
@@ -167,7 +168,8 @@ def compose(
             subtype=subtype or "octet-stream",
             filename=attachment.filename,
         )
-    return message.as_bytes()
+    # CRLF line ends: smtplib sends bytes as they are, and SMTP lines end in CRLF.
+    return message.as_bytes(policy=policy.SMTP)
 
 
 def next_send_at(last_sent_at: datetime | None, now: datetime, per_minute: float) -> datetime:
