@@ -27,11 +27,14 @@ import time
 from pathlib import Path
 
 from aiokafka import AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from bench.corpus import OWNER, write_mbox
+from commsintel.contracts import topics
 from commsintel.embedded import kafka_bootstrap, local_kafka, local_mongo, mongo_uri
 from commsintel.ingest import app as ingest_app
-from commsintel.pipeline import PipelineConfig, ensure_topics
+from commsintel.ingest.adapters.crypto import encode_key, new_key
+from commsintel.ingest.config import IngestSettings
 
 BARE_TOPIC = "bench.bare-publish"
 BARE_PUBLISH_LIMIT = 20_000
@@ -104,8 +107,32 @@ class _Progress:
         )
 
 
-async def _import(config: PipelineConfig, path: Path, total: int) -> tuple[object, float]:
-    settings = config.ingest().model_copy(update={"sync_mailboxes": False})
+def _settings(bootstrap: str, mongo: str) -> IngestSettings:
+    # Only ingest is imported (not commsintel.pipeline, which brings every service):
+    # the peak RSS is that of an ingest process.
+    return IngestSettings(
+        kafka_bootstrap=bootstrap,
+        mongo_uri=mongo,
+        mongo_database="bench_ingest",
+        consumer_group="bench-ingest",
+        grpc_bind="127.0.0.1:0",
+        signing_key=secrets.token_hex(32),
+        encryption_key=encode_key(new_key()),
+        sync_mailboxes=False,
+    )
+
+
+async def _ensure_topics(bootstrap: str) -> None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        missing = set(topics.ALL_TOPICS) - set(await admin.list_topics())
+        await admin.create_topics([NewTopic(name, 3, 1) for name in sorted(missing)])
+    finally:
+        await admin.close()
+
+
+async def _import(settings: IngestSettings, path: Path, total: int) -> tuple[object, float]:
     service = ingest_app.build(settings)
     await service.start()
     try:
@@ -171,19 +198,17 @@ def run(messages: int = 100_000) -> dict[str, float]:
         # On disk, not in memory: the content store keeps every attachment (GridFS).
         mongo = local_mongo(directory / "mongo", log_dir=directory).start()
         try:
-            config = PipelineConfig(
-                kafka_bootstrap(kafka), mongo_uri(mongo), secrets.token_hex(32), name="bench"
-            )
-            asyncio.run(ensure_topics(config.kafka_bootstrap))
+            settings = _settings(kafka_bootstrap(kafka), mongo_uri(mongo))
+            asyncio.run(_ensure_topics(settings.kafka_bootstrap))
             rss_before = _status_mb("VmRSS") or 0.0
             exact_peak = _reset_peak_rss()
-            progress, seconds = asyncio.run(_import(config, path, messages))
+            progress, seconds = asyncio.run(_import(settings, path, messages))
             peak = _peak_rss_mb()
             print("  import done; baselines: bare read + parse, bare publish ...", flush=True)
             parsed, bare_seconds = _bare_read_and_parse(path)
             published = getattr(progress, "published", 0)
             publish_rate = asyncio.run(
-                _bare_publish(config.kafka_bootstrap, max(1, min(published, BARE_PUBLISH_LIMIT)))
+                _bare_publish(settings.kafka_bootstrap, max(1, min(published, BARE_PUBLISH_LIMIT)))
             )
         finally:
             mongo.stop()
