@@ -183,11 +183,12 @@ async def ingest(kafka_bootstrap, mongo_uri, signing_key) -> AsyncIterator[Inges
     service = ingest_app.build(settings)
     await service.start()
     channel = grpc.aio.insecure_channel(f"127.0.0.1:{service.grpc_port}")
+    running = Ingest(service, channel, f"ws-{uuid.uuid4().hex[:8]}", signing_key)
     try:
-        yield Ingest(service, channel, f"ws-{uuid.uuid4().hex[:8]}", signing_key)
+        yield running
     finally:
         await channel.close()
-        await service.stop()
+        await running.service.stop()  # a test may have restarted it
 
 
 def idle_with(count: int) -> Callable[[pb.Mailbox], bool]:
@@ -602,3 +603,27 @@ async def test_an_ics_file_calendar_is_imported_with_the_mailbox(
     )
     events = await calendar_events(ingest, connected.mailbox_id)
     assert [e.calendar_event_key for e in events] == ["kickoff@brightpath.com"]
+
+
+async def test_unparseable_mail_is_quarantined_visibly_and_the_sync_goes_on(
+    ingest, dovecot, mailbox
+):
+    mailbox.append("INBOX", letter(1), b"\x00\x01 not a message at all", letter(2))
+    connected = await ingest.connect(mailbox.account.username, dovecot.port)
+    await ingest.wait_for(connected.mailbox_id, idle_with(3))
+    assert sorted(await ingest.synced_keys(connected.mailbox_id)) == [
+        "renewal-1@brightpath.com",
+        "renewal-2@brightpath.com",
+    ]
+    listed = await ingest.mailboxes.ListQuarantinedMessages(
+        pb.ListQuarantinedMessagesRequest(mailbox_id=connected.mailbox_id),
+        metadata=ingest.as_member("m1"),
+    )
+    (held,) = listed.messages
+    assert held.source.startswith("imap:INBOX/") and held.reason and held.size > 0
+    with pytest.raises(grpc.aio.AioRpcError) as bad:
+        await ingest.mailboxes.ListQuarantinedMessages(
+            pb.ListQuarantinedMessagesRequest(mailbox_id=connected.mailbox_id, page_token="@@"),
+            metadata=ingest.as_member("m1"),
+        )
+    assert bad.value.code() == grpc.StatusCode.INVALID_ARGUMENT

@@ -153,3 +153,12 @@ def test_any_uidvalidity_change_plans_a_full_resync(old_validity, new_validity, 
     plan = plan_folder_sync(cursor, status)
 
     assert plan is not None and plan.full_resync and plan.first_uid == 1
+
+
+def test_an_unchanged_highest_modseq_means_nothing_to_fetch():
+    cursor = FolderCursor("INBOX", uidvalidity=7, last_uid=500, highest_modseq=900)
+    same = FolderStatus("INBOX", uidvalidity=7, uidnext=501, messages=500, highest_modseq=900)
+    assert plan_folder_sync(cursor, same) is None
+    newer = FolderStatus("INBOX", uidvalidity=7, uidnext=503, messages=502, highest_modseq=902)
+    plan = plan_folder_sync(cursor, newer)
+    assert plan is not None and plan.first_uid == 501

@@ -198,6 +198,18 @@ class MailboxSyncer:
                 cursors[folder] = cursor
                 done += len(fetched)
                 await self._report(sync_advanced(self._status, done, self._clock()))
+            if status.highest_modseq is not None:
+                # Only once the whole folder is done: a modseq saved mid-folder would let
+                # the next pass skip what is left.
+                cursor = advance(
+                    cursors.get(folder),
+                    folder,
+                    uidvalidity,
+                    (),
+                    highest_modseq=status.highest_modseq,
+                )
+                await self._store.save_folder_cursor(self.mailbox.mailbox_id, cursor)
+                cursors[folder] = cursor
         except UidValidityChanged:
             # Recreated while we read it: the next pass plans the folder from scratch.
             log.info("folder %r of mailbox %s was recreated", folder, self.mailbox.mailbox_id)

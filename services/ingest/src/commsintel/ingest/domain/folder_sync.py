@@ -71,6 +71,8 @@ def plan_folder_sync(cursor: FolderCursor | None, status: FolderStatus) -> Folde
         return FolderPlan(
             status.folder, full_resync=True, first_uid=1, reason="uidvalidity changed"
         )
+    if cursor.highest_modseq is not None and status.highest_modseq == cursor.highest_modseq:
+        return None  # CONDSTORE: nothing at all changed in the folder since the last pass
     if status.uidnext <= cursor.last_uid + 1:
         return None
     return FolderPlan(
