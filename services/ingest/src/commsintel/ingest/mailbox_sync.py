@@ -162,9 +162,13 @@ class MailboxSyncer:
                 plan = plan_folder_sync(cursors.get(folder), status)
                 if plan is not None:
                     plans.append((plan, status))
+            done = 0
+            if not plans:  # nothing new: no "syncing" blip, nothing published unless it
+                # recovers from an error
+                await self._report(sync_succeeded(self._status, self._clock()))
+                return done
             total = sum(_expected(plan, status) for plan, status in plans)
             await self._report(sync_started(self._status, total, self._clock()))
-            done = 0
             for plan, status in plans:
                 done = await self._sync_folder(imap, plan, status, cursors, blocklist, done)
             await self._report(
