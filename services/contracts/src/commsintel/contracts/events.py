@@ -376,6 +376,114 @@ class EnhancedRecordCreationChanged(Event):
     changed_at: AwareDatetime
 
 
+# --- access ---------------------------------------------------------------------------
+# Commands of the mailbox owners and members, as facts on `access.grants`. Access applies
+# them to its projections; every grant is FULL (body and attachments) of the owner's own
+# mail, and none outlives the mail it covers.
+
+
+class MailboxSharingLevelChanged(Event):
+    """The owner set what everyone else in the workspace sees of a mailbox's mail."""
+
+    TYPE = "commsintel.access.MailboxSharingLevelChanged.v1"
+    TOPIC = "access.grants"
+    SOURCE = "commsintel/access"
+
+    mailbox_id: str
+    owner_member_id: str
+    level: Literal["metadata", "subject", "full"]
+    changed_at: AwareDatetime
+
+
+class MailboxAccessGranted(Event):
+    """The owner gave one member FULL access to a mailbox's mail."""
+
+    TYPE = "commsintel.access.MailboxAccessGranted.v1"
+    TOPIC = "access.grants"
+    SOURCE = "commsintel/access"
+
+    mailbox_id: str
+    owner_member_id: str
+    member_id: str
+    changed_at: AwareDatetime
+
+
+class MailboxAccessRevoked(Event):
+    """The owner took back one member's FULL access to a mailbox's mail."""
+
+    TYPE = "commsintel.access.MailboxAccessRevoked.v1"
+    TOPIC = "access.grants"
+    SOURCE = "commsintel/access"
+
+    mailbox_id: str
+    owner_member_id: str
+    member_id: str
+    changed_at: AwareDatetime
+
+
+class RecordEmailsShared(Event):
+    """The owner's emails with a record ("Manage access"), in full, for the whole workspace
+    or for particular members (added to whatever was shared before)."""
+
+    TYPE = "commsintel.access.RecordEmailsShared.v1"
+    TOPIC = "access.grants"
+    SOURCE = "commsintel/access"
+
+    record_id: str
+    owner_member_id: str
+    whole_workspace: bool = False
+    member_ids: tuple[str, ...] = ()
+    changed_at: AwareDatetime
+
+
+class RecordEmailsUnshared(Event):
+    """The owner took back a share of their emails with a record (the audiences named)."""
+
+    TYPE = "commsintel.access.RecordEmailsUnshared.v1"
+    TOPIC = "access.grants"
+    SOURCE = "commsintel/access"
+
+    record_id: str
+    owner_member_id: str
+    whole_workspace: bool = False
+    member_ids: tuple[str, ...] = ()
+    changed_at: AwareDatetime
+
+
+class AccessRequested(Event):
+    """A member asked one owner for FULL access to a message, a thread or a record's
+    emails in that owner's mail."""
+
+    TYPE = "commsintel.access.AccessRequested.v1"
+    TOPIC = "access.grants"
+    SOURCE = "commsintel/access"
+
+    request_id: str
+    requester_member_id: str
+    owner_member_id: str
+    target_kind: Literal["message", "thread", "record"]
+    target_key: str  # message_key, thread_key or record_id
+    note: str = ""
+    requested_at: AwareDatetime
+
+
+class AccessRequestDecided(Event):
+    """The owner approved or declined a request; a later decision replaces an earlier one
+    (declining an approved request takes the access back)."""
+
+    TYPE = "commsintel.access.AccessRequestDecided.v1"
+    TOPIC = "access.grants"
+    SOURCE = "commsintel/access"
+
+    request_id: str
+    owner_member_id: str
+    requester_member_id: str
+    target_kind: Literal["message", "thread", "record"]
+    target_key: str
+    decision: Literal["approved", "declined"]
+    decided_at: AwareDatetime
+
+
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.TYPE: cls
     for cls in (
@@ -399,6 +507,13 @@ EVENT_TYPES: dict[str, type[Event]] = {
         OwnDomainAdded,
         OwnDomainRemoved,
         EnhancedRecordCreationChanged,
+        MailboxSharingLevelChanged,
+        MailboxAccessGranted,
+        MailboxAccessRevoked,
+        RecordEmailsShared,
+        RecordEmailsUnshared,
+        AccessRequested,
+        AccessRequestDecided,
     )
 }
 
@@ -415,6 +530,8 @@ def event_time(event: Event) -> datetime | None:
         "unmerged_at",
         "added_at",
         "changed_at",
+        "requested_at",
+        "decided_at",
     ):
         value = getattr(event, name, None)
         if isinstance(value, datetime):

@@ -28,7 +28,17 @@ if _version_not_supported:
 class AccessServiceStub:
     """The only door to email content: every answer is redacted to what the caller may see.
     The caller (workspace and member) comes from the bearer token in the `authorization`
-    metadata, never from the request.
+    metadata, never from the request. Anything of another workspace answers exactly as
+    something that does not exist (NOT_FOUND, or NONE in CheckVisibility).
+
+    What a member sees of a message: FULL of their own mail; otherwise the highest level
+    any mailbox that synced it gives them (the mailbox's sharing level, FULL when the owner
+    granted them the mailbox, shared the record's emails with them or the workspace, or
+    approved their request). A sighting hidden by its mailbox's blocklist gives nothing.
+
+    Every change (sharing level, grants, shares, requests, decisions) is an event on
+    `access.grants`; the call returns once access has applied it, so the caller's next
+    query already reflects it.
     """
 
     def __init__(self, channel):
@@ -52,12 +62,92 @@ class AccessServiceStub:
                 request_serializer=commsintel_dot_access_dot_v1_dot_access__pb2.ListRecordEmailsRequest.SerializeToString,
                 response_deserializer=commsintel_dot_access_dot_v1_dot_access__pb2.ListRecordEmailsResponse.FromString,
                 _registered_method=True)
+        self.ListRecordActivity = channel.unary_unary(
+                '/commsintel.access.v1.AccessService/ListRecordActivity',
+                request_serializer=commsintel_dot_access_dot_v1_dot_access__pb2.ListRecordActivityRequest.SerializeToString,
+                response_deserializer=commsintel_dot_access_dot_v1_dot_access__pb2.ListRecordActivityResponse.FromString,
+                _registered_method=True)
+        self.GetMessage = channel.unary_unary(
+                '/commsintel.access.v1.AccessService/GetMessage',
+                request_serializer=commsintel_dot_access_dot_v1_dot_access__pb2.GetMessageRequest.SerializeToString,
+                response_deserializer=commsintel_dot_access_dot_v1_dot_access__pb2.GetMessageResponse.FromString,
+                _registered_method=True)
+        self.GetMessageAttachment = channel.unary_unary(
+                '/commsintel.access.v1.AccessService/GetMessageAttachment',
+                request_serializer=commsintel_dot_access_dot_v1_dot_access__pb2.GetMessageAttachmentRequest.SerializeToString,
+                response_deserializer=commsintel_dot_access_dot_v1_dot_access__pb2.GetMessageAttachmentResponse.FromString,
+                _registered_method=True)
+        self.CheckVisibility = channel.unary_unary(
+                '/commsintel.access.v1.AccessService/CheckVisibility',
+                request_serializer=commsintel_dot_access_dot_v1_dot_access__pb2.CheckVisibilityRequest.SerializeToString,
+                response_deserializer=commsintel_dot_access_dot_v1_dot_access__pb2.CheckVisibilityResponse.FromString,
+                _registered_method=True)
+        self.GetMailboxSharing = channel.unary_unary(
+                '/commsintel.access.v1.AccessService/GetMailboxSharing',
+                request_serializer=commsintel_dot_access_dot_v1_dot_access__pb2.GetMailboxSharingRequest.SerializeToString,
+                response_deserializer=commsintel_dot_access_dot_v1_dot_access__pb2.GetMailboxSharingResponse.FromString,
+                _registered_method=True)
+        self.SetMailboxSharingLevel = channel.unary_unary(
+                '/commsintel.access.v1.AccessService/SetMailboxSharingLevel',
+                request_serializer=commsintel_dot_access_dot_v1_dot_access__pb2.SetMailboxSharingLevelRequest.SerializeToString,
+                response_deserializer=commsintel_dot_access_dot_v1_dot_access__pb2.SetMailboxSharingLevelResponse.FromString,
+                _registered_method=True)
+        self.GrantMailboxAccess = channel.unary_unary(
+                '/commsintel.access.v1.AccessService/GrantMailboxAccess',
+                request_serializer=commsintel_dot_access_dot_v1_dot_access__pb2.GrantMailboxAccessRequest.SerializeToString,
+                response_deserializer=commsintel_dot_access_dot_v1_dot_access__pb2.GrantMailboxAccessResponse.FromString,
+                _registered_method=True)
+        self.RevokeMailboxAccess = channel.unary_unary(
+                '/commsintel.access.v1.AccessService/RevokeMailboxAccess',
+                request_serializer=commsintel_dot_access_dot_v1_dot_access__pb2.RevokeMailboxAccessRequest.SerializeToString,
+                response_deserializer=commsintel_dot_access_dot_v1_dot_access__pb2.RevokeMailboxAccessResponse.FromString,
+                _registered_method=True)
+        self.GetRecordSharing = channel.unary_unary(
+                '/commsintel.access.v1.AccessService/GetRecordSharing',
+                request_serializer=commsintel_dot_access_dot_v1_dot_access__pb2.GetRecordSharingRequest.SerializeToString,
+                response_deserializer=commsintel_dot_access_dot_v1_dot_access__pb2.GetRecordSharingResponse.FromString,
+                _registered_method=True)
+        self.ShareRecordEmails = channel.unary_unary(
+                '/commsintel.access.v1.AccessService/ShareRecordEmails',
+                request_serializer=commsintel_dot_access_dot_v1_dot_access__pb2.ShareRecordEmailsRequest.SerializeToString,
+                response_deserializer=commsintel_dot_access_dot_v1_dot_access__pb2.ShareRecordEmailsResponse.FromString,
+                _registered_method=True)
+        self.UnshareRecordEmails = channel.unary_unary(
+                '/commsintel.access.v1.AccessService/UnshareRecordEmails',
+                request_serializer=commsintel_dot_access_dot_v1_dot_access__pb2.UnshareRecordEmailsRequest.SerializeToString,
+                response_deserializer=commsintel_dot_access_dot_v1_dot_access__pb2.UnshareRecordEmailsResponse.FromString,
+                _registered_method=True)
+        self.RequestAccess = channel.unary_unary(
+                '/commsintel.access.v1.AccessService/RequestAccess',
+                request_serializer=commsintel_dot_access_dot_v1_dot_access__pb2.RequestAccessRequest.SerializeToString,
+                response_deserializer=commsintel_dot_access_dot_v1_dot_access__pb2.RequestAccessResponse.FromString,
+                _registered_method=True)
+        self.ListAccessRequests = channel.unary_unary(
+                '/commsintel.access.v1.AccessService/ListAccessRequests',
+                request_serializer=commsintel_dot_access_dot_v1_dot_access__pb2.ListAccessRequestsRequest.SerializeToString,
+                response_deserializer=commsintel_dot_access_dot_v1_dot_access__pb2.ListAccessRequestsResponse.FromString,
+                _registered_method=True)
+        self.DecideAccessRequest = channel.unary_unary(
+                '/commsintel.access.v1.AccessService/DecideAccessRequest',
+                request_serializer=commsintel_dot_access_dot_v1_dot_access__pb2.DecideAccessRequestRequest.SerializeToString,
+                response_deserializer=commsintel_dot_access_dot_v1_dot_access__pb2.DecideAccessRequestResponse.FromString,
+                _registered_method=True)
 
 
 class AccessServiceServicer:
     """The only door to email content: every answer is redacted to what the caller may see.
     The caller (workspace and member) comes from the bearer token in the `authorization`
-    metadata, never from the request.
+    metadata, never from the request. Anything of another workspace answers exactly as
+    something that does not exist (NOT_FOUND, or NONE in CheckVisibility).
+
+    What a member sees of a message: FULL of their own mail; otherwise the highest level
+    any mailbox that synced it gives them (the mailbox's sharing level, FULL when the owner
+    granted them the mailbox, shared the record's emails with them or the workspace, or
+    approved their request). A sighting hidden by its mailbox's blocklist gives nothing.
+
+    Every change (sharing level, grants, shares, requests, decisions) is an event on
+    `access.grants`; the call returns once access has applied it, so the caller's next
+    query already reflects it.
     """
 
     def ListRecords(self, request, context):
@@ -73,7 +163,107 @@ class AccessServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ListRecordEmails(self, request, context):
+        """The record's emails, newest first, each redacted to the caller's level; messages the
+        caller may not see at all are left out.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListRecordActivity(self, request, context):
+        """The record's emails and calendar events, newest first (an event at its start), each
+        redacted by the same rules: a meeting's title counts as its subject, its organizer and
+        attendees (with their RSVP) as its participants.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetMessage(self, request, context):
+        """One message as the caller may see it. Body and attachments come only at FULL, fetched
+        from ingest after the decision. NOT_FOUND when the caller may not see it at all.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetMessageAttachment(self, request, context):
         """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CheckVisibility(self, request, context):
+        """For other services: the level of each of up to 1,000 messages, in one call.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetMailboxSharing(self, request, context):
+        """Mailbox sharing: the mailbox's owner only (PERMISSION_DENIED for other members).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetMailboxSharingLevel(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GrantMailboxAccess(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RevokeMailboxAccess(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetRecordSharing(self, request, context):
+        """"Manage access" of a record: the caller's own emails with the record, in full, for the
+        whole workspace or particular members. Only a member with email of the record (or a
+        share of it to take back) may change it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ShareRecordEmails(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UnshareRecordEmails(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RequestAccess(self, request, context):
+        """Access requests: a member asks for FULL on a message, a thread or a record's emails;
+        each owner whose mail they see less of gets a request and approves or declines it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListAccessRequests(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DecideAccessRequest(self, request, context):
+        """The owner's decision takes effect at once; a later decision replaces an earlier one
+        (declining an approved request takes the access back).
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -96,6 +286,76 @@ def add_AccessServiceServicer_to_server(servicer, server):
                     request_deserializer=commsintel_dot_access_dot_v1_dot_access__pb2.ListRecordEmailsRequest.FromString,
                     response_serializer=commsintel_dot_access_dot_v1_dot_access__pb2.ListRecordEmailsResponse.SerializeToString,
             ),
+            'ListRecordActivity': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListRecordActivity,
+                    request_deserializer=commsintel_dot_access_dot_v1_dot_access__pb2.ListRecordActivityRequest.FromString,
+                    response_serializer=commsintel_dot_access_dot_v1_dot_access__pb2.ListRecordActivityResponse.SerializeToString,
+            ),
+            'GetMessage': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetMessage,
+                    request_deserializer=commsintel_dot_access_dot_v1_dot_access__pb2.GetMessageRequest.FromString,
+                    response_serializer=commsintel_dot_access_dot_v1_dot_access__pb2.GetMessageResponse.SerializeToString,
+            ),
+            'GetMessageAttachment': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetMessageAttachment,
+                    request_deserializer=commsintel_dot_access_dot_v1_dot_access__pb2.GetMessageAttachmentRequest.FromString,
+                    response_serializer=commsintel_dot_access_dot_v1_dot_access__pb2.GetMessageAttachmentResponse.SerializeToString,
+            ),
+            'CheckVisibility': grpc.unary_unary_rpc_method_handler(
+                    servicer.CheckVisibility,
+                    request_deserializer=commsintel_dot_access_dot_v1_dot_access__pb2.CheckVisibilityRequest.FromString,
+                    response_serializer=commsintel_dot_access_dot_v1_dot_access__pb2.CheckVisibilityResponse.SerializeToString,
+            ),
+            'GetMailboxSharing': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetMailboxSharing,
+                    request_deserializer=commsintel_dot_access_dot_v1_dot_access__pb2.GetMailboxSharingRequest.FromString,
+                    response_serializer=commsintel_dot_access_dot_v1_dot_access__pb2.GetMailboxSharingResponse.SerializeToString,
+            ),
+            'SetMailboxSharingLevel': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetMailboxSharingLevel,
+                    request_deserializer=commsintel_dot_access_dot_v1_dot_access__pb2.SetMailboxSharingLevelRequest.FromString,
+                    response_serializer=commsintel_dot_access_dot_v1_dot_access__pb2.SetMailboxSharingLevelResponse.SerializeToString,
+            ),
+            'GrantMailboxAccess': grpc.unary_unary_rpc_method_handler(
+                    servicer.GrantMailboxAccess,
+                    request_deserializer=commsintel_dot_access_dot_v1_dot_access__pb2.GrantMailboxAccessRequest.FromString,
+                    response_serializer=commsintel_dot_access_dot_v1_dot_access__pb2.GrantMailboxAccessResponse.SerializeToString,
+            ),
+            'RevokeMailboxAccess': grpc.unary_unary_rpc_method_handler(
+                    servicer.RevokeMailboxAccess,
+                    request_deserializer=commsintel_dot_access_dot_v1_dot_access__pb2.RevokeMailboxAccessRequest.FromString,
+                    response_serializer=commsintel_dot_access_dot_v1_dot_access__pb2.RevokeMailboxAccessResponse.SerializeToString,
+            ),
+            'GetRecordSharing': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetRecordSharing,
+                    request_deserializer=commsintel_dot_access_dot_v1_dot_access__pb2.GetRecordSharingRequest.FromString,
+                    response_serializer=commsintel_dot_access_dot_v1_dot_access__pb2.GetRecordSharingResponse.SerializeToString,
+            ),
+            'ShareRecordEmails': grpc.unary_unary_rpc_method_handler(
+                    servicer.ShareRecordEmails,
+                    request_deserializer=commsintel_dot_access_dot_v1_dot_access__pb2.ShareRecordEmailsRequest.FromString,
+                    response_serializer=commsintel_dot_access_dot_v1_dot_access__pb2.ShareRecordEmailsResponse.SerializeToString,
+            ),
+            'UnshareRecordEmails': grpc.unary_unary_rpc_method_handler(
+                    servicer.UnshareRecordEmails,
+                    request_deserializer=commsintel_dot_access_dot_v1_dot_access__pb2.UnshareRecordEmailsRequest.FromString,
+                    response_serializer=commsintel_dot_access_dot_v1_dot_access__pb2.UnshareRecordEmailsResponse.SerializeToString,
+            ),
+            'RequestAccess': grpc.unary_unary_rpc_method_handler(
+                    servicer.RequestAccess,
+                    request_deserializer=commsintel_dot_access_dot_v1_dot_access__pb2.RequestAccessRequest.FromString,
+                    response_serializer=commsintel_dot_access_dot_v1_dot_access__pb2.RequestAccessResponse.SerializeToString,
+            ),
+            'ListAccessRequests': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListAccessRequests,
+                    request_deserializer=commsintel_dot_access_dot_v1_dot_access__pb2.ListAccessRequestsRequest.FromString,
+                    response_serializer=commsintel_dot_access_dot_v1_dot_access__pb2.ListAccessRequestsResponse.SerializeToString,
+            ),
+            'DecideAccessRequest': grpc.unary_unary_rpc_method_handler(
+                    servicer.DecideAccessRequest,
+                    request_deserializer=commsintel_dot_access_dot_v1_dot_access__pb2.DecideAccessRequestRequest.FromString,
+                    response_serializer=commsintel_dot_access_dot_v1_dot_access__pb2.DecideAccessRequestResponse.SerializeToString,
+            ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
             'commsintel.access.v1.AccessService', rpc_method_handlers)
@@ -107,7 +367,17 @@ def add_AccessServiceServicer_to_server(servicer, server):
 class AccessService:
     """The only door to email content: every answer is redacted to what the caller may see.
     The caller (workspace and member) comes from the bearer token in the `authorization`
-    metadata, never from the request.
+    metadata, never from the request. Anything of another workspace answers exactly as
+    something that does not exist (NOT_FOUND, or NONE in CheckVisibility).
+
+    What a member sees of a message: FULL of their own mail; otherwise the highest level
+    any mailbox that synced it gives them (the mailbox's sharing level, FULL when the owner
+    granted them the mailbox, shared the record's emails with them or the workspace, or
+    approved their request). A sighting hidden by its mailbox's blocklist gives nothing.
+
+    Every change (sharing level, grants, shares, requests, decisions) is an event on
+    `access.grants`; the call returns once access has applied it, so the caller's next
+    query already reflects it.
     """
 
     @staticmethod
@@ -181,6 +451,384 @@ class AccessService:
             '/commsintel.access.v1.AccessService/ListRecordEmails',
             commsintel_dot_access_dot_v1_dot_access__pb2.ListRecordEmailsRequest.SerializeToString,
             commsintel_dot_access_dot_v1_dot_access__pb2.ListRecordEmailsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListRecordActivity(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/commsintel.access.v1.AccessService/ListRecordActivity',
+            commsintel_dot_access_dot_v1_dot_access__pb2.ListRecordActivityRequest.SerializeToString,
+            commsintel_dot_access_dot_v1_dot_access__pb2.ListRecordActivityResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetMessage(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/commsintel.access.v1.AccessService/GetMessage',
+            commsintel_dot_access_dot_v1_dot_access__pb2.GetMessageRequest.SerializeToString,
+            commsintel_dot_access_dot_v1_dot_access__pb2.GetMessageResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetMessageAttachment(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/commsintel.access.v1.AccessService/GetMessageAttachment',
+            commsintel_dot_access_dot_v1_dot_access__pb2.GetMessageAttachmentRequest.SerializeToString,
+            commsintel_dot_access_dot_v1_dot_access__pb2.GetMessageAttachmentResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CheckVisibility(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/commsintel.access.v1.AccessService/CheckVisibility',
+            commsintel_dot_access_dot_v1_dot_access__pb2.CheckVisibilityRequest.SerializeToString,
+            commsintel_dot_access_dot_v1_dot_access__pb2.CheckVisibilityResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetMailboxSharing(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/commsintel.access.v1.AccessService/GetMailboxSharing',
+            commsintel_dot_access_dot_v1_dot_access__pb2.GetMailboxSharingRequest.SerializeToString,
+            commsintel_dot_access_dot_v1_dot_access__pb2.GetMailboxSharingResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetMailboxSharingLevel(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/commsintel.access.v1.AccessService/SetMailboxSharingLevel',
+            commsintel_dot_access_dot_v1_dot_access__pb2.SetMailboxSharingLevelRequest.SerializeToString,
+            commsintel_dot_access_dot_v1_dot_access__pb2.SetMailboxSharingLevelResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GrantMailboxAccess(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/commsintel.access.v1.AccessService/GrantMailboxAccess',
+            commsintel_dot_access_dot_v1_dot_access__pb2.GrantMailboxAccessRequest.SerializeToString,
+            commsintel_dot_access_dot_v1_dot_access__pb2.GrantMailboxAccessResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RevokeMailboxAccess(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/commsintel.access.v1.AccessService/RevokeMailboxAccess',
+            commsintel_dot_access_dot_v1_dot_access__pb2.RevokeMailboxAccessRequest.SerializeToString,
+            commsintel_dot_access_dot_v1_dot_access__pb2.RevokeMailboxAccessResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetRecordSharing(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/commsintel.access.v1.AccessService/GetRecordSharing',
+            commsintel_dot_access_dot_v1_dot_access__pb2.GetRecordSharingRequest.SerializeToString,
+            commsintel_dot_access_dot_v1_dot_access__pb2.GetRecordSharingResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ShareRecordEmails(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/commsintel.access.v1.AccessService/ShareRecordEmails',
+            commsintel_dot_access_dot_v1_dot_access__pb2.ShareRecordEmailsRequest.SerializeToString,
+            commsintel_dot_access_dot_v1_dot_access__pb2.ShareRecordEmailsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UnshareRecordEmails(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/commsintel.access.v1.AccessService/UnshareRecordEmails',
+            commsintel_dot_access_dot_v1_dot_access__pb2.UnshareRecordEmailsRequest.SerializeToString,
+            commsintel_dot_access_dot_v1_dot_access__pb2.UnshareRecordEmailsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RequestAccess(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/commsintel.access.v1.AccessService/RequestAccess',
+            commsintel_dot_access_dot_v1_dot_access__pb2.RequestAccessRequest.SerializeToString,
+            commsintel_dot_access_dot_v1_dot_access__pb2.RequestAccessResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListAccessRequests(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/commsintel.access.v1.AccessService/ListAccessRequests',
+            commsintel_dot_access_dot_v1_dot_access__pb2.ListAccessRequestsRequest.SerializeToString,
+            commsintel_dot_access_dot_v1_dot_access__pb2.ListAccessRequestsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DecideAccessRequest(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/commsintel.access.v1.AccessService/DecideAccessRequest',
+            commsintel_dot_access_dot_v1_dot_access__pb2.DecideAccessRequestRequest.SerializeToString,
+            commsintel_dot_access_dot_v1_dot_access__pb2.DecideAccessRequestResponse.FromString,
             options,
             channel_credentials,
             insecure,
