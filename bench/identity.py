@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from pymongo import UpdateOne
+from pymongo.errors import OperationFailure
 
 from commsintel.contracts.events import MessageParticipant, MessageSynced
 from commsintel.contracts.mongo import mongo_client
@@ -114,15 +115,33 @@ async def _run(uri: str, addresses: int, on_progress) -> dict[str, float]:
     handlers = IdentityHandlers(store, publisher)
     messages, batch = 0, []
     started = time.perf_counter()
+    retried = 0
+
+    async def handle(batch: list) -> None:
+        # The stand-in has failed a bulk write with a bare "internal server error" deep
+        # into a long run; the handlers are idempotent, so the batch is simply run again
+        # (as Kafka would redeliver it), and the retries are counted in the figures.
+        nonlocal retried
+        for attempt in range(5):
+            try:
+                await handlers.handle_batch(batch)
+                return
+            except OperationFailure as failure:
+                if failure.code != 1 or attempt == 4:
+                    raise
+                retried += 1
+                print(f"  ... store failed ({failure}); batch retried", flush=True)
+                await asyncio.sleep(2)
+
     for message in synthetic_messages(addresses):
         batch.append(message)
         if len(batch) == BATCH:
-            await handlers.handle_batch(batch)
+            await handle(batch)
             messages += len(batch)
             batch = []
             on_progress(messages, time.perf_counter() - started)
     if batch:
-        await handlers.handle_batch(batch)
+        await handle(batch)
         messages += len(batch)
     elapsed = time.perf_counter() - started
     await client.close()
@@ -135,6 +154,7 @@ async def _run(uri: str, addresses: int, on_progress) -> dict[str, float]:
         "bare_bulk_upserts_per_s": baseline,
         "write_rate_ratio_vs_bare": (messages * writes_per_message / elapsed) / baseline,
         "events_out": publisher.count,
+        "batches_retried_after_store_errors": retried,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }
 
@@ -148,9 +168,11 @@ def run(addresses: int = 1_000_000) -> dict[str, float]:
                 flush=True,
             )
 
-    with tempfile.TemporaryDirectory() as workdir:
-        server = local_mongo(None, log_dir=Path(workdir)).start()
-        try:
-            return asyncio.run(_run(mongo_uri(server), addresses, show))
-        finally:
-            server.stop()
+    # The server's log is kept where it can be read after the run.
+    log_dir = Path(tempfile.gettempdir()) / "commsintel-bench-identity"
+    log_dir.mkdir(exist_ok=True)
+    server = local_mongo(None, log_dir=log_dir).start()
+    try:
+        return asyncio.run(_run(mongo_uri(server), addresses, show))
+    finally:
+        server.stop()
