@@ -21,6 +21,7 @@ from commsintel.access import app as access_app
 from commsintel.access.config import AccessSettings
 from commsintel.contracts import topics
 from commsintel.contracts.service_runtime import ServiceRuntime
+from commsintel.embedded import free_port
 from commsintel.identity import app as identity_app
 from commsintel.identity.config import IdentitySettings
 from commsintel.ingest import app as ingest_app
@@ -68,12 +69,13 @@ class PipelineConfig:
             signing_key=self.signing_key,
         )
 
-    def access(self, intelligence_target: str) -> AccessSettings:
+    def access(self, intelligence_target: str, ingest_target: str) -> AccessSettings:
         return AccessSettings(
             **self._common("access"),
             grpc_bind=self.access_bind,
             signing_key=self.signing_key,
             intelligence_target=intelligence_target,
+            ingest_target=ingest_target,
         )
 
     def consumer_groups(self) -> dict[str, tuple[str, ...]]:
@@ -113,7 +115,9 @@ class InProcessPipeline:
         )
         await self.ingest.start()
         self.access = access_app.build(
-            self.config.access(f"127.0.0.1:{self.intelligence.grpc_port}")
+            self.config.access(
+                f"127.0.0.1:{self.intelligence.grpc_port}", f"127.0.0.1:{self.ingest.grpc_port}"
+            )
         )
         await self.access.start()
         return self
@@ -238,6 +242,8 @@ class ProcessPipeline:
     access_port: int
     intelligence_port: int
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
+    # Access fetches bodies from ingest's ContentService, so ingest gets a known port too.
+    ingest_port: int = field(default_factory=free_port)
 
     def environment(self) -> dict[str, str]:
         env = dict(os.environ)
@@ -245,7 +251,9 @@ class ProcessPipeline:
             "INGEST": self.config.ingest(),
             "IDENTITY": self.config.identity(),
             "INTELLIGENCE": self.config.intelligence(),
-            "ACCESS": self.config.access(f"127.0.0.1:{self.intelligence_port}"),
+            "ACCESS": self.config.access(
+                f"127.0.0.1:{self.intelligence_port}", f"127.0.0.1:{self.ingest_port}"
+            ),
         }
         for prefix, values in settings.items():
             for name, value in values.model_dump().items():
@@ -254,6 +262,7 @@ class ProcessPipeline:
                 env[f"COMMSINTEL_{prefix}_{name.upper()}"] = str(value)
         env["COMMSINTEL_INTELLIGENCE_GRPC_BIND"] = f"127.0.0.1:{self.intelligence_port}"
         env["COMMSINTEL_ACCESS_GRPC_BIND"] = f"127.0.0.1:{self.access_port}"
+        env["COMMSINTEL_INGEST_GRPC_BIND"] = f"127.0.0.1:{self.ingest_port}"
         return env
 
     def start_service(self, service: str) -> subprocess.Popen:

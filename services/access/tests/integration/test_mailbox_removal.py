@@ -75,7 +75,7 @@ def _mailbox(member: str) -> list:
 async def _projections(database) -> dict[str, list]:
     return {
         name: [d async for d in database[name].find({}).sort("_id", 1)]
-        for name in ("mailboxes", "messages", "record_messages")
+        for name in ("mailboxes", "messages", "record_messages", "calendar_events", "record_events")
     }
 
 
@@ -87,8 +87,15 @@ async def test_a_removed_mailbox_leaves_access_as_if_it_never_synced(mongo_uri) 
         store = AccessStore(removed)
         await store.ensure_indexes()
         await store.apply(_mailbox("alice") + _mailbox("ben"))
-        shown = await store.record_message_page("ws", "bob", None, 50)
-        assert {key for _, key in shown} == {"shared", "alice-1", "alice-2", "ben-1", "ben-2"}
+        state = await store.load_state("ws")
+        shown = state.record_emails("alice", "bob", None, 50)
+        assert {v.message_key for _, v in shown} == {
+            "shared",
+            "alice-1",
+            "alice-2",
+            "ben-1",
+            "ben-2",
+        }
         await store.apply(
             [
                 MailboxRemoved(
@@ -104,7 +111,8 @@ async def test_a_removed_mailbox_leaves_access_as_if_it_never_synced(mongo_uri) 
         await alone.ensure_indexes()
         await alone.apply(_mailbox("alice"))
         assert await _projections(removed) == await _projections(never)
-        shown = await store.record_message_page("ws", "bob", None, 50)
-        assert {key for _, key in shown} == {"shared", "alice-1", "alice-2"}
+        state = await store.load_state("ws")
+        shown = state.record_emails("alice", "bob", None, 50)
+        assert {v.message_key for _, v in shown} == {"shared", "alice-1", "alice-2"}
     finally:
         await client.close()

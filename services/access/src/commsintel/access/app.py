@@ -1,10 +1,16 @@
-"""Wiring for access: settings -> Mongo, Kafka, gRPC (with its intelligence channel)."""
+"""Wiring for access: settings -> Mongo, Kafka (consumer and the access.grants producer),
+the in-memory workspace states, and gRPC (with its intelligence and ingest channels)."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import grpc
 
+from commsintel.access.adapters.commands import CommandGateway
+from commsintel.access.adapters.content import IngestContent
 from commsintel.access.adapters.grpc_api import AccessServicer
+from commsintel.access.adapters.read_model import WorkspaceStates
 from commsintel.access.adapters.store import AccessStore
 from commsintel.access.config import AccessSettings
 from commsintel.access.handlers import AccessHandlers
@@ -13,15 +19,18 @@ from commsintel.contracts.grpc_runtime import CallerInterceptor
 from commsintel.contracts.mongo import mongo_client
 from commsintel.contracts.proto.access.v1 import access_pb2, access_pb2_grpc
 from commsintel.contracts.service_runtime import GrpcEndpoint, ServiceRuntime
-from commsintel.contracts.streaming import build_broker, subscribe_event_batches
+from commsintel.contracts.streaming import EventPublisher, build_broker, subscribe_event_batches
 from commsintel.contracts.telemetry import configure_tracing
 
 SERVICE_NAME = "access"
 INPUT_TOPICS = (
     topics.INGEST_MAILBOXES,
     topics.INGEST_MESSAGES,
+    topics.INGEST_CALENDAR,
     topics.IDENTITY_RECORDS,
     topics.IDENTITY_INTERACTIONS,
+    # Our own commands: sharing levels, grants, shares, requests and decisions.
+    topics.ACCESS_GRANTS,
 )
 GRPC_SERVICE = access_pb2.DESCRIPTOR.services_by_name["AccessService"].full_name
 
@@ -31,15 +40,26 @@ def build(settings: AccessSettings) -> ServiceRuntime:
     broker = build_broker(settings.kafka_bootstrap, provider, SERVICE_NAME)
     mongo = mongo_client(settings.mongo_uri, SERVICE_NAME)
     store = AccessStore(mongo[settings.mongo_database])
+    states = WorkspaceStates(store, settings.max_workspaces_in_memory)
     subscribe_event_batches(
         broker,
         INPUT_TOPICS,
         group_id=settings.consumer_group,
-        handle=AccessHandlers(store).handle_batch,
+        handle=AccessHandlers(store, states).handle_batch,
         max_records=settings.batch_size,
     )
-    channel = grpc.aio.insecure_channel(settings.intelligence_target)
-    servicer = AccessServicer(store, channel)
+    clock = lambda: datetime.now(UTC)  # noqa: E731
+    intelligence = grpc.aio.insecure_channel(settings.intelligence_target)
+    ingest = grpc.aio.insecure_channel(settings.ingest_target)
+    servicer = AccessServicer(
+        store,
+        states,
+        CommandGateway(store, EventPublisher(broker)),
+        intelligence,
+        IngestContent(ingest, settings.signing_key, clock),
+        settings.signing_key,
+        clock,
+    )
     endpoint = GrpcEndpoint(
         settings.grpc_bind,
         lambda server: access_pb2_grpc.add_AccessServiceServicer_to_server(servicer, server),
@@ -47,5 +67,10 @@ def build(settings: AccessSettings) -> ServiceRuntime:
         [CallerInterceptor(settings.signing_key, provider)],
     )
     return ServiceRuntime(
-        SERVICE_NAME, broker, mongo, store.ensure_indexes, endpoint, closers=[channel.close]
+        SERVICE_NAME,
+        broker,
+        mongo,
+        store.ensure_indexes,
+        endpoint,
+        closers=[intelligence.close, ingest.close],
     )

@@ -13,3 +13,10 @@ class AccessSettings(GrpcServiceSettings):
     intelligence_target: str = Field(
         "127.0.0.1:50052", description="host:port of the intelligence service's gRPC API"
     )
+    ingest_target: str = Field(
+        "127.0.0.1:50054",
+        description="host:port of ingest's gRPC API (ContentService: bodies and attachments)",
+    )
+    max_workspaces_in_memory: int = Field(
+        64, ge=1, description="Workspaces whose state this instance keeps in memory at once"
+    )

@@ -1,25 +1,44 @@
-"""AccessService servicer: request -> query -> redacted response, nothing else.
+"""AccessService servicer: request -> domain -> redacted response, nothing else.
 
-The caller comes from the bearer token (CallerInterceptor); a record of another
-workspace is NOT_FOUND, exactly like a record that does not exist.
+The caller comes from the bearer token (CallerInterceptor); every answer is computed on
+the caller's workspace's state, so a record, message, mailbox or request of another
+workspace is NOT_FOUND exactly like one that does not exist. Changes go through the
+domain's commands and the command gateway (applied before the call returns).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 import grpc
 
+from commsintel.access.adapters.commands import CommandGateway
+from commsintel.access.adapters.content import IngestContent
+from commsintel.access.adapters.grpc_values import (
+    activity_pb,
+    email_pb,
+    level_of,
+    mailbox_sharing_pb,
+    position_of,
+    position_token,
+    record_sharing_pb,
+    request_pb,
+)
+from commsintel.access.adapters.read_model import WorkspaceStates
 from commsintel.access.adapters.store import AccessStore
-from commsintel.access.domain.visibility import EmailView, Level, view_for
+from commsintel.access.domain import sharing
+from commsintel.access.domain.state import EMAIL, AccessState, position
+from commsintel.access.domain.visibility import Level
 from commsintel.contracts.api_values import (
     cursor_field,
     decode_page_token,
     next_page_token,
     page_size,
-    timestamp,
 )
-from commsintel.contracts.errors import InvalidArgument, NotFound, Unavailable
+from commsintel.contracts.auth import SERVICE_TOKEN_METADATA, InvalidToken, verify_service_token
+from commsintel.contracts.errors import InvalidArgument, NotFound, PermissionDenied, Unavailable
+from commsintel.contracts.events import Event
 from commsintel.contracts.grpc_runtime import caller_metadata, current_caller
 from commsintel.contracts.proto.access.v1 import access_pb2 as pb
 from commsintel.contracts.proto.access.v1 import access_pb2_grpc as pb_grpc
@@ -27,21 +46,35 @@ from commsintel.contracts.proto.intelligence.v1 import intelligence_pb2, intelli
 
 _KINDS = {pb.RECORD_KIND_PERSON: "person", pb.RECORD_KIND_COMPANY: "company"}
 _KIND_PB = {name: kind for kind, name in _KINDS.items()}
-_VISIBILITY_PB = {
-    Level.NONE: pb.VISIBILITY_LEVEL_NONE,
-    Level.METADATA: pb.VISIBILITY_LEVEL_METADATA,
-    Level.SUBJECT: pb.VISIBILITY_LEVEL_SUBJECT,
-    Level.FULL: pb.VISIBILITY_LEVEL_FULL,
-}
+_TARGETS = {"message_key": "message", "thread_key": "thread", "record_id": "record"}
 MAX_RECORDS_PAGE = 500
 MAX_EMAILS_PAGE = 200
+MAX_REQUESTS_PAGE = 200
+MAX_VISIBILITY_BATCH = 1000
 INTELLIGENCE_TIMEOUT_SECONDS = 5.0
+Clock = Callable[[], datetime]
 
 
 class AccessServicer(pb_grpc.AccessServiceServicer):
-    def __init__(self, store: AccessStore, intelligence: grpc.aio.Channel) -> None:
+    def __init__(
+        self,
+        store: AccessStore,
+        states: WorkspaceStates,
+        gateway: CommandGateway,
+        intelligence: grpc.aio.Channel,
+        content: IngestContent,
+        signing_key: str,
+        clock: Clock,
+    ) -> None:
         self._store = store
+        self._states = states
+        self._gateway = gateway
         self._intelligence = intelligence_pb2_grpc.IntelligenceServiceStub(intelligence)
+        self._content = content
+        self._signing_key = signing_key
+        self._clock = clock
+
+    # --- records ----------------------------------------------------------------------
 
     async def ListRecords(self, request, context):
         size = page_size(request.page_size, default=50, maximum=MAX_RECORDS_PAGE)
@@ -58,7 +91,11 @@ class AccessServicer(pb_grpc.AccessServiceServicer):
         )
 
     async def GetRecord(self, request, context):
-        record = await self._record(request.record_id)
+        if not request.record_id:
+            raise InvalidArgument("record_id is required")
+        record = await self._store.record(current_caller().workspace_id, request.record_id)
+        if record is None or "kind" not in record:
+            raise NotFound(f"record {request.record_id} not found")
         try:
             answer = await self._intelligence.GetRecordIntelligence(
                 intelligence_pb2.GetRecordIntelligenceRequest(record_id=record["_id"]),
@@ -69,40 +106,230 @@ class AccessServicer(pb_grpc.AccessServiceServicer):
             raise Unavailable(f"intelligence did not answer: {error.code().name}") from error
         return pb.GetRecordResponse(record=_record_pb(record), intelligence=answer.intelligence)
 
+    # --- views ------------------------------------------------------------------------
+
     async def ListRecordEmails(self, request, context):
         size = page_size(request.page_size, default=50, maximum=MAX_EMAILS_PAGE)
-        record = await self._record(request.record_id)
-        viewer = current_caller()
-        before = _decode_cursor(request.page_token) if request.page_token else None
-        page = await self._store.record_message_page(
-            viewer.workspace_id, record["_id"], before, size + 1
-        )
-        next_token = next_page_token(
-            page, size, lambda item: {"sent_at": item[0].isoformat(), "key": item[1]}
-        )
-        page = page[:size]
-        messages = await self._store.messages(viewer.workspace_id, [key for _, key in page])
-        views = [view_for(viewer.member_id, m) for m in messages]
+        after = position_of(request.page_token, (EMAIL,))
+        viewer, state = await self._viewer_state()
+        record_id = sharing.existing_record(state, request.record_id)
+        found = state.record_emails(viewer, record_id, after, size + 1)
         return pb.ListRecordEmailsResponse(
-            emails=[_email_pb(v) for v in views if v is not None], next_page_token=next_token
+            emails=[email_pb(view) for _, view in found[:size]],
+            next_page_token=next_page_token(found, size, lambda item: position_token(item[0])),
         )
 
-    async def _record(self, record_id: str) -> dict:
-        if not record_id:
-            raise InvalidArgument("record_id is required")
-        record = await self._store.record(current_caller().workspace_id, record_id)
-        if record is None or "kind" not in record:
-            raise NotFound(f"record {record_id} not found")
-        return record
+    async def ListRecordActivity(self, request, context):
+        size = page_size(request.page_size, default=50, maximum=MAX_EMAILS_PAGE)
+        after = position_of(request.page_token)
+        viewer, state = await self._viewer_state()
+        record_id = sharing.existing_record(state, request.record_id)
+        found = state.record_activity(viewer, record_id, after, size + 1)
+        return pb.ListRecordActivityResponse(
+            items=[activity_pb(view) for _, view in found[:size]],
+            next_page_token=next_page_token(found, size, lambda item: position_token(item[0])),
+        )
+
+    async def GetMessage(self, request, context):
+        key = _required(request.message_key, "message_key")
+        viewer, state = await self._viewer_state()
+        view = state.email(viewer, key)
+        if view is None:
+            raise NotFound(f"message {key} not found")
+        answer = pb.GetMessageResponse(email=email_pb(view))
+        mailbox_id = state.full_copy(viewer, key)
+        if view.level is Level.FULL and mailbox_id is not None:
+            # Decided first; only now does the content leave ingest.
+            content = await self._content.message(key, mailbox_id)
+            answer.text_body = content.text_body
+            answer.html_body = content.html_body
+            answer.attachments.extend(
+                pb.MessageAttachment(
+                    index=a.index, filename=a.filename, content_type=a.content_type, size=a.size
+                )
+                for a in content.attachments
+            )
+        return answer
+
+    async def GetMessageAttachment(self, request, context):
+        key = _required(request.message_key, "message_key")
+        if request.index < 0:
+            raise InvalidArgument("index must not be negative")
+        viewer, state = await self._viewer_state()
+        if state.email(viewer, key) is None:
+            raise NotFound(f"message {key} not found")
+        mailbox_id = state.full_copy(viewer, key)
+        if mailbox_id is None:
+            raise PermissionDenied("attachments need FULL access; ask the owner for it")
+        found = await self._content.attachment(key, mailbox_id, request.index)
+        a = found.attachment
+        return pb.GetMessageAttachmentResponse(
+            attachment=pb.MessageAttachment(
+                index=a.index, filename=a.filename, content_type=a.content_type, size=a.size
+            ),
+            content=found.content,
+        )
+
+    async def CheckVisibility(self, request, context):
+        keys = request.message_keys
+        if not 0 < len(keys) <= MAX_VISIBILITY_BATCH:
+            raise InvalidArgument(f"message_keys must hold 1 to {MAX_VISIBILITY_BATCH} keys")
+        caller = current_caller()
+        viewer = request.viewer_member_id or caller.member_id
+        if viewer != caller.member_id:
+            self._check_service_token(context)
+        state = await self._states.current(caller.workspace_id)
+        return pb.CheckVisibilityResponse(levels=state.levels(viewer, keys))
+
+    # --- mailbox sharing ----------------------------------------------------------------
+
+    async def GetMailboxSharing(self, request, context):
+        viewer, state = await self._viewer_state()
+        mailbox = sharing.own_mailbox(state, viewer, request.mailbox_id)
+        return pb.GetMailboxSharingResponse(sharing=mailbox_sharing_pb(mailbox))
+
+    async def SetMailboxSharingLevel(self, request, context):
+        level = level_of(request.level)
+        state = await self._run(
+            sharing.set_sharing_level, mailbox_id=request.mailbox_id, level=level
+        )
+        return pb.SetMailboxSharingLevelResponse(sharing=self._sharing(state, request.mailbox_id))
+
+    async def GrantMailboxAccess(self, request, context):
+        state = await self._run(
+            sharing.grant_mailbox_access,
+            mailbox_id=request.mailbox_id,
+            member_id=request.member_id,
+        )
+        return pb.GrantMailboxAccessResponse(sharing=self._sharing(state, request.mailbox_id))
+
+    async def RevokeMailboxAccess(self, request, context):
+        state = await self._run(
+            sharing.revoke_mailbox_access,
+            mailbox_id=request.mailbox_id,
+            member_id=request.member_id,
+        )
+        return pb.RevokeMailboxAccessResponse(sharing=self._sharing(state, request.mailbox_id))
+
+    # --- record sharing ("Manage access") ------------------------------------------------
+
+    async def GetRecordSharing(self, request, context):
+        viewer, state = await self._viewer_state()
+        record_id = sharing.existing_record(state, request.record_id)
+        share = state.share_of(viewer, record_id)
+        return pb.GetRecordSharingResponse(sharing=record_sharing_pb(record_id, share))
+
+    async def ShareRecordEmails(self, request, context):
+        state = await self._run(
+            sharing.share_record_emails,
+            record_id=request.record_id,
+            whole_workspace=request.whole_workspace,
+            member_ids=list(request.member_ids),
+        )
+        return pb.ShareRecordEmailsResponse(sharing=self._record_sharing(state, request.record_id))
+
+    async def UnshareRecordEmails(self, request, context):
+        state = await self._run(
+            sharing.unshare_record_emails,
+            record_id=request.record_id,
+            whole_workspace=request.whole_workspace,
+            member_ids=list(request.member_ids),
+        )
+        return pb.UnshareRecordEmailsResponse(
+            sharing=self._record_sharing(state, request.record_id)
+        )
+
+    # --- access requests ----------------------------------------------------------------
+
+    async def RequestAccess(self, request, context):
+        target = request.WhichOneof("target")
+        if target is None:
+            raise InvalidArgument("a message_key, thread_key or record_id is required")
+        viewer, state = await self._viewer_state()
+        new, pending = sharing.request_access(
+            state,
+            requester=viewer,
+            kind=_TARGETS[target],
+            key=getattr(request, target),
+            note=request.note,
+            at=self._clock(),
+        )
+        await self._gateway.submit(new)
+        state = await self._states.current(state.workspace_id)
+        asked = [state.requests[e.request_id] for e in new] + pending
+        asked.sort(key=lambda r: r.owner_member_id)
+        return pb.RequestAccessResponse(requests=[request_pb(r) for r in asked])
+
+    async def ListAccessRequests(self, request, context):
+        if request.direction not in (
+            pb.ACCESS_REQUEST_DIRECTION_INCOMING,
+            pb.ACCESS_REQUEST_DIRECTION_OUTGOING,
+        ):
+            raise InvalidArgument("direction must be INCOMING or OUTGOING")
+        size = page_size(request.page_size, default=50, maximum=MAX_REQUESTS_PAGE)
+        after = position_of(request.page_token, (EMAIL,))
+        viewer, state = await self._viewer_state()
+        found = state.requests_of(
+            viewer,
+            incoming=request.direction == pb.ACCESS_REQUEST_DIRECTION_INCOMING,
+            include_decided=request.include_decided,
+        )
+        at = [(position(r.requested_at, EMAIL, r.request_id), r) for r in found]
+        page = [item for item in at if after is None or item[0] > after][: size + 1]
+        return pb.ListAccessRequestsResponse(
+            requests=[request_pb(r) for _, r in page[:size]],
+            next_page_token=next_page_token(page, size, lambda item: position_token(item[0])),
+        )
+
+    async def DecideAccessRequest(self, request, context):
+        if request.decision not in (pb.ACCESS_DECISION_APPROVE, pb.ACCESS_DECISION_DECLINE):
+            raise InvalidArgument("decision must be APPROVE or DECLINE")
+        state = await self._run(
+            sharing.decide_access_request,
+            request_id=request.request_id,
+            approve=request.decision == pb.ACCESS_DECISION_APPROVE,
+        )
+        decided = state.requests[request.request_id.strip()]
+        return pb.DecideAccessRequestResponse(request=request_pb(decided))
+
+    # --- shared steps -------------------------------------------------------------------
+
+    async def _viewer_state(self) -> tuple[str, AccessState]:
+        caller = current_caller()
+        return caller.member_id, await self._states.current(caller.workspace_id)
+
+    async def _run(self, command: Callable[..., Event | None], **arguments) -> AccessState:
+        """Check a command on the current state, apply its event, return the new state."""
+        caller, state = await self._viewer_state()
+        event = command(state, caller=caller, at=self._clock(), **arguments)
+        if event is None:
+            return state
+        await self._gateway.submit([event])
+        return await self._states.current(state.workspace_id)
+
+    def _sharing(self, state: AccessState, mailbox_id: str) -> pb.MailboxSharing:
+        mailbox = sharing.own_mailbox(state, current_caller().member_id, mailbox_id)
+        return mailbox_sharing_pb(mailbox)
+
+    def _record_sharing(self, state: AccessState, record_id: str) -> pb.RecordSharing:
+        record_id = sharing.existing_record(state, record_id)
+        return record_sharing_pb(record_id, state.share_of(current_caller().member_id, record_id))
+
+    def _check_service_token(self, context: grpc.aio.ServicerContext) -> None:
+        metadata = dict(context.invocation_metadata() or ())
+        try:
+            verify_service_token(self._signing_key, metadata.get(SERVICE_TOKEN_METADATA, ""))
+        except InvalidToken as error:
+            raise PermissionDenied(
+                "only our own services may ask on another member's behalf; "
+                "leave viewer_member_id empty to ask for yourself"
+            ) from error
 
 
-def _decode_cursor(token: str) -> tuple[datetime, str]:
-    cursor = decode_page_token(token)
-    sent_at, key = cursor_field(cursor, "sent_at", str), cursor_field(cursor, "key", str)
-    try:
-        return datetime.fromisoformat(sent_at), key
-    except ValueError as error:
-        raise InvalidArgument("page_token is not one this API returned") from error
+def _required(value: str, name: str) -> str:
+    if not value.strip():
+        raise InvalidArgument(f"{name} is required")
+    return value.strip()
 
 
 def _record_pb(document: dict) -> pb.Record:
@@ -114,19 +341,3 @@ def _record_pb(document: dict) -> pb.Record:
         company_id=document.get("company_id") or "",
         domains=document.get("domains", []),
     )
-
-
-def _email_pb(view: EmailView) -> pb.RecordEmail:
-    email = pb.RecordEmail(
-        message_key=view.message_key,
-        visibility=_VISIBILITY_PB[view.level],
-        sent_at=timestamp(view.sent_at),
-        participants=[
-            pb.EmailParticipant(role=p.role, address=p.address, display_name=p.display_name)
-            for p in view.participants
-        ],
-        can_request_access=view.can_request_access,
-    )
-    if view.subject is not None:
-        email.subject = view.subject
-    return email

@@ -1,0 +1,52 @@
+"""The MongoDB projections hold exactly what the domain's fold holds: random histories of
+two workspaces, written to the real store in batches cut anywhere, load back into the
+same state, and every view of it matches the reference model."""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+
+import pytest
+from histories import EVERY_KIND, Reference, check_views, events_of, fold, histories, snapshot
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
+from commsintel.access.adapters.store import AccessStore
+from commsintel.contracts.mongo import mongo_client
+
+pytestmark = [pytest.mark.mongo]
+
+
+@pytest.fixture(scope="module")
+async def client(mongo_uri):
+    client = mongo_client(mongo_uri, "access-store-test")
+    yield client
+    await client.close()
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(history=histories, cuts=st.lists(st.integers(0, 80), max_size=6))
+@example(history=EVERY_KIND, cuts=[3, 9, 17])
+async def test_the_store_loads_back_what_the_fold_holds(client, history, cuts) -> None:
+    events = events_of(history)
+    name = f"access_fold_{uuid.uuid4().hex[:10]}"
+    store = AccessStore(client[name])
+    try:
+        await store.ensure_indexes()
+        # The consumer sees the history in batches of any size.
+        bounds = sorted({0, len(events), *(c for c in cuts if c < len(events))})
+        for start, end in itertools.pairwise(bounds):
+            versions = await store.apply(events[start:end])
+            assert set(versions) == {e.workspace_id for e in events[start:end]}
+        folded = fold(events)
+        loaded = {ws: await store.load_state(ws) for ws in folded}
+        for ws in folded:
+            assert snapshot(loaded[ws]) == snapshot(folded[ws]), ws
+        check_views(loaded, Reference.of(history))
+    finally:
+        await client.drop_database(name)
