@@ -380,10 +380,22 @@ async def test_restart_mid_backfill_gives_the_same_final_set(
         ingest.service = restarted
 
 
-async def test_remove_deletes_content_and_announces(ingest, dovecot, mailbox):
-    mailbox.append("INBOX", letter(1))
+async def test_remove_deletes_content_and_announces(ingest, dovecot, mailbox, mongo_uri):
+    mailbox.append("INBOX", letter(1, attachment=b"%PDF-1.4 private"))
     connected = await ingest.connect(mailbox.account.username, dovecot.port)
     await ingest.wait_for(connected.mailbox_id, idle_with(1))
+    client = AsyncMongoClient(mongo_uri)
+    database = client[ingest.service.settings.mongo_database]
+    kept = {
+        "content_keys": {"_id": connected.mailbox_id},
+        "contents": {"mailbox_id": connected.mailbox_id},
+        "attachments.files": {"metadata.mailbox_id": connected.mailbox_id},
+        "folder_cursors": {"mailbox_id": connected.mailbox_id},
+        "sightings": {"mailbox_id": connected.mailbox_id},
+        "mailboxes": {"_id": connected.mailbox_id},
+    }
+    for name, query in kept.items():
+        assert await database[name].count_documents(query) > 0, name
     await ingest.mailboxes.RemoveMailbox(
         pb.RemoveMailboxRequest(mailbox_id=connected.mailbox_id), metadata=ingest.as_member("m1")
     )
@@ -399,6 +411,12 @@ async def test_remove_deletes_content_and_announces(ingest, dovecot, mailbox):
         with pytest.raises(grpc.aio.AioRpcError) as gone:
             await call(request, metadata=ingest.as_access("m1"))
         assert gone.value.code() == grpc.StatusCode.NOT_FOUND
+    try:  # the key (crypto-shredding), the content, cursors and credentials are gone
+        for name, query in kept.items():
+            assert await database[name].count_documents(query) == 0, name
+        assert await database["attachments.chunks"].count_documents({}) == 0
+    finally:
+        await client.close()
 
 
 async def test_bad_requests_and_other_members(ingest, dovecot, mailbox):
