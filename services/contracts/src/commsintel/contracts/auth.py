@@ -6,6 +6,8 @@ The signing key comes from settings; `make run` generates a dev key under .comms
 from __future__ import annotations
 
 import secrets
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -44,6 +46,37 @@ def issue_token(
 
 
 def verify_token(signing_key: str, token: str) -> Caller:
+    return _verify(signing_key, token)[0]
+
+
+class TokenVerifier:
+    """verify_token with a memory: a token already verified is taken as it is until it
+    expires, instead of being decoded and its signature checked on every call."""
+
+    def __init__(
+        self, signing_key: str, max_tokens: int = 10_000, clock: Callable[[], float] = time.time
+    ) -> None:
+        self._signing_key = signing_key
+        self._max_tokens = max_tokens
+        self._clock = clock
+        self._verified: dict[str, tuple[Caller, float]] = {}
+
+    def verify(self, token: str) -> Caller:
+        found = self._verified.get(token)
+        if found is not None:
+            if self._clock() < found[1]:
+                return found[0]
+            del self._verified[token]
+            raise InvalidToken("invalid bearer token: Signature has expired")
+        caller, expires = _verify(self._signing_key, token)
+        if len(self._verified) >= self._max_tokens:
+            self._verified.clear()
+        self._verified[token] = (caller, expires)
+        return caller
+
+
+def _verify(signing_key: str, token: str) -> tuple[Caller, float]:
+    """The caller a token names and when it expires (seconds since the epoch)."""
     try:
         claims = jwt.decode(
             token,
@@ -59,7 +92,7 @@ def verify_token(signing_key: str, token: str) -> Caller:
         raise InvalidToken("invalid bearer token: no workspace")
     if not isinstance(member_id, str) or not member_id:
         raise InvalidToken("invalid bearer token: no member")
-    return Caller(workspace_id=workspace_id, member_id=member_id)
+    return Caller(workspace_id=workspace_id, member_id=member_id), float(claims["exp"])
 
 
 _SERVICE_AUDIENCE = "commsintel-internal"

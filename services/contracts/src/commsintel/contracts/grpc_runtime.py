@@ -13,7 +13,7 @@ from grpc_reflection.v1alpha import reflection
 from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
 
-from commsintel.contracts.auth import Caller, InvalidToken, verify_token
+from commsintel.contracts.auth import Caller, InvalidToken, TokenVerifier
 from commsintel.contracts.errors import (
     AlreadyExists,
     InvalidArgument,
@@ -55,7 +55,7 @@ def caller_metadata() -> tuple[tuple[str, str], ...]:
 
 class CallerInterceptor(grpc.aio.ServerInterceptor):
     def __init__(self, signing_key: str, tracer_provider: TracerProvider) -> None:
-        self._signing_key = signing_key
+        self._tokens = TokenVerifier(signing_key)
         self._tracer = tracer_provider.get_tracer("commsintel.grpc")
 
     async def intercept_service(self, continuation, handler_call_details):
@@ -73,7 +73,7 @@ class CallerInterceptor(grpc.aio.ServerInterceptor):
             ) as span:
                 token = _bearer(metadata.get("authorization", ""))
                 try:
-                    caller = verify_token(self._signing_key, token)
+                    caller = self._tokens.verify(token)
                 except InvalidToken as error:
                     span.set_attribute(
                         "rpc.grpc.status_code", grpc.StatusCode.UNAUTHENTICATED.value[0]
