@@ -40,7 +40,9 @@ def build(settings: AccessSettings) -> ServiceRuntime:
     broker = build_broker(settings.kafka_bootstrap, provider, SERVICE_NAME)
     mongo = mongo_client(settings.mongo_uri, SERVICE_NAME)
     store = AccessStore(mongo[settings.mongo_database])
-    states = WorkspaceStates(store, settings.max_workspaces_in_memory)
+    states = WorkspaceStates(
+        store, settings.max_workspaces_in_memory, settings.version_read_spacing_ms / 1000
+    )
     subscribe_event_batches(
         broker,
         INPUT_TOPICS,

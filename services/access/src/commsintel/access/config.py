@@ -20,3 +20,9 @@ class AccessSettings(GrpcServiceSettings):
     max_workspaces_in_memory: int = Field(
         64, ge=1, description="Workspaces whose state this instance keeps in memory at once"
     )
+    version_read_spacing_ms: float = Field(
+        2.0,
+        ge=0,
+        description="Least time between two reads of a workspace's version (queries that "
+        "arrive meanwhile share the next read); bounds the store's load under many queries",
+    )

@@ -16,6 +16,7 @@ import grpc
 from commsintel.access.adapters.commands import CommandGateway
 from commsintel.access.adapters.content import IngestContent
 from commsintel.access.adapters.grpc_values import (
+    EmailMessages,
     activity_pb,
     email_pb,
     level_of,
@@ -73,6 +74,7 @@ class AccessServicer(pb_grpc.AccessServiceServicer):
         self._content = content
         self._signing_key = signing_key
         self._clock = clock
+        self._emails = EmailMessages()
 
     # --- records ----------------------------------------------------------------------
 
@@ -115,7 +117,7 @@ class AccessServicer(pb_grpc.AccessServiceServicer):
         record_id = sharing.existing_record(state, request.record_id)
         found = state.record_emails(viewer, record_id, after, size + 1)
         return pb.ListRecordEmailsResponse(
-            emails=[email_pb(view) for _, view in found[:size]],
+            emails=[self._emails.of(view) for _, view in found[:size]],
             next_page_token=next_page_token(found, size, lambda item: position_token(item[0])),
         )
 
@@ -126,7 +128,7 @@ class AccessServicer(pb_grpc.AccessServiceServicer):
         record_id = sharing.existing_record(state, request.record_id)
         found = state.record_activity(viewer, record_id, after, size + 1)
         return pb.ListRecordActivityResponse(
-            items=[activity_pb(view) for _, view in found[:size]],
+            items=[activity_pb(view, self._emails) for _, view in found[:size]],
             next_page_token=next_page_token(found, size, lambda item: position_token(item[0])),
         )
 

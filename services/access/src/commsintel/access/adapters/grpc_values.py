@@ -58,6 +58,26 @@ def email_pb(view: EmailView) -> pb.RecordEmail:
     return email
 
 
+class EmailMessages:
+    """The message of each email view, made once: the state remembers views per viewer
+    until something they depend on changes, so a view seen again is the same object.
+    The messages are shared: copy them into responses, never change them."""
+
+    def __init__(self, limit: int = 100_000) -> None:
+        self._limit = limit
+        self._by_view: dict[int, tuple[EmailView, pb.RecordEmail]] = {}
+
+    def of(self, view: EmailView) -> pb.RecordEmail:
+        found = self._by_view.get(id(view))
+        if found is not None and found[0] is view:
+            return found[1]
+        message = email_pb(view)
+        if len(self._by_view) >= self._limit:
+            self._by_view.clear()
+        self._by_view[id(view)] = (view, message)  # the view kept alive: its id stays its own
+        return message
+
+
 def calendar_pb(view: CalendarView) -> pb.RecordCalendarEvent:
     event = pb.RecordCalendarEvent(
         calendar_event_key=view.event_key,
@@ -80,9 +100,9 @@ def calendar_pb(view: CalendarView) -> pb.RecordCalendarEvent:
     return event
 
 
-def activity_pb(view: EmailView | CalendarView) -> pb.ActivityItem:
+def activity_pb(view: EmailView | CalendarView, emails: EmailMessages) -> pb.ActivityItem:
     if isinstance(view, EmailView):
-        return pb.ActivityItem(email=email_pb(view))
+        return pb.ActivityItem(email=emails.of(view))
     return pb.ActivityItem(calendar_event=calendar_pb(view))
 
 

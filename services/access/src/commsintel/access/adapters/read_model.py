@@ -21,12 +21,16 @@ from commsintel.contracts.events import Event
 
 class VersionReads:
     """Reads of a workspace's version that start after the caller asked, shared by all
-    callers waiting at that moment."""
+    callers waiting at that moment. Reads of one workspace start at least `spacing`
+    seconds apart: under load each read then serves more callers, at the cost of that
+    much latency at most."""
 
-    def __init__(self, store: AccessStore) -> None:
+    def __init__(self, store: AccessStore, spacing: float = 0.0) -> None:
         self._store = store
+        self._spacing = spacing
         self._queued: dict[str, asyncio.Task[int]] = {}
         self._running: dict[str, asyncio.Task[int]] = {}
+        self._last_start: dict[str, float] = {}
 
     async def read(self, workspace_id: str) -> int:
         queued = self._queued.get(workspace_id)
@@ -40,6 +44,11 @@ class VersionReads:
         if running is not None:
             # It may have started before our callers asked: wait, then read afresh.
             await asyncio.wait([running])
+        loop = asyncio.get_running_loop()
+        wait = self._last_start.get(workspace_id, -self._spacing) + self._spacing - loop.time()
+        if wait > 0:
+            await asyncio.sleep(wait)
+        self._last_start[workspace_id] = loop.time()
         me = self._queued.pop(workspace_id)
         self._running[workspace_id] = me
         try:
@@ -50,9 +59,11 @@ class VersionReads:
 
 
 class WorkspaceStates:
-    def __init__(self, store: AccessStore, max_workspaces: int = 64) -> None:
+    def __init__(
+        self, store: AccessStore, max_workspaces: int = 64, version_read_spacing: float = 0.0
+    ) -> None:
         self._store = store
-        self._versions = VersionReads(store)
+        self._versions = VersionReads(store, version_read_spacing)
         self._states: OrderedDict[str, AccessState] = OrderedDict()
         self._loading: dict[str, asyncio.Task[AccessState]] = {}
         # Workspaces this instance's consumer is writing right now, and a signal when done.

@@ -55,6 +55,7 @@ from commsintel.contracts.events import (
 
 EMAIL, CALENDAR = 0, 1  # activity kinds, in the order they sort at the same instant
 MAX_MERGE_HOPS = 64
+MAX_REMEMBERED = 200_000  # answers remembered per viewer before starting afresh
 
 # A position in a record's activity: (-microseconds since the epoch, kind, key), so that
 # ascending order is newest first.
@@ -221,10 +222,12 @@ class AccessState:
                     message = _message(event)
                     self.load_message(message)
                 message.sightings[event.mailbox_id] = event.member_id
+                self._touched(event.message_key)
             case MessageRetracted():
                 message = self.messages.get(event.message_key)
                 if message is not None:
                     message.sightings.pop(event.mailbox_id, None)
+                    self._touched(event.message_key)
                     if not message.sightings:
                         self._forget_message(message)
             case EventSynced():
@@ -245,6 +248,7 @@ class AccessState:
                 links.resolve(
                     event.interaction_key, event.mailbox_id, records, stored_time(event.occurred_at)
                 )
+                self._touched(event.interaction_key)
 
     def _apply_record(self, event: Event) -> None:
         match event:
@@ -317,6 +321,7 @@ class AccessState:
     def load_message(self, message: Message) -> None:
         self.messages[message.message_key] = message
         self.threads.setdefault(message.thread_key, set()).add(message.message_key)
+        self._touched(message.message_key)
 
     def load_event(self, event: CalendarEvent) -> None:
         self.events[event.event_key] = event
@@ -337,7 +342,14 @@ class AccessState:
         if mailbox_id not in self.mailboxes:
             self.load_mailbox(Mailbox(mailbox_id, owner))
 
+    def _touched(self, message_key: str) -> None:
+        """A message's sightings or links changed: forget the answers that used them."""
+        for lens in self._lenses.values():
+            lens.levels.pop(message_key, None)
+            lens.views.pop(message_key, None)
+
     def _forget_message(self, message: Message) -> None:
+        self._touched(message.message_key)
         del self.messages[message.message_key]
         keys = self.threads.get(message.thread_key)
         if keys is not None:
@@ -390,18 +402,22 @@ class AccessState:
         )
 
     def message_level(self, viewer: str, message_key: str) -> Level:
-        message = self.messages.get(message_key)
-        if message is None:
-            return Level.NONE
-        return self.lens(viewer).message_level(message, self.email_links.via.get(message_key))
+        return self._level(self.lens(viewer), message_key)
 
     def levels(self, viewer: str, message_keys: Iterable[str]) -> list[Level]:
-        lens, messages, via = self.lens(viewer), self.messages, self.email_links.via
-        none = Level.NONE
-        return [
-            lens.message_level(m, via.get(key)) if (m := messages.get(key)) is not None else none
-            for key in message_keys
-        ]
+        lens = self.lens(viewer)
+        known = lens.levels
+        return [known[key] if key in known else self._level(lens, key) for key in message_keys]
+
+    def _level(self, lens: Lens, message_key: str) -> Level:
+        message = self.messages.get(message_key)
+        if message is None:
+            return Level.NONE  # not remembered: probing unknown keys must not grow memory
+        level = lens.message_level(message, self.email_links.via.get(message_key))
+        if len(lens.levels) >= MAX_REMEMBERED:
+            lens.levels.clear()
+        lens.levels[message_key] = level
+        return level
 
     def email(self, viewer: str, message_key: str) -> EmailView | None:
         message = self.messages.get(message_key)
@@ -410,9 +426,16 @@ class AccessState:
         return self._email_view(self.lens(viewer), message)
 
     def _email_view(self, lens: Lens, message: Message) -> EmailView | None:
-        via = self.email_links.records_via(message.message_key)
-        level = lens.message_level(message, via)
-        return email_view(message, level, access_requested=lens.has_requested(message, via))
+        key = message.message_key
+        if key in lens.views:
+            return lens.views[key]
+        via = self.email_links.records_via(key)
+        level = self._level(lens, key)
+        view = email_view(message, level, access_requested=lens.has_requested(message, via))
+        if len(lens.views) >= MAX_REMEMBERED:
+            lens.views.clear()
+        lens.views[key] = view
+        return view
 
     def full_copy(self, viewer: str, message_key: str) -> str | None:
         """The mailbox whose copy of the content the viewer may read, None below FULL."""

@@ -121,6 +121,11 @@ class Lens:
     mailbox_levels: Mapping[str, Level]
     granted_by_owner: Mapping[str, Targets]
     pending: Targets = NOTHING  # what the viewer asked for and awaits
+    # Answers already worked out, per message key; the state forgets a message's answers
+    # whenever its sightings or links change, and drops the whole lens on any change to
+    # sharing, grants or requests.
+    levels: dict[str, Level] = field(default_factory=dict, compare=False)
+    views: dict[str, EmailView | None] = field(default_factory=dict, compare=False)
 
     def sighting_level(
         self, message: Message, mailbox_id: str, owner: str, records: frozenset[str] | None
