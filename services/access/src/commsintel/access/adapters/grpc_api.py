@@ -29,7 +29,8 @@ from commsintel.access.adapters.grpc_values import (
 from commsintel.access.adapters.read_model import WorkspaceStates
 from commsintel.access.adapters.store import AccessStore
 from commsintel.access.domain import sharing
-from commsintel.access.domain.state import EMAIL, AccessState, position
+from commsintel.access.domain.links import EMAIL, position
+from commsintel.access.domain.state import AccessState
 from commsintel.access.domain.visibility import Level
 from commsintel.contracts.api_values import (
     cursor_field,

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from commsintel.access.domain.state import CALENDAR, EMAIL, AccessRequest, Position, RecordShare
+from commsintel.access.domain.links import CALENDAR, EMAIL, Position
+from commsintel.access.domain.state import AccessRequest, RecordShare
 from commsintel.access.domain.visibility import (
     CalendarView,
     EmailView,
