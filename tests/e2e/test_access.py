@@ -123,7 +123,7 @@ class Access:
         return next(r.record_id for r in listed.records if r.email_address == address)
 
     async def emails(self, record_id: str) -> dict[str, pb.RecordEmail]:
-        """Message subject (as the owner would see it, by sent day) -> the email as seen."""
+        """message_key -> the email as this member sees it."""
         listed = await self.ListRecordEmails(pb.ListRecordEmailsRequest(record_id=record_id))
         return {e.message_key: e for e in listed.emails}
 
