@@ -171,7 +171,9 @@ def run(addresses: int = 1_000_000) -> dict[str, float]:
     # The server's log is kept where it can be read after the run.
     log_dir = Path(tempfile.gettempdir()) / "commsintel-bench-identity"
     log_dir.mkdir(exist_ok=True)
-    server = local_mongo(None, log_dir=log_dir).start()
+    # A million addresses outgrow the stand-in's default 1G WiredTiger cache (it then
+    # fails writes with WT_CACHE_FULL); a real MongoDB sizes its cache from the RAM.
+    server = local_mongo(None, log_dir=log_dir, cache_size="8G").start()
     try:
         return asyncio.run(_run(mongo_uri(server), addresses, show))
     finally:

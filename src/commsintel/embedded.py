@@ -95,14 +95,23 @@ def local_kafka(data_dir: Path, port: int | None = None) -> LocalServer:
     return LocalServer("noida-db (Kafka)", command, port, data_dir / "noida-db.log")
 
 
-def local_mongo(data_dir: Path | None, port: int | None = None, log_dir: Path | None = None):
-    """`data_dir=None` keeps everything in memory (tests); a directory persists it."""
+def local_mongo(
+    data_dir: Path | None,
+    port: int | None = None,
+    log_dir: Path | None = None,
+    cache_size: str | None = None,
+):
+    """`data_dir=None` keeps everything in memory (tests); a directory persists it.
+    `cache_size` ("4G") raises WiredTiger's cache (default 1G): a working set beyond it
+    fails writes with WT_CACHE_FULL ("internal server error" to the client)."""
     port = port or free_port()
     storage = ":memory:"
     if data_dir is not None:
         data_dir.mkdir(parents=True, exist_ok=True)
         storage = str(data_dir)
     command = [_executable("secantusd-py"), "--port", str(port), "--storage-path", storage]
+    if cache_size:
+        command += ["--cache-size", cache_size]
     log_path = (log_dir or data_dir or Path(".")) / "secantusd.log"
     return LocalServer("SecantusDB (MongoDB)", command, port, log_path)
 
