@@ -15,7 +15,9 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
+from bson import ObjectId
 from gridfs import AsyncGridFSBucket
 from pymongo import DeleteMany, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
@@ -43,17 +45,26 @@ class StoredContent:
     attachments: tuple[StoredAttachment, ...]
 
 
+_CHUNK_BYTES = 255 * 1024  # GridFS's default chunk size
+
+
 class ContentStore:
     def __init__(self, database: AsyncDatabase, master: SecretBox) -> None:
         self._master = master
         self._keys = database["content_keys"]
         self._contents = database["contents"]
         self._files = AsyncGridFSBucket(database, bucket_name="attachments")
+        self._files_collection = database["attachments.files"]
+        self._chunks = database["attachments.chunks"]
         self._boxes: dict[str, SecretBox] = {}
 
     async def ensure_indexes(self) -> None:
         await self._contents.create_index([("workspace_id", 1), ("message_key", 1)])
         await self._contents.create_index([("mailbox_id", 1)])
+        # The indexes GridFS itself would make, plus one to find a mailbox's files.
+        await self._files_collection.create_index([("filename", 1), ("uploadDate", 1)])
+        await self._files_collection.create_index([("metadata.mailbox_id", 1)])
+        await self._chunks.create_index([("files_id", 1), ("n", 1)], unique=True)
 
     async def save(
         self,
@@ -68,16 +79,30 @@ class ContentStore:
         ids = [_content_id(mailbox_id, key) for key, _ in contents]
         present = {d["_id"] async for d in self._contents.find({"_id": {"$in": ids}}, {"_id": 1})}
         writes = []
+        files: list[dict] = []
+        chunks: list[dict] = []
+        now = datetime.now(UTC)
         for (message_key, content), content_id in zip(contents, ids, strict=True):
             if content_id in present:
                 continue
             attachments = []
             for index, attachment in enumerate(content.attachments):
-                file_id = await self._files.upload_from_stream(
-                    attachment.filename or f"attachment-{index}",
-                    box.seal(attachment.payload, f"{content_id}:{index}"),
-                    metadata={"mailbox_id": mailbox_id, "message_key": message_key},
+                sealed = box.seal(attachment.payload, f"{content_id}:{index}")
+                file_id = ObjectId()
+                files.append(
+                    {
+                        "_id": file_id,
+                        "length": len(sealed),
+                        "chunkSize": _CHUNK_BYTES,
+                        "uploadDate": now,
+                        "filename": attachment.filename or f"attachment-{index}",
+                        "metadata": {"mailbox_id": mailbox_id, "message_key": message_key},
+                    }
                 )
+                chunks += [
+                    {"files_id": file_id, "n": n, "data": sealed[start : start + _CHUNK_BYTES]}
+                    for n, start in enumerate(range(0, max(len(sealed), 1), _CHUNK_BYTES))
+                ]
                 attachments.append(
                     {
                         "index": index,
@@ -103,6 +128,12 @@ class ContentStore:
                     upsert=True,
                 )
             )
+        # Attachments in the GridFS layout (any GridFS reader opens them), written for
+        # the whole batch at once: the driver's one-file-at-a-time upload asks the server
+        # about indexes before every file, which the stand-in answers by a full scan.
+        if chunks:
+            await self._chunks.insert_many(chunks, ordered=False)
+            await self._files_collection.insert_many(files, ordered=False)
         if writes:
             await self._contents.bulk_write(writes, ordered=False)
 
@@ -143,8 +174,15 @@ class ContentStore:
         """The key first: once it is gone, whatever is left behind is unreadable."""
         await self._keys.delete_one({"_id": mailbox_id})
         self._boxes.pop(mailbox_id, None)
-        async for grid_file in self._files.find({"metadata.mailbox_id": mailbox_id}):
-            await self._files.delete(grid_file._id)
+        file_ids = [
+            d["_id"]
+            async for d in self._files_collection.find(
+                {"metadata.mailbox_id": mailbox_id}, {"_id": 1}
+            )
+        ]
+        if file_ids:
+            await self._chunks.delete_many({"files_id": {"$in": file_ids}})
+            await self._files_collection.delete_many({"_id": {"$in": file_ids}})
         await self._contents.bulk_write([DeleteMany({"mailbox_id": mailbox_id})])
 
     async def _find(self, workspace_id: str, message_key: str, mailbox_id: str) -> dict:

@@ -288,6 +288,9 @@ class IngestStore:
         return await self._sightings.find_one({"_id": _sighting_id(mailbox_id, message_key)})
 
     async def visible_sightings(self, mailbox_id: str, thread_keys: Iterable[str]) -> list[dict]:
+        thread_keys = list(thread_keys)
+        if not thread_keys:  # the common case: ask the server nothing
+            return []
         cursor = self._sightings.find(
             {
                 "mailbox_id": mailbox_id,
@@ -298,6 +301,9 @@ class IngestStore:
         return [document async for document in cursor]
 
     async def hidden_sightings(self, mailbox_id: str, thread_keys: Iterable[str]) -> list[dict]:
+        thread_keys = list(thread_keys)
+        if not thread_keys:
+            return []
         cursor = self._sightings.find(
             {
                 "mailbox_id": mailbox_id,
@@ -353,6 +359,9 @@ class IngestStore:
         self, mailbox_id: str, values: Iterable[str]
     ) -> dict[str, frozenset[str]]:
         """The threads of a mailbox holding any of these addresses or domains."""
+        values = list(values)
+        if not values:
+            return {}
         cursor = self._threads.find({"mailbox_id": mailbox_id, "terms": {"$in": list(values)}})
         return {d["thread_key"]: frozenset(d["terms"]) async for d in cursor}
 
