@@ -23,7 +23,15 @@ def main() -> int:
     print(f"python {sys.version.split()[0]} on {platform.machine()}, {platform.system()}")
     # `python -m bench identity=20000` runs the identity benchmark on 20,000 addresses.
     arguments = dict(a.partition("=")[::2] for a in sys.argv[1:])
-    wanted = set(arguments) or {"parsing", "import", "pipeline", "identity", "latency"}
+    wanted = set(arguments) or {
+        "parsing",
+        "import",
+        "imap",
+        "pipeline",
+        "identity",
+        "latency",
+        "access",
+    }
     if "parsing" in wanted:
         _print(
             "parsing, mixed corpus (rate ratio = parse_message msgs/s / compat32 baseline msgs/s)",
@@ -36,6 +44,13 @@ def main() -> int:
             f"archive import, {messages:,}-message mixed mbox through the ingest service",
             _benchmark("ingest_import").run(messages),
         )
+    if "imap" in wanted:
+        # `python -m bench imap=2000` backfills a 2,000-message mailbox.
+        messages = int(arguments.get("imap") or 20_000)
+        _print(
+            f"IMAP backfill, {messages:,} messages from the local Dovecot (ratio vs bare fetch)",
+            _benchmark("imap_backfill").run(messages),
+        )
     if "identity" in wanted:
         addresses = int(arguments.get("identity") or 1_000_000)
         _print(
@@ -47,6 +62,12 @@ def main() -> int:
         _print(
             f"real time: MessageSynced -> attribute served, offered {rate:.0f} msg/s for 10 s",
             _benchmark("latency").run(rate),
+        )
+    if "access" in wanted:
+        _print(
+            "access over gRPC (ratio = calls/s vs a bare grpc.aio echo of the same payload, "
+            "50 in flight)",
+            _benchmark("access").run(),
         )
     if "pipeline" in wanted:
         _print(
