@@ -42,6 +42,7 @@ class Received:
     sender: str
     recipients: list[str]
     message: email.message.EmailMessage
+    at: float  # time.monotonic() when the server accepted it
 
 
 @dataclass
@@ -57,7 +58,9 @@ class SmtpServer:
 
     async def handle_DATA(self, server, session, envelope):
         message = email.message_from_bytes(envelope.content, policy=policy.default)
-        self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos), message))
+        self.received.append(
+            Received(envelope.mail_from, list(envelope.rcpt_tos), message, time.monotonic())
+        )
         return "250 Message accepted"
 
 
@@ -320,6 +323,9 @@ async def test_send_reply_and_personalized_mass_send(
         assert set(texts) == {"bob@acme.com", "carol@beta.io"}  # never a blank for Dan
         assert texts["bob@acme.com"].startswith("Hi Bob,")
         assert texts["carol@beta.io"].startswith("Hi Carol,")
+        # Paced: the mailbox sends at most 30 a minute (the default), one per 2 s.
+        mass = smtp_server.received[1:]
+        assert mass[1].at - mass[0].at >= 1.9
 
         # A retried start is the same mass send and sends nothing more.
         retried = (await send.StartMassSend(start, metadata=as_alice)).mass_send

@@ -645,3 +645,24 @@ async def test_unparseable_mail_is_quarantined_visibly_and_the_sync_goes_on(
             metadata=ingest.as_member("m1"),
         )
     assert bad.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+
+
+async def test_a_recreated_folder_is_read_again_without_duplicates(ingest, dovecot, mailbox):
+    mailbox.create("Projects")
+    mailbox.append("Projects", letter(1), letter(2))
+    connected = await ingest.connect(mailbox.account.username, dovecot.port)
+    await ingest.wait_for(connected.mailbox_id, idle_with(2))
+    # The folder is deleted and made again: a new UIDVALIDITY, every old UID void.
+    mailbox.delete("Projects")
+    mailbox.create("Projects")
+    mailbox.append("Projects", letter(1), letter(2), letter(3))
+    await ingest.mailboxes.SyncMailboxNow(
+        pb.SyncMailboxNowRequest(mailbox_id=connected.mailbox_id), metadata=ingest.as_member("m1")
+    )
+    deadline = time.monotonic() + 20
+    while len(keys := await ingest.synced_keys(connected.mailbox_id)) < 3:
+        assert time.monotonic() < deadline, "the recreated folder was never read again"
+        await asyncio.sleep(0.3)
+    await asyncio.sleep(1)  # a late duplicate would show up here
+    keys = await ingest.synced_keys(connected.mailbox_id)
+    assert sorted(keys) == [f"renewal-{n}@brightpath.com" for n in (1, 2, 3)]
