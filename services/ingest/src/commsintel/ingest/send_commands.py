@@ -266,7 +266,8 @@ class SendCommands:
                 )
             if recipient["state"] != "queued":
                 continue
-            await self._sends.set_recipient(document_id, index, {"state": "sending"})
+            if not await self._sends.claim_recipient(document_id, index):
+                continue  # another worker has it
             raw = await self._contents.unseal(
                 mailbox_id,
                 bytes(recipient["sealed"]),

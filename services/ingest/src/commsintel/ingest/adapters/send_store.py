@@ -53,6 +53,14 @@ class SendStore:
             update["$unset"] = {f"recipients.{index}.sealed": ""}
         await self._sends.update_one({"_id": send_id}, update)
 
+    async def claim_recipient(self, send_id: str, index: int) -> bool:
+        """queued -> sending, atomically: only one worker (of any instance) may send it."""
+        result = await self._sends.update_one(
+            {"_id": send_id, f"recipients.{index}.state": "queued"},
+            {"$set": {f"recipients.{index}.state": "sending"}},
+        )
+        return result.modified_count == 1
+
     async def unfinished_mass_sends(self) -> list[dict[str, Any]]:
         cursor = self._sends.find(
             {"kind": "mass", "recipients.state": {"$in": ["queued", "sending"]}}
