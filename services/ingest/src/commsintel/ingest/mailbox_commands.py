@@ -9,7 +9,7 @@ from datetime import datetime
 
 from commsintel.contracts import ids
 from commsintel.contracts.auth import Caller
-from commsintel.contracts.errors import InvalidArgument, NotFound
+from commsintel.contracts.errors import InvalidArgument
 from commsintel.contracts.events import MailboxRemoved, MailboxSettingsChanged
 from commsintel.contracts.streaming import EventPublisher
 from commsintel.ingest.adapters.content_store import ContentStore
@@ -100,11 +100,9 @@ class MailboxCommands:
         return record
 
     async def get(self, caller: Caller, mailbox_id: str) -> MailboxRecord:
-        record = await self._store.mailbox(caller.workspace_id, mailbox_id)
-        if record.mailbox.member_id != caller.member_id:
-            # Another member's mailbox is not even acknowledged to exist.
-            raise NotFound(f"no mailbox {mailbox_id}")
-        return record
+        return await self._store.mailbox(
+            caller.workspace_id, mailbox_id, member_id=caller.member_id
+        )
 
     async def list(self, caller: Caller) -> list[MailboxRecord]:
         return await self._store.mailboxes_of(caller.workspace_id, caller.member_id)

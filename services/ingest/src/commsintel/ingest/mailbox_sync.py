@@ -73,12 +73,32 @@ class SyncTimings:
     retry_ceiling: float = 300.0
     calendar_interval: float = 300.0  # seconds between two calendar passes
 
+    def retry_after(self, failures: int) -> float:
+        return retry_delay(failures, base=self.retry_base, ceiling=self.retry_ceiling)
+
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-class MailboxSyncer:
+class _WakeableLoop:
+    """What both sync loops share: a "sync now" wake-up, and a count of failures in a
+    row for the backoff."""
+
+    def __init__(self) -> None:
+        self._wake = asyncio.Event()
+        self._failures = 0
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def _sleep_or_wake(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), timeout=seconds)
+        self._wake.clear()
+
+
+class MailboxSyncer(_WakeableLoop):
     """The sync of one IMAP mailbox, as a long-running task."""
 
     def __init__(
@@ -91,6 +111,7 @@ class MailboxSyncer:
         timings: SyncTimings,
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
+        super().__init__()
         self.mailbox = record.mailbox
         self._status = record.status
         self._store = store
@@ -98,11 +119,6 @@ class MailboxSyncer:
         self._publisher = publisher
         self._timings = timings
         self._clock = clock
-        self._wake = asyncio.Event()
-        self._failures = 0
-
-    def wake(self) -> None:
-        self._wake.set()
 
     async def run(self) -> None:
         while True:
@@ -125,11 +141,7 @@ class MailboxSyncer:
                 )
                 self._failures += 1
                 await self._report(sync_failed(self._status, kind, str(error), self._clock()))
-                delay = retry_delay(
-                    self._failures,
-                    base=self._timings.retry_base,
-                    ceiling=self._timings.retry_ceiling,
-                )
+                delay = self._timings.retry_after(self._failures)
                 await self._sleep_or_wake(delay)
             except Exception:
                 # Our side failed (e.g. the store): keep the details in the log, tell the
@@ -141,13 +153,7 @@ class MailboxSyncer:
                     await self._report(
                         sync_failed(self._status, "server_error", message, self._clock())
                     )
-                await self._sleep_or_wake(
-                    retry_delay(
-                        self._failures,
-                        base=self._timings.retry_base,
-                        ceiling=self._timings.retry_ceiling,
-                    )
-                )
+                await self._sleep_or_wake(self._timings.retry_after(self._failures))
 
     async def sync_pass(self, imap: ImapSession) -> int:
         """Every folder worth syncing, from its cursor; the number of messages read."""
@@ -233,11 +239,6 @@ class MailboxSyncer:
                 return  # the server reported something
         self._wake.clear()
 
-    async def _sleep_or_wake(self, seconds: float) -> None:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), timeout=seconds)
-        self._wake.clear()
-
     async def _account(self) -> ImapAccount:
         record = await self._store.mailbox(self.mailbox.workspace_id, self.mailbox.mailbox_id)
         return imap_account(record, await self._store.secrets(self.mailbox.mailbox_id))
@@ -288,7 +289,7 @@ def _expected(plan: FolderPlan, status: FolderStatus) -> int:
     return max(0, min(status.messages, status.uidnext - plan.first_uid))
 
 
-class CalendarSyncer:
+class CalendarSyncer(_WakeableLoop):
     """The calendar of one mailbox (CalDAV or an .ics feed): a pass every
     `calendar_interval` seconds while the member has it turned on, or when woken. Its
     status is kept apart from the mail's: a calendar that fails stops no mail."""
@@ -303,6 +304,7 @@ class CalendarSyncer:
         timings: SyncTimings,
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
+        super().__init__()
         self.mailbox = record.mailbox
         self._status = record.calendar_status
         self._store = store
@@ -310,11 +312,6 @@ class CalendarSyncer:
         self._publisher = publisher
         self._timings = timings
         self._clock = clock
-        self._wake = asyncio.Event()
-        self._failures = 0
-
-    def wake(self) -> None:
-        self._wake.set()
 
     async def run(self) -> None:
         while True:
@@ -327,18 +324,12 @@ class CalendarSyncer:
                 self._status = sync_failed(self._status, error.kind, str(error), self._clock())
                 await self._store.save_calendar_status(self.mailbox.mailbox_id, self._status)
                 if error.kind != "auth_failed":
-                    delay = retry_delay(
-                        self._failures,
-                        base=self._timings.retry_base,
-                        ceiling=self._timings.retry_ceiling,
-                    )
+                    delay = self._timings.retry_after(self._failures)
             except Exception:
                 log.exception("calendar sync of mailbox %s failed", self.mailbox.mailbox_id)
                 self._failures += 1
-                delay = retry_delay(self._failures, ceiling=self._timings.retry_ceiling)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=delay)
-            self._wake.clear()
+                delay = self._timings.retry_after(self._failures)
+            await self._sleep_or_wake(delay)
 
     async def sync_pass(self) -> None:
         record = await self._store.mailbox(self.mailbox.workspace_id, self.mailbox.mailbox_id)

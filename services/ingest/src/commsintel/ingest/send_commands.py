@@ -325,9 +325,9 @@ class SendCommands:
     ) -> MailboxRecord:
         if not mailbox_id.strip():
             raise InvalidArgument("mailbox_id is required")
-        record = await self._store.mailbox(caller.workspace_id, mailbox_id)
-        if record.mailbox.member_id != caller.member_id:
-            raise NotFound(f"no mailbox {mailbox_id}")
+        record = await self._store.mailbox(
+            caller.workspace_id, mailbox_id, member_id=caller.member_id
+        )
         if need_smtp and record.smtp is None:
             raise InvalidArgument(
                 "this mailbox has no SMTP settings: reconnect it with smtp to send from it"

@@ -175,10 +175,15 @@ class IngestStore:
             ) from None
         return MailboxRecord(document)
 
-    async def mailbox(self, workspace_id: str, mailbox_id: str) -> MailboxRecord:
-        document = await self._mailboxes.find_one(
-            {"_id": mailbox_id, "workspace_id": workspace_id}, {"secrets": 0}
-        )
+    async def mailbox(
+        self, workspace_id: str, mailbox_id: str, *, member_id: str | None = None
+    ) -> MailboxRecord:
+        """With `member_id`, only that member's: another member's mailbox is not even
+        acknowledged to exist (NotFound, like one that does not)."""
+        query = {"_id": mailbox_id, "workspace_id": workspace_id}
+        if member_id is not None:
+            query["member_id"] = member_id
+        document = await self._mailboxes.find_one(query, {"secrets": 0})
         if document is None:
             raise NotFound(f"no mailbox {mailbox_id}")
         return MailboxRecord(document)
