@@ -31,6 +31,7 @@ def main() -> int:
         "identity",
         "latency",
         "access",
+        "replay",
     }
     if "parsing" in wanted:
         _print(
@@ -68,6 +69,14 @@ def main() -> int:
             "access over gRPC (ratio = calls/s vs a bare grpc.aio echo of the same payload, "
             "50 in flight)",
             _benchmark("access").run(),
+        )
+    if "replay" in wanted:
+        # `python -m bench replay=20000` replays a history of 20,000 interactions.
+        interactions = int(arguments.get("replay") or 100_000)
+        _print(
+            f"intelligence replay, {interactions:,} interactions (ratio = bare read time / "
+            "replay time, median of 3)",
+            _benchmark("replay").run(interactions),
         )
     if "pipeline" in wanted:
         _print(

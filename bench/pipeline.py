@@ -13,13 +13,11 @@ import time
 import uuid
 from pathlib import Path
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer
 
 from commsintel.contracts.topics import INGEST_MESSAGES
 from commsintel.embedded import kafka_bootstrap, local_kafka, local_mongo, mongo_uri
-from commsintel.intelligence import app as intelligence_app
 from commsintel.pipeline import InProcessPipeline, PipelineConfig
-from commsintel.replay import replay_service
 from commsintel.sample_mailboxes import SAMPLE_WORKSPACE, write_sample_mailboxes
 
 
@@ -40,29 +38,6 @@ async def _bare_consumer(bootstrap: str, expected: int) -> float:
                 for record in records:
                     json.loads(record.value)
                     seen += 1
-        return time.perf_counter() - started
-    finally:
-        await consumer.stop()
-
-
-async def _bare_read(bootstrap: str, topics) -> float:
-    """Seconds a bare consumer takes to read and json.loads everything on `topics`."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
-    await consumer.start()
-    try:
-        partitions = [
-            TopicPartition(topic, partition)
-            for topic in topics
-            for partition in sorted(consumer.partitions_for_topic(topic) or ())
-        ]
-        consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
-        ends = await consumer.end_offsets(partitions)
-        started = time.perf_counter()
-        while [p for p in partitions if await consumer.position(p) < ends[p]]:
-            for records in (await consumer.getmany(timeout_ms=500, max_records=1000)).values():
-                for record in records:
-                    json.loads(record.value)
         return time.perf_counter() - started
     finally:
         await consumer.stop()
@@ -93,12 +68,6 @@ async def _run(workdir: Path) -> dict[str, float]:
         finally:
             await pipeline.stop()
         bare = await _bare_consumer(kafka_bootstrap(kafka), published)
-        # Rebuilding intelligence from its topics, against a bare read of the same topics.
-        replay_settings = config.intelligence().model_copy(
-            update={"mongo_database": "bench_intelligence_replay"}
-        )
-        replayed = await replay_service("intelligence", settings=replay_settings)
-        bare_topics = await _bare_read(kafka_bootstrap(kafka), intelligence_app.INPUT_TOPICS)
     finally:
         mongo.stop()
         kafka.stop()
@@ -108,10 +77,6 @@ async def _run(workdir: Path) -> dict[str, float]:
         "end_to_end_msgs_per_s": published / end_to_end,
         "bare_consumer_msgs_per_s": published / bare,
         "end_to_end_ratio_vs_bare_consumer": bare / end_to_end,
-        "intelligence_replay_records": replayed.records,
-        "intelligence_replay_records_per_s": replayed.records / replayed.seconds,
-        "bare_read_same_topics_per_s": replayed.records / bare_topics,
-        "replay_ratio_vs_bare": bare_topics / replayed.seconds,
     }
 
 

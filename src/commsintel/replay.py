@@ -108,13 +108,17 @@ async def replay(
     topics: Sequence[str],
     handle: Callable[[Sequence[Event]], Awaitable[None]],
     on_progress: Callable[[ReplayProgress], None] = lambda progress: None,
+    finish: Callable[[], Awaitable[None]] | None = None,
 ) -> ReplayProgress:
+    """`finish`: called after the last batch, for a handler that writes at the end."""
     progress = ReplayProgress()
     started = time.perf_counter()
     async for events in read_topics(bootstrap, topics, progress):
         await handle(events)
         progress.seconds = time.perf_counter() - started
         on_progress(progress)
+    if finish is not None:
+        await finish()
     progress.seconds = time.perf_counter() - started
     return progress
 
@@ -128,6 +132,7 @@ async def replay_service(
 ) -> ReplayProgress:
     """Drop `service`'s database and rebuild it from its input topics."""
     publisher = publisher or DiscardingPublisher()
+    finish = None
     if service == "identity-resolution":
         from commsintel.identity import app
         from commsintel.identity.adapters.store import IdentityStore
@@ -146,14 +151,16 @@ async def replay_service(
         from commsintel.intelligence import app
         from commsintel.intelligence.adapters.store import IntelligenceStore
         from commsintel.intelligence.config import IntelligenceSettings
-        from commsintel.intelligence.handlers import IntelligenceHandlers
+        from commsintel.intelligence.handlers import IntelligenceReplay
 
         settings = settings or IntelligenceSettings()
         client = mongo_client(settings.mongo_uri, f"{service}-replay")
         await client.drop_database(settings.mongo_database)
         store = IntelligenceStore(client[settings.mongo_database])
-        model = settings.strength_model()
-        handle = IntelligenceHandlers(store, model).handle_batch
+        rebuild = IntelligenceReplay(
+            store, settings.strength_model(), settings.replay_memory_interactions
+        )
+        handle, finish = rebuild.handle_batch, rebuild.finish  # finish builds the indexes
     elif service == "access":
         from commsintel.access import app
         from commsintel.access.adapters.store import AccessStore
@@ -168,12 +175,14 @@ async def replay_service(
     else:
         raise ValueError(f"{service} keeps no projections to replay")
     try:
-        await store.ensure_indexes()
+        if finish is None:
+            await store.ensure_indexes()
         return await replay(
             bootstrap=settings.kafka_bootstrap,
             topics=app.INPUT_TOPICS,
             handle=handle,
             on_progress=on_progress,
+            finish=finish,
         )
     finally:
         await client.close()

@@ -9,6 +9,8 @@ import heapq
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 
+from aiokafka.coordinator.assignors.range import RangePartitionAssignor
+from aiokafka.coordinator.assignors.roundrobin import RoundRobinPartitionAssignor
 from aiokafka.errors import KafkaError
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
@@ -118,6 +120,11 @@ def subscribe_event_batches(
         ack_policy=AckPolicy.NACK_ON_ERROR,
         session_timeout_ms=10_000,
         heartbeat_interval_ms=1_000,
+        # Range gives partition p of every input topic to the same consumer (the topics
+        # have the same partition count and are keyed by workspace), so one consumer
+        # handles all of a workspace's inputs: a single writer per workspace. Round robin
+        # stays listed so a group mid rolling upgrade still agrees on a protocol.
+        partition_assignment_strategy=(RangePartitionAssignor, RoundRobinPartitionAssignor),
         title=f"{group_id}:{','.join(topics)}",
     )
     async def consume_batch(message: KafkaMessage) -> None:

@@ -1,19 +1,27 @@
-"""One handler per batch: InteractionResolved -> interactions -> member strengths;
-MailboxRemoved -> that mailbox's interactions gone, strengths folded again.
+"""Events -> the interaction book -> buckets and strengths.
 
-An InteractionResolved names all records of one (mailbox, interaction); a later one for
-the same pair replaces the earlier one.
+Live, each batch loads the part of its workspace's book the batch can change, applies the
+events in order, and writes back the pairs that changed (folded again from all their
+interactions). A replay applies everything to books held in memory and writes each
+document once at the end. Both apply the same events with the same code, so they end in
+the same documents (a test compares them).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC
 from itertools import groupby
 
 from commsintel.contracts.events import Event, InteractionResolved, MailboxRemoved
-from commsintel.intelligence.adapters.store import IntelligenceStore, Pair
+from commsintel.intelligence.adapters.store import IntelligenceStore
 from commsintel.intelligence.domain.attributes import Interaction
+from commsintel.intelligence.domain.book import InteractionBook, sighting_ref, to_millisecond
 from commsintel.intelligence.domain.strength import StrengthModel
+
+# A replay holds at most this many interactions in memory (~0.5 KB each) before it
+# writes them and goes on as the live handler does.
+REPLAY_MEMORY_INTERACTIONS = 1_000_000
 
 
 class IntelligenceHandlers:
@@ -23,38 +31,78 @@ class IntelligenceHandlers:
 
     async def handle_batch(self, events: Sequence[Event]) -> None:
         for workspace_id, run in groupby(events, key=lambda event: event.workspace_id):
-            resolved: dict[str, tuple[str, list[Interaction]]] = {}
-            changed: set[Pair] = set()
-            for event in run:
-                if isinstance(event, InteractionResolved):
-                    ref = f"{event.mailbox_id}\x1f{event.interaction_key}"
-                    resolved[ref] = (event.mailbox_id, interactions_of(event))
-                elif isinstance(event, MailboxRemoved):
-                    # What came before the removal is stored first, then removed with it.
-                    changed |= await self._flush(workspace_id, resolved)
-                    changed |= await self._store.remove_mailbox(workspace_id, event.mailbox_id)
-            changed |= await self._flush(workspace_id, resolved)
-            await self._store.fold_strengths(workspace_id, changed, self._model)
+            run = list(run)
+            resolved = [e for e in run if isinstance(e, InteractionResolved)]
+            book, stored = await self._store.load(
+                workspace_id,
+                refs=[sighting_ref(e.mailbox_id, e.interaction_key) for e in resolved],
+                members=[e.member_id for e in run if isinstance(e, MailboxRemoved)],
+                pairs=[(record.record_id, e.member_id) for e in resolved for record in e.records],
+            )
+            apply_events(book, run)
+            await self._store.save(workspace_id, book, stored, self._model)
 
-    async def _flush(self, workspace_id: str, resolved: dict) -> set[Pair]:
-        """Store the pending resolutions; returns every pair they touched."""
-        _, lost = await self._store.replace_interactions(workspace_id, dict(resolved))
-        touched = {(i.record_id, i.member_id) for _, found in resolved.values() for i in found}
-        resolved.clear()
-        return lost | touched
+
+class IntelligenceReplay:
+    """Rebuilds into empty storage (no indexes yet): every workspace's book in memory,
+    each document written once by `finish`. Past `max_interactions` held, it writes what it has and
+    handles the rest as live batches (slower, same result)."""
+
+    def __init__(
+        self,
+        store: IntelligenceStore,
+        model: StrengthModel,
+        max_interactions: int = REPLAY_MEMORY_INTERACTIONS,
+    ) -> None:
+        self._store = store
+        self._model = model
+        self._max_interactions = max_interactions
+        self._books: dict[str, InteractionBook] = {}
+        self._live: IntelligenceHandlers | None = None
+
+    async def handle_batch(self, events: Sequence[Event]) -> None:
+        if self._live is not None:
+            await self._live.handle_batch(events)
+            return
+        for workspace_id, run in groupby(events, key=lambda event: event.workspace_id):
+            apply_events(self._books.setdefault(workspace_id, InteractionBook()), run)
+        if sum(book.size for book in self._books.values()) > self._max_interactions:
+            await self.finish()
+            self._live = IntelligenceHandlers(self._store, self._model)
+
+    async def finish(self) -> None:
+        """Write everything held; the indexes are built after the documents are in (a
+        bulk load into indexed collections is several times slower)."""
+        for workspace_id in sorted(self._books):
+            await self._store.save(workspace_id, self._books[workspace_id], None, self._model)
+        self._books.clear()
+        await self._store.ensure_indexes()
+
+
+def apply_events(book: InteractionBook, events) -> None:
+    for event in events:
+        if isinstance(event, InteractionResolved):
+            book.resolve(
+                sighting_ref(event.mailbox_id, event.interaction_key), interactions_of(event)
+            )
+        elif isinstance(event, MailboxRemoved):
+            book.remove_mailbox(event.mailbox_id)
 
 
 def interactions_of(event: InteractionResolved) -> list[Interaction]:
+    at = to_millisecond(event.occurred_at.astimezone(UTC))
+    # Positional: a replay builds millions of these.
     return [
         Interaction(
-            record_id=record.record_id,
-            member_id=event.member_id,
-            interaction_key=event.interaction_key,
-            at=event.occurred_at,
-            direction=event.direction,
-            participant_count=event.participant_count,
-            kind=event.kind,
-            role=record.role,
+            record.record_id,
+            event.member_id,
+            event.interaction_key,
+            at,
+            event.direction,
+            event.participant_count,
+            event.kind,
+            record.role,
+            event.mailbox_id,
         )
         for record in event.records
     ]

@@ -1,25 +1,29 @@
 """Intelligence's MongoDB projections:
-- `interactions`: one document per (record, mailbox, interaction): the facts strength is
-  folded from (as_of queries read these). The records of one (mailbox, interaction) are
-  replaced whenever identity resolves it again (a person made from history, a merge).
+- `interactions`: one document per (record, member, calendar year) holding that member's
+  interactions with that record in that year (the facts strength and attributes are
+  folded from; as_of queries read these), with the sightings (`refs`) and mailboxes they
+  came from (the sightings indexed, so a new resolution of one finds it).
 - `member_strengths`: one per (record, member): a decayed score kept at an anchor time,
   with a time-independent rank key so "strongest" is an index scan.
 A removed mailbox's interactions are deleted, so the projections are what they would be
-had it never been synced.
+had it never been synced. One writer per workspace (docs/decisions/0017).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from datetime import datetime
+from collections.abc import Iterable, Sequence
 
-from pymongo import DESCENDING, DeleteOne, UpdateOne
+from pymongo import DESCENDING, DeleteOne, InsertOne, ReplaceOne, UpdateOne
+from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 
 from commsintel.intelligence.domain.attributes import Interaction, pair_score
+from commsintel.intelligence.domain.book import BucketKey, InteractionBook, Pair, sighting_ref
 from commsintel.intelligence.domain.strength import StrengthModel, rank_key
 
-Pair = tuple[str, str]  # (record_id, member_id)
+# Buckets read for a book: pair -> bucket id -> document as stored.
+StoredBuckets = dict[Pair, dict[str, dict]]
+WRITE_CHUNK = 1000
 
 
 class IntelligenceStore:
@@ -28,112 +32,88 @@ class IntelligenceStore:
         self._strengths = database["member_strengths"]
 
     async def ensure_indexes(self) -> None:
-        await self._interactions.create_index([("workspace_id", 1), ("record_id", 1)])
-        await self._interactions.create_index([("workspace_id", 1), ("ref", 1)])
+        await self._interactions.create_index(
+            [("workspace_id", 1), ("record_id", 1), ("member_id", 1), ("year", 1)]
+        )
+        await self._interactions.create_index([("workspace_id", 1), ("refs", 1)])
         await self._strengths.create_index([("workspace_id", 1), ("rank_key", DESCENDING)])
+        await self._strengths.create_index(
+            [("workspace_id", 1), ("member_id", 1), ("rank_key", DESCENDING)]
+        )
 
-    async def replace_interactions(
-        self, workspace_id: str, resolved: dict[str, tuple[str, list[Interaction]]]
-    ) -> tuple[list[Interaction], set[Pair]]:
-        """`resolved`: ref -> (mailbox_id, the interactions it now has, one per record).
-
-        Returns the interactions that are new, and the (record, member) pairs that lost
-        one (their strength must be folded again from what remains)."""
-        refs = sorted(resolved)
-        existing: dict[str, dict] = {}
-        if refs:
-            query = {"workspace_id": workspace_id, "ref": {"$in": refs}}
-            async for document in self._interactions.find(
-                query, {"ref": 1, "member_id": 1, "record_id": 1}
-            ):
-                existing[document["_id"]] = document
-        writes: list = []
-        fresh: list[Interaction] = []
-        wanted_ids: set[str] = set()
-        for ref in refs:
-            mailbox_id, interactions = resolved[ref]
-            for interaction in interactions:
-                key = _document_id(interaction.record_id, ref)
-                wanted_ids.add(key)
-                if key not in existing:
-                    fresh.append(interaction)
-                writes.append(
-                    UpdateOne(
-                        {"_id": key},
-                        {"$set": _document(workspace_id, mailbox_id, ref, interaction)},
-                        upsert=True,
-                    )
-                )
-        lost = {
-            (d["record_id"], d["member_id"]) for key, d in existing.items() if key not in wanted_ids
-        }
-        writes += [DeleteOne({"_id": key}) for key in sorted(existing) if key not in wanted_ids]
-        if writes:
-            await self._interactions.bulk_write(writes, ordered=True)
-        return fresh, lost
-
-    async def fold_strengths(
-        self, workspace_id: str, pairs: Iterable[Pair], model: StrengthModel
-    ) -> None:
-        """Fold these (record, member) pairs again from all their interactions: a reply
-        can make earlier mail two-way, a merge or a removal takes interactions away."""
-        writes: list = []
-        for pair, interactions in sorted(
-            (await self._interactions_of_pairs(workspace_id, pairs)).items()
-        ):
-            score = pair_score(interactions, model)
-            if score.anchor is None:
-                writes.append(DeleteOne({"_id": _pair_id(pair)}))
-                continue
-            writes.append(
-                UpdateOne(
-                    {"_id": _pair_id(pair)},
-                    {
-                        "$set": {
-                            "workspace_id": workspace_id,
-                            "record_id": pair[0],
-                            "member_id": pair[1],
-                            "value": score.value,
-                            "anchor": score.anchor,
-                            "rank_key": rank_key(score, model),
-                        }
-                    },
-                    upsert=True,
-                )
-            )
-        if writes:
-            await self._strengths.bulk_write(writes, ordered=False)
-
-    async def remove_mailbox(self, workspace_id: str, mailbox_id: str) -> set[Pair]:
-        """Forget every interaction a mailbox brought; returns the pairs that changed."""
-        query = {"workspace_id": workspace_id, "mailbox_id": mailbox_id}
-        pairs = {
-            (d["record_id"], d["member_id"])
-            async for d in self._interactions.find(query, {"record_id": 1, "member_id": 1})
-        }
-        await self._interactions.delete_many(query)
-        return pairs
-
-    async def _interactions_of_pairs(
-        self, workspace_id: str, pairs: Iterable[Pair]
-    ) -> dict[Pair, list[Interaction]]:
-        pairs = set(pairs)
-        found: dict[Pair, list[Interaction]] = {pair: [] for pair in pairs}
-        if not pairs:
-            return found
+    async def load(
+        self,
+        workspace_id: str,
+        *,
+        refs: Iterable[str] = (),
+        members: Iterable[str] = (),
+        pairs: Iterable[Pair] = (),
+    ) -> tuple[InteractionBook, StoredBuckets]:
+        """A book of every pair holding one of `refs`, every pair of `members` (a removed
+        mailbox: rare, so it has no index of its own) and `pairs`, with all their
+        interactions (what a batch can change and fold)."""
+        wanted = set(pairs)
+        if refs := sorted(set(refs)):
+            query = {"workspace_id": workspace_id, "refs": {"$in": refs}}
+            async for document in self._interactions.find(query, {"record_id": 1, "member_id": 1}):
+                wanted.add((document["record_id"], document["member_id"]))
+        if members := sorted(set(members)):
+            query = {"workspace_id": workspace_id, "member_id": {"$in": members}}
+            async for document in self._strengths.find(query, {"record_id": 1, "member_id": 1}):
+                wanted.add((document["record_id"], document["member_id"]))
+        book, stored = InteractionBook(), {}
+        if not wanted:
+            return book, stored
         query = {
             "workspace_id": workspace_id,
-            "record_id": {"$in": sorted({record for record, _ in pairs})},
+            "record_id": {"$in": sorted({record for record, _ in wanted})},
+            "member_id": {"$in": sorted({member for _, member in wanted})},
         }
         async for document in self._interactions.find(query):
             pair = (document["record_id"], document["member_id"])
-            if pair in found:
-                found[pair].append(_interaction(document))
-        return found
+            if pair in wanted:
+                stored.setdefault(pair, {})[document["_id"]] = document
+                book.load(_interactions_of_bucket(document))
+        return book, stored
+
+    async def save(
+        self,
+        workspace_id: str,
+        book: InteractionBook,
+        stored: StoredBuckets | None,
+        model: StrengthModel,
+    ) -> None:
+        """Write the buckets and strengths of the pairs `book` changed. `stored`: the
+        buckets the book was loaded from; None when the store held nothing of the
+        workspace (a replay), so every document is inserted."""
+        inserts: list = []
+        replaces: list = []
+        strengths: list = []
+        for pair in sorted(book.changed):
+            before = {} if stored is None else dict(stored.get(pair, {}))
+            interactions: list[Interaction] = []
+            for key, bucket in book.buckets_of(pair).items():
+                document = _bucket_document(workspace_id, key, bucket)
+                interactions += bucket
+                previous = before.pop(document["_id"], None)
+                if previous is None:
+                    inserts.append(InsertOne(document))
+                elif previous != document:
+                    replaces.append(ReplaceOne({"_id": document["_id"]}, document))
+            replaces += [DeleteOne({"_id": gone}) for gone in sorted(before)]
+            strengths.append(_strength_write(workspace_id, pair, interactions, model, stored))
+        await _bulk_write(self._interactions, inserts)
+        await _bulk_write(self._interactions, replaces)
+        await _bulk_write(self._strengths, [write for write in strengths if write is not None])
+        book.changed.clear()
 
     async def interactions_of(self, workspace_id: str, record_id: str) -> list[Interaction]:
         cursor = self._interactions.find({"workspace_id": workspace_id, "record_id": record_id})
-        return [_interaction(document) async for document in cursor]
+        return [
+            interaction
+            async for document in cursor
+            for interaction in _interactions_of_bucket(document)
+        ]
 
     async def strongest_records(
         self, workspace_id: str, limit: int, member_id: str | None = None
@@ -151,39 +131,73 @@ class IntelligenceStore:
         return records
 
 
-def _document_id(record_id: str, ref: str) -> str:
-    return f"{record_id}\x1f{ref}"
+async def _bulk_write(collection: AsyncCollection, writes: Sequence) -> None:
+    for start in range(0, len(writes), WRITE_CHUNK):
+        await collection.bulk_write(writes[start : start + WRITE_CHUNK], ordered=False)
 
 
-def _pair_id(pair: Pair) -> str:
-    return f"{pair[0]}:{pair[1]}"
-
-
-def _document(workspace_id: str, mailbox_id: str, ref: str, interaction: Interaction) -> dict:
-    return {
+def _strength_write(
+    workspace_id: str,
+    pair: Pair,
+    interactions: list[Interaction],
+    model: StrengthModel,
+    stored: StoredBuckets | None,
+):
+    pair_id = "\x1f".join((workspace_id, *pair))
+    score = pair_score(interactions, model)
+    if score.anchor is None:
+        return None if stored is None else DeleteOne({"_id": pair_id})
+    document = {
         "workspace_id": workspace_id,
-        "ref": ref,
-        "record_id": interaction.record_id,
-        "member_id": interaction.member_id,
-        "mailbox_id": mailbox_id,
-        "interaction_key": interaction.interaction_key,
-        "at": interaction.at,
-        "direction": interaction.direction,
-        "participant_count": interaction.participant_count,
-        "kind": interaction.kind,
-        "role": interaction.role,
+        "record_id": pair[0],
+        "member_id": pair[1],
+        "value": score.value,
+        "anchor": score.anchor,
+        "rank_key": rank_key(score, model),
+    }
+    if stored is None:
+        return InsertOne({"_id": pair_id, **document})
+    return UpdateOne({"_id": pair_id}, {"$set": document}, upsert=True)
+
+
+def _bucket_document(workspace_id: str, key: BucketKey, interactions: list[Interaction]) -> dict:
+    record_id, member_id, year = key
+    return {
+        "_id": "\x1f".join((workspace_id, record_id, member_id, str(year))),
+        "workspace_id": workspace_id,
+        "record_id": record_id,
+        "member_id": member_id,
+        "year": year,
+        "refs": sorted({sighting_ref(i.mailbox_id, i.interaction_key) for i in interactions}),
+        "mailbox_ids": sorted({i.mailbox_id for i in interactions}),
+        "interactions": [
+            {
+                "mailbox_id": i.mailbox_id,
+                "key": i.interaction_key,
+                "at": i.at,
+                "direction": i.direction,
+                "participant_count": i.participant_count,
+                "kind": i.kind,
+                "role": i.role,
+            }
+            for i in interactions
+        ],
     }
 
 
-def _interaction(document: dict) -> Interaction:
-    at: datetime = document["at"]
-    return Interaction(
-        record_id=document["record_id"],
-        member_id=document["member_id"],
-        interaction_key=document["interaction_key"],
-        at=at,
-        direction=document["direction"],
-        participant_count=document["participant_count"],
-        kind=document.get("kind", "email"),
-        role=document.get("role", ""),
-    )
+def _interactions_of_bucket(document: dict) -> list[Interaction]:
+    record_id, member_id = document["record_id"], document["member_id"]
+    return [
+        Interaction(
+            record_id=record_id,
+            member_id=member_id,
+            interaction_key=item["key"],
+            at=item["at"],
+            direction=item["direction"],
+            participant_count=item["participant_count"],
+            kind=item["kind"],
+            role=item["role"],
+            mailbox_id=item["mailbox_id"],
+        )
+        for item in document["interactions"]
+    ]

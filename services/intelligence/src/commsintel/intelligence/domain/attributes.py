@@ -13,6 +13,7 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from commsintel.intelligence.domain.strength import (
     DecayedScore,
@@ -22,9 +23,9 @@ from commsintel.intelligence.domain.strength import (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class Interaction:
-    """One member's sighting of one message or calendar event with this record."""
+class Interaction(NamedTuple):
+    """One member's sighting of one message or calendar event with this record (a named
+    tuple: a replay makes millions of them)."""
 
     record_id: str
     member_id: str
@@ -34,6 +35,7 @@ class Interaction:
     participant_count: int
     kind: str = "email"  # email | calendar
     role: str = ""  # the record's role: from, to, cc, organizer, attendee, declined, ...
+    mailbox_id: str = ""  # whose copy: the same message in two mailboxes is two sightings
 
     @property
     def counts_as_meeting(self) -> bool:
@@ -92,7 +94,12 @@ class RecordIntelligence:
 
 def _order(interaction: Interaction) -> tuple:
     # Ties broken by member and key, so no answer depends on arrival order.
-    return (interaction.at, interaction.member_id, interaction.interaction_key)
+    return (
+        interaction.at,
+        interaction.member_id,
+        interaction.interaction_key,
+        interaction.mailbox_id,
+    )
 
 
 def two_way_keys(emails: list[Interaction], window: timedelta) -> set[tuple[str, str]]:
