@@ -59,9 +59,16 @@ def test_first_and_last_interaction_span_email_and_calendar() -> None:
     assert (summary.email_count, summary.meeting_count) == (2, 1)
 
 
-def test_ten_emails_last_month_outweigh_ten_a_year_ago() -> None:
-    recent = summarize("rec", _emails("a", [3 * i for i in range(10)]), NOW, MODEL)
-    old = summarize("rec", _emails("a", [365 + 3 * i for i in range(10)]), NOW, MODEL)
+def _exchange(start_days_ago: float) -> list[Interaction]:
+    """Ten two-way emails over a month: five sent, each answered."""
+    sent = [start_days_ago + 6 * i for i in range(5)]
+    return _emails("a", sent) + _emails("a", [d - 1 for d in sent], direction="received")
+
+
+def test_ten_two_way_emails_last_month_outweigh_ten_a_year_ago() -> None:
+    recent = summarize("rec", _exchange(2), NOW, MODEL)
+    old = summarize("rec", _exchange(365), NOW, MODEL)
+    assert all("two-way" in c.reason for c in recent.contributions + old.contributions)
     assert recent.strength > old.strength > 0
 
 
