@@ -3,7 +3,6 @@ the value, workspace_id as the key. The W3C `traceparent` header rides alongside
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC
@@ -74,12 +73,12 @@ def decode_event(headers: Mapping[str, str], value: bytes | None) -> Event:
     if not value:
         raise PoisonMessage(f"{event_type} record has an empty value")
     try:
-        payload = json.loads(value)
-    except (ValueError, UnicodeDecodeError) as error:
-        raise PoisonMessage(f"{event_type} value is not JSON: {error}") from error
-    try:
-        event = model.model_validate(payload)
+        # Parsed and validated in one pass by pydantic-core (twice as fast as json.loads
+        # then validate, which a replay of millions of events notices).
+        event = model.model_validate_json(value)
     except ValidationError as error:
+        if any(problem["type"] == "json_invalid" for problem in error.errors()):
+            raise PoisonMessage(f"{event_type} value is not JSON: {error}") from error
         raise PoisonMessage(f"{event_type} value does not match its schema: {error}") from error
     if headers.get("ce_id") not in (None, event.event_id):
         raise PoisonMessage(f"ce_id {headers.get('ce_id')!r} differs from event_id")
