@@ -120,7 +120,8 @@ async def _replay(service_name: str) -> int:
         rate = progress.records / progress.seconds if progress.seconds else 0.0
         print(
             f"\rreplayed {progress.records}/{progress.total} records ({rate:.0f}/s), "
-            f"{progress.poison_skipped} poison skipped",
+            f"{progress.poison_skipped} poison skipped"
+            + (", writing the projections" if progress.writing else ""),
             end="",
             flush=True,
         )

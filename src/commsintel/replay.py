@@ -28,6 +28,7 @@ class ReplayProgress:
     total: int = 0
     poison_skipped: int = 0
     seconds: float = 0.0
+    writing: bool = False  # everything read; a handler that writes at the end is writing
 
 
 class DiscardingPublisher:
@@ -118,6 +119,8 @@ async def replay(
         progress.seconds = time.perf_counter() - started
         on_progress(progress)
     if finish is not None:
+        progress.writing = True
+        on_progress(progress)
         await finish()
     progress.seconds = time.perf_counter() - started
     return progress
