@@ -11,7 +11,9 @@ had it never been synced. One writer per workspace (docs/decisions/0017).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import asyncio
+from collections import deque
+from collections.abc import Iterable
 
 from pymongo import DESCENDING, DeleteOne, InsertOne, ReplaceOne, UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
@@ -86,25 +88,30 @@ class IntelligenceStore:
         """Write the buckets and strengths of the pairs `book` changed. `stored`: the
         buckets the book was loaded from; None when the store held nothing of the
         workspace (a replay), so every document is inserted."""
-        inserts: list = []
-        replaces: list = []
-        strengths: list = []
-        for pair in sorted(book.changed):
-            before = {} if stored is None else dict(stored.get(pair, {}))
-            interactions: list[Interaction] = []
-            for key, bucket in book.buckets_of(pair).items():
-                document = _bucket_document(workspace_id, key, bucket)
-                interactions += bucket
-                previous = before.pop(document["_id"], None)
-                if previous is None:
-                    inserts.append(InsertOne(document))
-                elif previous != document:
-                    replaces.append(ReplaceOne({"_id": document["_id"]}, document))
-            replaces += [DeleteOne({"_id": gone}) for gone in sorted(before)]
-            strengths.append(_strength_write(workspace_id, pair, interactions, model, stored))
-        await _bulk_write(self._interactions, inserts)
-        await _bulk_write(self._interactions, replaces)
-        await _bulk_write(self._strengths, [write for write in strengths if write is not None])
+        buckets = _PipelinedWrites(self._interactions)
+        strengths = _PipelinedWrites(self._strengths)
+        try:
+            for pair in sorted(book.changed):
+                before = {} if stored is None else dict(stored.get(pair, {}))
+                interactions: list[Interaction] = []
+                for key, bucket in book.buckets_of(pair).items():
+                    document = _bucket_document(workspace_id, key, bucket)
+                    interactions += bucket
+                    previous = before.pop(document["_id"], None)
+                    if previous is None:
+                        await buckets.add(InsertOne(document))
+                    elif previous != document:
+                        await buckets.add(ReplaceOne({"_id": document["_id"]}, document))
+                for gone in sorted(before):
+                    await buckets.add(DeleteOne({"_id": gone}))
+                write = _strength_write(workspace_id, pair, interactions, model, stored)
+                if write is not None:
+                    await strengths.add(write)
+            await buckets.flush()
+            await strengths.flush()
+        finally:
+            await buckets.cancel()
+            await strengths.cancel()
         book.changed.clear()
 
     async def interactions_of(self, workspace_id: str, record_id: str) -> list[Interaction]:
@@ -131,9 +138,44 @@ class IntelligenceStore:
         return records
 
 
-async def _bulk_write(collection: AsyncCollection, writes: Sequence) -> None:
-    for start in range(0, len(writes), WRITE_CHUNK):
-        await collection.bulk_write(writes[start : start + WRITE_CHUNK], ordered=False)
+class _PipelinedWrites:
+    """Unordered bulk writes of `WRITE_CHUNK` operations, sent while the next chunk is
+    being built (the server works in its own process meanwhile), at most `depth` in
+    flight. The operations of one save touch distinct documents, so order is free."""
+
+    def __init__(self, collection: AsyncCollection, depth: int = 2) -> None:
+        self._collection = collection
+        self._depth = depth
+        self._pending: list = []
+        self._in_flight: deque[asyncio.Task] = deque()
+
+    async def add(self, operation) -> None:
+        self._pending.append(operation)
+        if len(self._pending) >= WRITE_CHUNK:
+            await self._send()
+
+    async def flush(self) -> None:
+        if self._pending:
+            await self._send()
+        while self._in_flight:
+            await self._in_flight.popleft()
+
+    async def cancel(self) -> None:
+        """After a failure: nothing left running behind the caller's back."""
+        for task in self._in_flight:
+            task.cancel()
+        await asyncio.gather(*self._in_flight, return_exceptions=True)
+        self._in_flight.clear()
+
+    async def _send(self) -> None:
+        chunk, self._pending = self._pending, []
+        self._in_flight.append(
+            asyncio.create_task(self._collection.bulk_write(chunk, ordered=False))
+        )
+        if len(self._in_flight) >= self._depth:
+            await self._in_flight.popleft()
+        else:
+            await asyncio.sleep(0)  # let the task encode and send before the next chunk
 
 
 def _strength_write(
