@@ -12,10 +12,10 @@ from aiokafka import AIOKafkaConsumer
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from commsintel.contracts.envelope import header_map
-from commsintel.contracts.events import MailboxRemoved
+from commsintel.contracts.events import InteractionResolved, MailboxRemoved
 from commsintel.contracts.streaming import EventPublisher, build_broker, subscribe_event_batches
 from commsintel.contracts.telemetry import configure_tracing
-from commsintel.contracts.topics import INGEST_MAILBOXES, dead_letter_topic
+from commsintel.contracts.topics import IDENTITY_INTERACTIONS, INGEST_MAILBOXES, dead_letter_topic
 from commsintel.pipeline import dead_lettered, ensure_topics
 
 pytestmark = [pytest.mark.kafka]
@@ -129,3 +129,81 @@ async def test_trace_context_travels_from_publish_to_consume(kafka_bootstrap: st
         s.context.trace_id == trace_id or any(link.context.trace_id == trace_id for link in s.links)
         for s in consumer_spans
     ), "the consume span continues (or links to) the publishing trace"
+
+
+def _resolved(workspace: str, index: int) -> InteractionResolved:
+    return InteractionResolved(
+        event_id=f"{workspace}-r{index}",
+        workspace_id=workspace,
+        interaction_key=f"m{index}",
+        kind="email",
+        mailbox_id="mb",
+        member_id="alice",
+        occurred_at=datetime.now(UTC),
+        direction="sent",
+        participant_count=2,
+        records=(),
+    )
+
+
+async def test_one_consumer_of_a_group_handles_all_inputs_of_a_workspace(
+    kafka_bootstrap: str,
+) -> None:
+    """Two instances of a service reading two topics: every workspace's events from both
+    topics reach the same instance (a single writer per workspace)."""
+    await ensure_topics(kafka_bootstrap)
+    run = uuid.uuid4().hex[:8]
+    group = f"g-colocated-{run}"
+    seen: dict[str, set[tuple[str, str]]] = {"first": set(), "second": set()}
+    expected: set[str] = set()
+    all_measured_seen = asyncio.Event()
+
+    def recorder(instance: str):
+        async def handle(events) -> None:
+            for event in events:
+                if event.workspace_id.startswith(f"ws-{run}"):
+                    seen[instance].add((event.workspace_id, event.event_id))
+            handled = {event_id for found in seen.values() for _, event_id in found}
+            if expected and expected <= handled:
+                all_measured_seen.set()
+
+        return handle
+
+    brokers = []
+    for instance in seen:
+        broker = build_broker(kafka_bootstrap, configure_tracing(f"colocation-{run}"), instance)
+        subscribe_event_batches(
+            broker,
+            [INGEST_MAILBOXES, IDENTITY_INTERACTIONS],
+            group_id=group,
+            handle=recorder(instance),
+        )
+        brokers.append(broker)
+    try:
+        for broker in brokers:
+            await broker.start()
+        publisher = EventPublisher(brokers[0])
+        workspaces = [f"ws-{run}-{n}" for n in range(16)]
+        # Warm up until both instances hold partitions (the group has settled).
+        async with asyncio.timeout(90):
+            round_number = 0
+            while not all(seen.values()):
+                round_number += 1
+                await publisher.publish([_removed(w, round_number) for w in workspaces])
+                await asyncio.sleep(1)
+        for found in seen.values():
+            found.clear()
+        measured = [e for w in workspaces for e in (_removed(w, 1000), _resolved(w, 1000))]
+        expected.update(e.event_id for e in measured)
+        await publisher.publish(measured)
+        await asyncio.wait_for(all_measured_seen.wait(), 60)
+    finally:
+        for broker in brokers:
+            await broker.stop()
+
+    owners: dict[str, set[str]] = {}
+    for instance, found in seen.items():
+        for workspace, _ in found:
+            owners.setdefault(workspace, set()).add(instance)
+    assert all(len(instances) == 1 for instances in owners.values()), owners
+    assert {i for instances in owners.values() for i in instances} == set(seen)

@@ -10,7 +10,6 @@ import logging
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 
 from aiokafka.coordinator.assignors.range import RangePartitionAssignor
-from aiokafka.coordinator.assignors.roundrobin import RoundRobinPartitionAssignor
 from aiokafka.errors import KafkaError
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
@@ -122,9 +121,10 @@ def subscribe_event_batches(
         heartbeat_interval_ms=1_000,
         # Range gives partition p of every input topic to the same consumer (the topics
         # have the same partition count and are keyed by workspace), so one consumer
-        # handles all of a workspace's inputs: a single writer per workspace. Round robin
-        # stays listed so a group mid rolling upgrade still agrees on a protocol.
-        partition_assignment_strategy=(RangePartitionAssignor, RoundRobinPartitionAssignor),
+        # handles all of a workspace's inputs: a single writer per workspace (test in
+        # tests/integration/test_streaming.py). Only one strategy: the local broker
+        # stand-in fails a two-member group that offers two (docs/decisions/0017).
+        partition_assignment_strategy=(RangePartitionAssignor,),
         title=f"{group_id}:{','.join(topics)}",
     )
     async def consume_batch(message: KafkaMessage) -> None:
