@@ -19,9 +19,9 @@ from commsintel.intelligence.domain.attributes import Interaction
 from commsintel.intelligence.domain.book import InteractionBook, sighting_ref, to_millisecond
 from commsintel.intelligence.domain.strength import StrengthModel
 
-# A replay holds at most this many interactions in memory (~0.5 KB each) before it
+# A replay holds at most this many interactions in memory (~0.7 KB each, measured) before it
 # writes them and goes on as the live handler does.
-REPLAY_MEMORY_INTERACTIONS = 1_000_000
+REPLAY_MEMORY_INTERACTIONS = 500_000
 
 
 class IntelligenceHandlers:
