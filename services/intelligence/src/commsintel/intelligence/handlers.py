@@ -19,8 +19,8 @@ from commsintel.intelligence.domain.attributes import Interaction
 from commsintel.intelligence.domain.book import InteractionBook, sighting_ref, to_millisecond
 from commsintel.intelligence.domain.strength import StrengthModel
 
-# A replay holds at most this many interactions in memory (~0.7 KB each, measured) before it
-# writes them and goes on as the live handler does.
+# A replay holds at most this many interactions in memory (~0.7 KB each, measured)
+# before it writes them and goes on as the live handler does.
 REPLAY_MEMORY_INTERACTIONS = 500_000
 
 
@@ -45,8 +45,8 @@ class IntelligenceHandlers:
 
 class IntelligenceReplay:
     """Rebuilds into empty storage (no indexes yet): every workspace's book in memory,
-    each document written once by `finish`. Past `max_interactions` held, it writes what it has and
-    handles the rest as live batches (slower, same result)."""
+    each document written once by `finish`. Past `max_interactions` held, it writes what
+    it has and handles the rest as live batches (slower, same result)."""
 
     def __init__(
         self,
