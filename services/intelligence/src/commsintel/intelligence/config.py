@@ -21,8 +21,8 @@ class IntelligenceSettings(GrpcServiceSettings):
     strength_exchange_window_days: float = Field(30.0, gt=0)
     strength_mass_mail_factor: float = Field(0.2, ge=0, le=1)
     strength_meeting_weight: float = Field(2.0, ge=0)
-    # A replay folds in memory up to this many interactions (~0.7 KB each, measured), then writes
-    # what it has and goes on batch by batch like the live consumer.
+    # A replay folds in memory up to this many interactions (~0.7 KB each, measured),
+    # then writes what it has and goes on batch by batch like the live consumer.
     replay_memory_interactions: int = Field(REPLAY_MEMORY_INTERACTIONS, gt=0)
 
     def strength_model(self) -> StrengthModel:
