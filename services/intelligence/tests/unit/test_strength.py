@@ -154,3 +154,16 @@ def test_rank_key_orders_scores_as_their_strength_now(a, b) -> None:
     strength_a, strength_b = sa.at(NOW, MODEL), sb.at(NOW, MODEL)
     if abs(strength_a - strength_b) > 1e-9 * max(strength_a, strength_b, 1e-300):
         assert (rank_key(sa, MODEL) > rank_key(sb, MODEL)) == (strength_a > strength_b)
+
+
+@settings(max_examples=200, deadline=None)
+@given(sent=ages, received=ages, seed=st.randoms(use_true_random=False))
+def test_the_stored_score_is_the_explained_strength_at_its_anchor_to_the_bit(
+    sent, received, seed
+) -> None:
+    interactions = _emails("a", sent) + _emails("a", received, direction="received")
+    seed.shuffle(interactions)
+    score = pair_score(interactions, MODEL)
+    explained = summarize("rec", interactions, score.anchor, MODEL)
+    assert score.value == explained.strength
+    assert score.anchor == max(i.at for i in interactions)

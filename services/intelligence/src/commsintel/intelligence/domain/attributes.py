@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import bisect
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import NamedTuple
 
 from commsintel.intelligence.domain.strength import (
+    MASS_MAIL_PARTICIPANTS,
     DecayedScore,
     StrengthLevel,
     StrengthModel,
@@ -123,11 +124,20 @@ def contributions(
     interactions: Iterable[Interaction], as_of: datetime, model: StrengthModel
 ) -> list[Contribution]:
     """What each interaction up to `as_of` is worth at `as_of`, and why."""
-    past = [i for i in interactions if i.at <= as_of]
+    past = sorted((i for i in interactions if i.at <= as_of), key=_order)
+    return [
+        Contribution(interaction, _reason(interaction, answered), weight)
+        for interaction, answered, weight in _decayed_weights(past, as_of, model)
+    ]
+
+
+def _decayed_weights(
+    past: list[Interaction], as_of: datetime, model: StrengthModel
+) -> Iterator[tuple[Interaction, bool, float]]:
+    """(interaction, two-way?, worth at `as_of`) of interactions at or before `as_of`."""
     emails = [i for i in past if i.kind == "email"]
     two_way = two_way_keys(emails, timedelta(days=model.exchange_window_days))
-    found = []
-    for interaction in sorted(past, key=_order):
+    for interaction in past:
         answered = (interaction.member_id, interaction.interaction_key) in two_way
         weight = model.weight(
             interaction.kind,
@@ -136,15 +146,16 @@ def contributions(
             interaction.participant_count,
             answered,
         )
-        if interaction.kind == "calendar":
-            reason = "declined invitation" if interaction.role == "declined" else "meeting"
-        else:
-            reason = f"email {interaction.direction}" + (" (two-way)" if answered else "")
-            if interaction.participant_count > 10:
-                reason += " (mass mail)"
-        decayed = weight * model.decay((as_of - interaction.at).total_seconds())
-        found.append(Contribution(interaction, reason, decayed))
-    return found
+        yield interaction, answered, weight * model.decay((as_of - interaction.at).total_seconds())
+
+
+def _reason(interaction: Interaction, answered: bool) -> str:
+    if interaction.kind == "calendar":
+        return "declined invitation" if interaction.role == "declined" else "meeting"
+    reason = f"email {interaction.direction}" + (" (two-way)" if answered else "")
+    if interaction.participant_count > MASS_MAIL_PARTICIPANTS:
+        reason += " (mass mail)"
+    return reason
 
 
 def summarize(
@@ -192,8 +203,10 @@ def pair_score(interactions: list[Interaction], model: StrengthModel) -> Decayed
     interaction (the ranking index stores this)."""
     if not interactions:
         return DecayedScore()
+    # The same worths as `contributions` at the anchor (fsum: order does not matter), without
+    # the reasons and the sort: a replay folds every pair.
     anchor = max(i.at for i in interactions)
-    value = math.fsum(c.weight for c in contributions(interactions, anchor, model))
+    value = math.fsum(weight for _, _, weight in _decayed_weights(interactions, anchor, model))
     return DecayedScore(value, anchor)
 
 
