@@ -28,6 +28,7 @@ from commsintel.contracts.proto.intelligence.v1 import intelligence_pb2 as pb
 from commsintel.contracts.proto.intelligence.v1 import intelligence_pb2_grpc as pb_grpc
 from commsintel.contracts.streaming import EventPublisher, build_broker
 from commsintel.contracts.telemetry import configure_tracing
+from commsintel.contracts.topics import IDENTITY_INTERACTIONS
 from commsintel.embedded import free_port, kafka_bootstrap, local_kafka, local_mongo, mongo_uri
 from commsintel.identity.scenario import Scenario
 from commsintel.pipeline import PipelineConfig, ProcessPipeline
@@ -121,8 +122,32 @@ async def _pipeline_latency(
                 size *= 2
             await asyncio.sleep(POLL_INTERVAL)
 
+    # Where the time goes: when identity's InteractionResolved for each message is on
+    # Kafka (seen by a consumer of this process, same clock as the publisher).
+    published: dict[str, float] = {}
+    resolved: dict[str, float] = {}
+    observer = AIOKafkaConsumer(
+        IDENTITY_INTERACTIONS,
+        bootstrap_servers=config.kafka_bootstrap,
+        group_id=f"bench-observer-{workspace}",
+        auto_offset_reset="earliest",
+        session_timeout_ms=10_000,
+    )
+    await observer.start()
+
+    async def observe() -> None:
+        while True:
+            batches = await observer.getmany(timeout_ms=100)
+            now = time.perf_counter()
+            for records in batches.values():
+                for record in records:
+                    event = json.loads(record.value)
+                    if event.get("workspace_id") == workspace:
+                        resolved.setdefault(event["interaction_key"], now)
+
     async with grpc.aio.insecure_channel(intelligence_target) as channel:
         poller = asyncio.create_task(poll(channel))
+        watcher = asyncio.create_task(observe())
         try:
             started = time.perf_counter()
             base = datetime.now(UTC) - timedelta(days=1)
@@ -133,6 +158,7 @@ async def _pipeline_latency(
                     [mail.sent(address, key=f"lat-{index}", at=base + timedelta(seconds=index))]
                 )
                 pending[ids.person_id(workspace, address)] = time.perf_counter()
+                published[f"lat-{index}"] = pending[ids.person_id(workspace, address)]
             offered = total / (time.perf_counter() - started)
             done.set()
             try:
@@ -141,12 +167,17 @@ async def _pipeline_latency(
                 pass
         finally:
             poller.cancel()
+            watcher.cancel()
+            await observer.stop()
             await broker.stop()
+    identity_stage = [resolved[key] - published[key] for key in published if key in resolved]
     return {
         "offered_msgs_per_s": offered,
         "served": len(latencies),
         "not_served_in_time": total - len(latencies),
         **_percentiles(latencies),
+        # MessageSynced published -> identity's InteractionResolved on Kafka.
+        **{f"identity_stage_{k}": v for k, v in _percentiles(identity_stage).items()},
     }
 
 
