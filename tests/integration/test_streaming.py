@@ -9,13 +9,14 @@ from datetime import UTC, datetime
 
 import pytest
 from aiokafka import AIOKafkaConsumer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from commsintel.contracts.envelope import header_map
+from commsintel.contracts.envelope import encode_event, header_map
 from commsintel.contracts.events import InteractionResolved, MailboxRemoved
 from commsintel.contracts.streaming import EventPublisher, build_broker, subscribe_event_batches
 from commsintel.contracts.telemetry import configure_tracing
-from commsintel.contracts.topics import IDENTITY_INTERACTIONS, INGEST_MAILBOXES, dead_letter_topic
+from commsintel.contracts.topics import INGEST_MAILBOXES, dead_letter_topic
 from commsintel.pipeline import dead_lettered, ensure_topics
 
 pytestmark = [pytest.mark.kafka]
@@ -149,11 +150,19 @@ def _resolved(workspace: str, index: int) -> InteractionResolved:
 async def test_one_consumer_of_a_group_handles_all_inputs_of_a_workspace(
     kafka_bootstrap: str,
 ) -> None:
-    """Two instances of a service reading two topics: every workspace's events from both
-    topics reach the same instance (a single writer per workspace)."""
-    await ensure_topics(kafka_bootstrap)
+    """Two instances of a service reading two topics (same partition count, keyed by
+    workspace): every workspace's events from both topics reach the same instance (a
+    single writer per workspace). Topics of its own, so no other test's backlog is read."""
     run = uuid.uuid4().hex[:8]
-    group = f"g-colocated-{run}"
+    topics = [f"colocation-{run}-mailboxes", f"colocation-{run}-interactions"]
+    admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap)
+    await admin.start()
+    try:
+        await admin.create_topics(
+            [NewTopic(t, num_partitions=3, replication_factor=1) for t in topics]
+        )
+    finally:
+        await admin.close()
     seen: dict[str, set[tuple[str, str]]] = {"first": set(), "second": set()}
     expected: set[str] = set()
     all_measured_seen = asyncio.Event()
@@ -161,42 +170,42 @@ async def test_one_consumer_of_a_group_handles_all_inputs_of_a_workspace(
     def recorder(instance: str):
         async def handle(events) -> None:
             for event in events:
-                if event.workspace_id.startswith(f"ws-{run}"):
-                    seen[instance].add((event.workspace_id, event.event_id))
+                seen[instance].add((event.workspace_id, event.event_id))
             handled = {event_id for found in seen.values() for _, event_id in found}
             if expected and expected <= handled:
                 all_measured_seen.set()
 
         return handle
 
+    async def publish(broker, topic: str, events) -> None:
+        for event in events:
+            record = encode_event(event)
+            await broker.publish(record.value, topic, key=record.key, headers=record.headers)
+
     brokers = []
     for instance in seen:
         broker = build_broker(kafka_bootstrap, configure_tracing(f"colocation-{run}"), instance)
-        subscribe_event_batches(
-            broker,
-            [INGEST_MAILBOXES, IDENTITY_INTERACTIONS],
-            group_id=group,
-            handle=recorder(instance),
-        )
+        subscribe_event_batches(broker, topics, group_id=f"g-{run}", handle=recorder(instance))
         brokers.append(broker)
     try:
-        for broker in brokers:
-            await broker.start()
-        publisher = EventPublisher(brokers[0])
-        workspaces = [f"ws-{run}-{n}" for n in range(16)]
-        # Warm up until both instances hold partitions (the group has settled).
-        async with asyncio.timeout(90):
+        async with asyncio.timeout(150):
+            for broker in brokers:
+                await broker.start()
+            workspaces = [f"ws-{run}-{n}" for n in range(16)]
+            # Warm up until both instances hold partitions (the group has settled).
             round_number = 0
             while not all(seen.values()):
                 round_number += 1
-                await publisher.publish([_removed(w, round_number) for w in workspaces])
+                await publish(
+                    brokers[0], topics[0], [_removed(w, round_number) for w in workspaces]
+                )
                 await asyncio.sleep(1)
-        for found in seen.values():
-            found.clear()
-        measured = [e for w in workspaces for e in (_removed(w, 1000), _resolved(w, 1000))]
-        expected.update(e.event_id for e in measured)
-        await publisher.publish(measured)
-        await asyncio.wait_for(all_measured_seen.wait(), 60)
+            for found in seen.values():
+                found.clear()
+            expected.update(f"{w}-{n}" for w in workspaces for n in (1000, "r1000"))
+            await publish(brokers[0], topics[0], [_removed(w, 1000) for w in workspaces])
+            await publish(brokers[0], topics[1], [_resolved(w, 1000) for w in workspaces])
+            await all_measured_seen.wait()
     finally:
         for broker in brokers:
             await broker.stop()
