@@ -90,10 +90,14 @@ class ImapSession:
             raise
         return self
 
-    async def __aexit__(self, *_exc: object) -> None:
+    async def __aexit__(self, exc_type: type[BaseException] | None, *_exc: object) -> None:
         if self._imap is not None:
             imap, self._imap = self._imap, None
-            await asyncio.to_thread(_logout_quietly, imap)
+            # Cancelled (a stop or a removal): the last command may still run in its
+            # thread (IDLE waits on the socket), and a LOGOUT behind it would wait for the
+            # socket timeout (30 s); closing the socket ends both at once.
+            cancelled = exc_type is not None and issubclass(exc_type, asyncio.CancelledError)
+            await asyncio.to_thread(_shutdown if cancelled else _logout_quietly, imap)
 
     @property
     def capabilities(self) -> frozenset[str]:
