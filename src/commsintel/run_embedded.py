@@ -92,11 +92,15 @@ async def run_embedded(data_dir: Path, *, serve: bool = True) -> int:
     except asyncio.CancelledError:
         print("\ninterrupted", flush=True)
     finally:
-        if pipeline is not None:
-            await asyncio.shield(pipeline.stop())
-        for server in reversed(servers):
-            server.stop()
-        print("stopped", flush=True)
+        try:
+            if pipeline is not None:
+                await asyncio.shield(pipeline.stop())
+        finally:
+            # Even when a second Ctrl-C cuts the services' stop short: no server is left
+            # running behind the user's back.
+            for server in reversed(servers):
+                server.stop()
+            print("stopped", flush=True)
     return 0
 
 
