@@ -21,7 +21,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer
 
 from commsintel.contracts.events import InteractionRecord, InteractionResolved, MailboxRemoved
 from commsintel.contracts.mongo import mongo_client
@@ -31,7 +31,7 @@ from commsintel.embedded import kafka_bootstrap, local_kafka, local_mongo, mongo
 from commsintel.intelligence import app
 from commsintel.intelligence.adapters.store import IntelligenceStore
 from commsintel.intelligence.config import IntelligenceSettings
-from commsintel.replay import replay_service
+from commsintel.replay import assign_from_start, replay_service
 
 WORKSPACE = "ws-replay-bench"
 MEMBERS = 10
@@ -98,14 +98,7 @@ async def bare_read(bootstrap: str, topics) -> None:
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
     await consumer.start()
     try:
-        partitions = [
-            TopicPartition(topic, partition)
-            for topic in topics
-            for partition in sorted(consumer.partitions_for_topic(topic) or ())
-        ]
-        consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
-        ends = await consumer.end_offsets(partitions)
+        partitions, ends = await assign_from_start(consumer, topics)
         while [p for p in partitions if await consumer.position(p) < ends[p]]:
             for records in (await consumer.getmany(timeout_ms=500, max_records=1000)).values():
                 for record in records:

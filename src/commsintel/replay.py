@@ -47,6 +47,21 @@ class DiscardingPublisher:
         return len(batch)
 
 
+async def assign_from_start(
+    consumer: AIOKafkaConsumer, topics: Sequence[str]
+) -> tuple[list[TopicPartition], dict[TopicPartition, int]]:
+    """Every partition of `topics` assigned to a started consumer, positioned at the
+    start; returns them and their end offsets as of now."""
+    partitions = [
+        TopicPartition(topic, partition)
+        for topic in topics
+        for partition in sorted(consumer.partitions_for_topic(topic) or ())
+    ]
+    consumer.assign(partitions)
+    await consumer.seek_to_beginning(*partitions)
+    return partitions, await consumer.end_offsets(partitions)
+
+
 async def read_topics(
     bootstrap: str, topics: Sequence[str], progress: ReplayProgress
 ) -> AsyncIterator[list[Event]]:
@@ -59,14 +74,7 @@ async def read_topics(
     )
     await consumer.start()
     try:
-        partitions = [
-            TopicPartition(t, p)
-            for t in topics
-            for p in sorted(consumer.partitions_for_topic(t) or ())
-        ]
-        consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
-        ends = await consumer.end_offsets(partitions)
+        partitions, ends = await assign_from_start(consumer, topics)
         starts = await consumer.beginning_offsets(partitions)
         progress.total = sum(ends[p] - starts[p] for p in partitions)
         unfinished = {p for p in partitions if ends[p] > starts[p]}

@@ -1,8 +1,8 @@
 """Intelligence's MongoDB projections:
 - `interactions`: one document per (record, member, calendar year) holding that member's
   interactions with that record in that year (the facts strength and attributes are
-  folded from; as_of queries read these), with the sightings (`refs`) and mailboxes they
-  came from (the sightings indexed, so a new resolution of one finds it).
+  folded from; as_of queries read these), each with the mailbox it came from, and the
+  bucket's sightings (`refs`) indexed, so a new resolution of one finds it.
 - `member_strengths`: one per (record, member): a decayed score kept at an anchor time,
   with a time-independent rank key so "strongest" is an index scan.
 A removed mailbox's interactions are deleted, so the projections are what they would be
@@ -211,7 +211,6 @@ def _bucket_document(workspace_id: str, key: BucketKey, interactions: list[Inter
         "member_id": member_id,
         "year": year,
         "refs": sorted({sighting_ref(i.mailbox_id, i.interaction_key) for i in interactions}),
-        "mailbox_ids": sorted({i.mailbox_id for i in interactions}),
         "interactions": [
             {
                 "mailbox_id": i.mailbox_id,

@@ -61,9 +61,6 @@ class InteractionBook:
         for ref in sorted(self._refs_of_mailbox.pop(mailbox_id, ())):
             self._drop(ref)
 
-    def pairs_with_ref(self, refs: Iterable[str]) -> set[Pair]:
-        return {pair for ref in refs for pair in self._pairs_of_ref.get(ref, ())}
-
     def interactions_of(self, pair: Pair) -> list[Interaction]:
         return sorted(self._by_pair.get(pair, {}).values(), key=interaction_order)
 
