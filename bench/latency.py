@@ -157,8 +157,8 @@ async def _pipeline_latency(
                 await publisher.publish(
                     [mail.sent(address, key=f"lat-{index}", at=base + timedelta(seconds=index))]
                 )
-                pending[ids.person_id(workspace, address)] = time.perf_counter()
-                published[f"lat-{index}"] = pending[ids.person_id(workspace, address)]
+                published[f"lat-{index}"] = time.perf_counter()
+                pending[ids.person_id(workspace, address)] = published[f"lat-{index}"]
             offered = total / (time.perf_counter() - started)
             done.set()
             try:
