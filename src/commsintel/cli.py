@@ -3,6 +3,7 @@
 commsintel run                      the embedded default (what `make run` does)
 commsintel import --workspace W --member M --owner-address a@ours.com PATH
 commsintel serve ingest|identity-resolution|intelligence|access
+commsintel replay identity-resolution|intelligence|access
 commsintel token --workspace W --member M   a dev bearer token for grpcurl and friends
 """
 
@@ -18,6 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from commsintel.contracts.auth import Caller, dev_signing_key, issue_token
+from commsintel.contracts.collector import pace_collector_for_large_heaps
 
 DATA_DIR = Path(".commsintel")
 
@@ -67,6 +69,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    if args.command in ("run", "import", "serve", "replay"):
+        pace_collector_for_large_heaps()
     if args.command == "run":
         from commsintel.run_embedded import run_embedded
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from commsintel.contracts.collector import collector_paced_for_large_heaps
 from commsintel.contracts.envelope import PoisonMessage, decode_event, header_map
 from commsintel.contracts.events import Event
 from commsintel.contracts.mongo import mongo_client
@@ -122,14 +123,15 @@ async def replay(
     """`finish`: called after the last batch, for a handler that writes at the end."""
     progress = ReplayProgress()
     started = time.perf_counter()
-    async for events in read_topics(bootstrap, topics, progress):
-        await handle(events)
-        progress.seconds = time.perf_counter() - started
-        on_progress(progress)
-    if finish is not None:
-        progress.writing = True
-        on_progress(progress)
-        await finish()
+    with collector_paced_for_large_heaps():
+        async for events in read_topics(bootstrap, topics, progress):
+            await handle(events)
+            progress.seconds = time.perf_counter() - started
+            on_progress(progress)
+        if finish is not None:
+            progress.writing = True
+            on_progress(progress)
+            await finish()
     progress.seconds = time.perf_counter() - started
     return progress
 
