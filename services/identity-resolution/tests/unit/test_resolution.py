@@ -7,6 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from commsintel.contracts import ids
 from commsintel.contracts.events import (
     CalendarAttendee,
     CompanyCreated,
@@ -209,6 +210,48 @@ def test_signature_naming_another_address_under_the_same_name_merges_the_two() -
     # Interactions follow the surviving record.
     assert log.records_of("intro") >= {merge.survivor_id}
     assert merge.merged_id not in log.records_of("intro")
+
+
+def _workspace_where(work_person_survives: bool) -> str:
+    """A workspace id in which Bob's work-address record does (or does not) get the smaller
+    id, so survives the merge: person ids are derived from workspace and address."""
+    return next(
+        ws
+        for ws in (f"ws-{n}" for n in range(100))
+        if (ids.person_id(ws, "bob@acme.com") < ids.person_id(ws, "bbuyer@gmail.com"))
+        == work_person_survives
+    )
+
+
+@pytest.mark.parametrize("work_person_survives", [True, False])
+def test_a_merged_record_s_interactions_name_the_company_of_whichever_person_had_one(
+    work_person_survives: bool,
+) -> None:
+    ws = _workspace_where(work_person_survives)
+    mail, identity = Scenario(workspace_id=ws), Identity()
+    _bob_with_two_addresses(identity, mail)
+    log = identity.feed(
+        mail.sent("bbuyer@gmail.com", names={"bbuyer@gmail.com": "Bob Buyer"}, key="personal")
+    )
+    [merge] = log.of(PeopleMerged)
+    assert (merge.survivor_id == log.people()["bob@acme.com"]) == work_person_survives
+    acme = log.links()[log.people()["bob@acme.com"]]
+    # Mail with either address is mail with Bob and, through him, with Acme.
+    for key in ("intro", "sig", "personal"):
+        assert log.records_of(key) == {merge.survivor_id, acme}, key
+    # Unmerged, the personal address's mail is with a person of no company again.
+    log = identity.feed(
+        PersonUnmerged(
+            event_id="u-personal",
+            workspace_id=ws,
+            survivor_id=merge.survivor_id,
+            restored_id=merge.merged_id,
+            unmerged_by="alice",
+            unmerged_at=AT,
+        )
+    )
+    assert log.records_of("personal") == {log.people()["bbuyer@gmail.com"]}
+    assert log.records_of("sig") == {log.people()["bob@acme.com"], acme}
 
 
 def test_a_signature_naming_another_address_under_another_name_does_not_merge() -> None:

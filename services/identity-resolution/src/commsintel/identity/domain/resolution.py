@@ -481,15 +481,16 @@ def resolve_interaction(
         contact = state.contacts.get(address)
         if contact is None or contact.person_id is None:
             continue
-        person = state.people[state.root(contact.person_id)]
+        person_id = state.root(contact.person_id)
         records.setdefault(
-            person.person_id,
-            InteractionRecord(record_id=person.person_id, record_kind="person", role=role),
+            person_id,
+            InteractionRecord(record_id=person_id, record_kind="person", role=role),
         )
-        if person.company_id is not None:
+        # A merged record's company may be one of its merged people's.
+        if (company_id := state.company_of(person_id)) is not None:
             records.setdefault(
-                person.company_id,
-                InteractionRecord(record_id=person.company_id, record_kind="company", role=role),
+                company_id,
+                InteractionRecord(record_id=company_id, record_kind="company", role=role),
             )
     state.resolved[facts.ref] = tuple(
         (r.record_id, r.record_kind, r.role) for r in records.values()
