@@ -11,7 +11,12 @@ import pytest
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from commsintel.contracts.auth import Caller, issue_token
-from commsintel.contracts.events import CalendarAttendee, EventSynced
+from commsintel.contracts.events import (
+    CalendarAttendee,
+    EventCancelled,
+    EventSynced,
+    MessageRetracted,
+)
 from commsintel.contracts.mongo import mongo_client
 from commsintel.contracts.proto.identity.v1 import identity_pb2, identity_pb2_grpc
 from commsintel.contracts.proto.intelligence.v1 import intelligence_pb2 as pb
@@ -46,6 +51,16 @@ def _meeting(workspace: str, key: str, starts: datetime, rsvp: str) -> EventSync
     )
 
 
+async def _publish(pipeline, events) -> None:
+    broker = build_broker(pipeline.config.kafka_bootstrap, configure_tracing("e2e"), "e2e")
+    await broker.start()
+    try:
+        await EventPublisher(broker).publish(events)
+    finally:
+        await broker.stop()
+    await pipeline.wait_until_caught_up()
+
+
 async def test_mail_and_meetings_become_explained_attributes_and_replay_the_same(
     pipeline, signing_key: str
 ) -> None:
@@ -64,13 +79,7 @@ async def test_mail_and_meetings_become_explained_attributes_and_replay_the_same
         _meeting(workspace, "past", NOW - timedelta(days=10), "accepted"),
         _meeting(workspace, "soon", NOW + timedelta(days=2), "needs_action"),
     ]
-    broker = build_broker(pipeline.config.kafka_bootstrap, configure_tracing("e2e"), "e2e")
-    await broker.start()
-    try:
-        await EventPublisher(broker).publish(events)
-    finally:
-        await broker.stop()
-    await pipeline.wait_until_caught_up()
+    await _publish(pipeline, events)
 
     async with grpc.aio.insecure_channel(pipeline.identity_target) as channel:
         identity = identity_pb2_grpc.IdentityServiceStub(channel)
@@ -137,6 +146,152 @@ async def test_mail_and_meetings_become_explained_attributes_and_replay_the_same
     # A replay into empty storage rebuilds the same projections.
     settings = pipeline.config.intelligence().model_copy(
         update={"mongo_database": f"{pipeline.config.name}_intelligence_replay"}
+    )
+    await replay_service("intelligence", settings=settings)
+    client = mongo_client(pipeline.config.mongo_uri, "e2e")
+    try:
+        live = client[pipeline.config.intelligence().mongo_database]
+        rebuilt = client[settings.mongo_database]
+        for collection in ("interactions", "member_strengths"):
+            query = {"workspace_id": workspace}
+            before = [d async for d in live[collection].find(query).sort("_id", 1)]
+            after = [d async for d in rebuilt[collection].find(query).sort("_id", 1)]
+            assert before and after == before, collection
+    finally:
+        await client.close()
+
+
+async def _record_intelligence(intelligence, record_id: str, metadata) -> pb.RecordIntelligence:
+    return (
+        await intelligence.GetRecordIntelligence(
+            pb.GetRecordIntelligenceRequest(record_id=record_id), metadata=metadata
+        )
+    ).intelligence
+
+
+def _email_keys(record: pb.RecordIntelligence) -> tuple:
+    return (
+        record.email_interaction_count,
+        record.first_email_interaction.interaction_key,
+        record.last_email_interaction.interaction_key,
+    )
+
+
+async def test_merges_unmerges_retractions_and_cancellations_recompute_the_attributes(
+    pipeline, signing_key: str
+) -> None:
+    """What identity changes after the fact (a merge, an unmerge, a deleted message, a
+    cancelled meeting) changes the people's and their company's attributes, and a replay
+    still ends where the live pipeline did."""
+    workspace = f"ws-{uuid.uuid4().hex[:8]}"
+    mail = Scenario(workspace_id=workspace)
+    names = {"bob@acme.com": "Bob Buyer", "bb@gmail.com": "Bob Buyer"}
+    alice = (
+        (
+            "authorization",
+            "Bearer " + issue_token(signing_key, Caller(workspace, "alice"), issued_at=NOW),
+        ),
+    )
+    await _publish(
+        pipeline,
+        [
+            mail.sent("bob@acme.com", names=names, key="w1", at=NOW - timedelta(days=30)),
+            # Bob's signature names his personal address: the person made for it merges.
+            mail.received(
+                "bob@acme.com",
+                names=names,
+                key="w2",
+                at=NOW - timedelta(days=29),
+                signature=Scenario.signature("Bob Buyer", "bb@gmail.com"),
+            ),
+            mail.sent("bb@gmail.com", names=names, key="p1", at=NOW - timedelta(days=28)),
+            mail.sent("dan@acme.com", key="d1", at=NOW - timedelta(days=5)),
+            _meeting(workspace, "kickoff", NOW + timedelta(days=3), "accepted"),
+        ],
+    )
+    async with (
+        grpc.aio.insecure_channel(pipeline.identity_target) as identity_channel,
+        grpc.aio.insecure_channel(pipeline.intelligence_target) as intelligence_channel,
+    ):
+        identity = identity_pb2_grpc.IdentityServiceStub(identity_channel)
+        intelligence = pb_grpc.IntelligenceServiceStub(intelligence_channel)
+
+        async def person_of(address: str) -> identity_pb2.Person:
+            return (
+                await identity.FindByEmail(
+                    identity_pb2.FindByEmailRequest(email_address=address), metadata=alice
+                )
+            ).person
+
+        bob, dan = await person_of("bob@acme.com"), await person_of("dan@acme.com")
+        assert (await person_of("bb@gmail.com")).person_id == bob.person_id  # merged
+        [merged_id] = bob.merged_person_ids
+        acme = bob.company_id
+        assert acme and dan.company_id == acme
+
+        # The survivor holds the mail of both addresses; the company rolls up its people.
+        merged_bob = await _record_intelligence(intelligence, bob.person_id, alice)
+        assert _email_keys(merged_bob) == (3, "w1", "p1")
+        assert merged_bob.next_calendar_interaction.interaction_key == "kickoff"
+        company = await _record_intelligence(intelligence, acme, alice)
+        assert _email_keys(company) == (4, "w1", "d1")
+        assert company.strongest_member_id == "alice"
+
+        # Dan's message is deleted, the meeting is cancelled.
+        await _publish(
+            pipeline,
+            [
+                MessageRetracted(
+                    event_id=f"{workspace}-retract-d1",
+                    workspace_id=workspace,
+                    mailbox_id=mail.mailbox_id,
+                    member_id="alice",
+                    message_key="d1",
+                    reason="deleted",
+                    retracted_at=NOW,
+                ),
+                EventCancelled(
+                    event_id=f"{workspace}-cancel-kickoff",
+                    workspace_id=workspace,
+                    mailbox_id="mb-alice",
+                    member_id="alice",
+                    calendar_event_key="kickoff",
+                    cancelled_at=NOW,
+                ),
+            ],
+        )
+        assert _email_keys(await _record_intelligence(intelligence, acme, alice)) == (
+            3,
+            "w1",
+            "p1",
+        )
+        dan_now = await _record_intelligence(intelligence, dan.person_id, alice)
+        assert dan_now.email_interaction_count == 0 and not dan_now.member_strengths
+        bob_now = await _record_intelligence(intelligence, bob.person_id, alice)
+        assert not bob_now.HasField("next_calendar_interaction")
+        assert bob_now.meeting_count == 0
+
+        # Unmerged, each record answers for its own address's mail again.
+        await identity.Unmerge(
+            identity_pb2.UnmergeRequest(merged_person_id=merged_id), metadata=alice
+        )
+        await pipeline.wait_until_caught_up()
+        work, personal = await person_of("bob@acme.com"), await person_of("bb@gmail.com")
+        assert {work.person_id, personal.person_id} == {bob.person_id, merged_id}
+        split_work = await _record_intelligence(intelligence, work.person_id, alice)
+        assert _email_keys(split_work) == (2, "w1", "w2")
+        assert split_work.connection_strength < bob_now.connection_strength
+        split_personal = await _record_intelligence(intelligence, personal.person_id, alice)
+        assert _email_keys(split_personal) == (1, "p1", "p1")
+        # Bob's personal address is no longer Acme's: the company has its work mail only.
+        assert _email_keys(await _record_intelligence(intelligence, acme, alice)) == (
+            2,
+            "w1",
+            "w2",
+        )
+
+    settings = pipeline.config.intelligence().model_copy(
+        update={"mongo_database": f"{pipeline.config.name}_intelligence_replay_changes"}
     )
     await replay_service("intelligence", settings=settings)
     client = mongo_client(pipeline.config.mongo_uri, "e2e")
