@@ -13,7 +13,7 @@ from commsintel.contracts.mongo import mongo_client
 from commsintel.identity.adapters.memory_store import InMemoryIdentityStore
 from commsintel.identity.adapters.store import IdentityStore
 from commsintel.identity.handlers import IdentityHandlers
-from commsintel.identity.scenario import PublishedLog, Scenario
+from commsintel.identity.scenario import PublishedLog, Scenario, workspace_where_survivor_is
 
 pytestmark = [pytest.mark.mongo]
 AT = datetime(2026, 3, 1, tzinfo=UTC)
@@ -92,5 +92,39 @@ async def test_mongodb_and_in_memory_stores_make_identity_publish_the_same(mongo
         stored = await store.person(workspace, people["bob@acme.com"])
         assert stored.fields["job_title"].values == ("Buyer",)
         assert stored.company_id is not None
+    finally:
+        await client.close()
+
+
+@pytest.mark.parametrize("work_record_survives", [True, False])
+async def test_people_of_a_company_include_a_merged_record_whichever_address_survives(
+    mongo_uri, work_record_survives: bool
+) -> None:
+    """Bob's work address is at Acme, his personal one at no company; merged, the one
+    record is listed under Acme whichever of the two ids survived; unmerged, only the
+    work-address record is."""
+    work, personal = "bob@acme.com", "bb@gmail.com"
+    workspace = workspace_where_survivor_is(
+        *((work, personal) if work_record_survives else (personal, work))
+    )
+    client = mongo_client(mongo_uri, "contract-test")
+    try:
+        store = IdentityStore(client[f"identity_people_{uuid.uuid4().hex[:8]}"])
+        await store.ensure_indexes()
+        log = PublishedLog()
+        handlers = IdentityHandlers(store, log)
+        for batch in _batches(workspace)[:3]:
+            await handlers.handle_batch(batch)
+        acme = log.links()[log.people()[work]]
+
+        async def listed_at_acme() -> set[str]:
+            people = await store.people_page(workspace, company_id=acme, after="", limit=50)
+            return {p.person_id for p in people}
+
+        [merge] = [e for e in log.events if type(e).__name__ == "PeopleMerged"]
+        joe = log.people()["joe@acme.com"]
+        assert await listed_at_acme() == {merge.survivor_id, joe}
+        await handlers.handle_batch(_unmerge_first(workspace)(log))
+        assert await listed_at_acme() == {log.people()[work], joe}
     finally:
         await client.close()

@@ -7,7 +7,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from commsintel.contracts import ids
 from commsintel.contracts.events import (
     CalendarAttendee,
     CompanyCreated,
@@ -24,7 +23,7 @@ from commsintel.contracts.events import (
 )
 from commsintel.identity.adapters.memory_store import InMemoryIdentityStore
 from commsintel.identity.handlers import IdentityHandlers
-from commsintel.identity.scenario import PublishedLog, Scenario
+from commsintel.identity.scenario import PublishedLog, Scenario, workspace_where_survivor_is
 
 AT = datetime(2026, 3, 1, tzinfo=UTC)
 
@@ -212,22 +211,14 @@ def test_signature_naming_another_address_under_the_same_name_merges_the_two() -
     assert merge.merged_id not in log.records_of("intro")
 
 
-def _workspace_where(work_person_survives: bool) -> str:
-    """A workspace id in which Bob's work-address record does (or does not) get the smaller
-    id, so survives the merge: person ids are derived from workspace and address."""
-    return next(
-        ws
-        for ws in (f"ws-{n}" for n in range(100))
-        if (ids.person_id(ws, "bob@acme.com") < ids.person_id(ws, "bbuyer@gmail.com"))
-        == work_person_survives
-    )
-
-
 @pytest.mark.parametrize("work_person_survives", [True, False])
 def test_a_merged_record_s_interactions_name_the_company_of_whichever_person_had_one(
     work_person_survives: bool,
 ) -> None:
-    ws = _workspace_where(work_person_survives)
+    work, personal = "bob@acme.com", "bbuyer@gmail.com"
+    ws = workspace_where_survivor_is(
+        *((work, personal) if work_person_survives else (personal, work))
+    )
     mail, identity = Scenario(workspace_id=ws), Identity()
     _bob_with_two_addresses(identity, mail)
     log = identity.feed(

@@ -7,6 +7,7 @@ import itertools
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from commsintel.contracts import ids
 from commsintel.contracts.events import (
     Event,
     InteractionResolved,
@@ -87,6 +88,16 @@ class Scenario:
     @staticmethod
     def signature(name: str, *other_addresses: str, **details) -> SenderSignature:
         return SenderSignature(name=name, email_addresses=other_addresses, **details)
+
+
+def workspace_where_survivor_is(survivor_address: str, other_address: str) -> str:
+    """A workspace id in which a merge of these two addresses' records keeps the first:
+    person ids derive from workspace and address, and the smaller id survives."""
+    return next(
+        workspace
+        for workspace in (f"ws-{n}" for n in range(1000))
+        if ids.person_id(workspace, survivor_address) < ids.person_id(workspace, other_address)
+    )
 
 
 @dataclass

@@ -44,7 +44,7 @@ class IdentityStore:
         await self._contacts.create_index(
             [("workspace_id", 1), ("reached_member", 1), ("person_id", 1)]
         )
-        await self._people.create_index([("workspace_id", 1), ("company_id", 1), ("_id", 1)])
+        await self._people.create_index([("workspace_id", 1), ("record_company_id", 1), ("_id", 1)])
         await self._companies.create_index([("workspace_id", 1), ("domains", 1)])
         await self._interactions.create_index([("workspace_id", 1), ("addresses", 1)])
 
@@ -181,9 +181,15 @@ class IdentityStore:
                 for a in sorted(state.dirty_contacts)
             ],
         )
+        # A record's company can come from a person merged into it, so the records above a
+        # changed person are written again with it.
+        people = state.dirty_people | {state.root(p) for p in state.dirty_people}
         await _replace_all(
             self._people,
-            [(p, _person_document(ws, state.people[p])) for p in sorted(state.dirty_people)],
+            [
+                (p, _person_document(ws, state.people[p], _record_company(state, p)))
+                for p in sorted(people)
+            ],
         )
         await _replace_all(
             self._companies,
@@ -223,7 +229,7 @@ class IdentityStore:
     ) -> list[Person]:
         query: dict = {"workspace_id": workspace_id, "merged_into": None, "_id": {"$gt": after}}
         if company_id:
-            query["company_id"] = company_id
+            query["record_company_id"] = company_id
         cursor = self._people.find(query).sort("_id", 1).limit(limit)
         return [_person(d) async for d in cursor]
 
@@ -309,12 +315,21 @@ def _value(document: dict) -> SourcedValue:
     )
 
 
-def _person_document(workspace_id: str, person: Person) -> dict:
+def _record_company(state: IdentitySlice, person_id: str) -> str | None:
+    """The company a live record is listed under (its own, else a merged person's); none
+    for a person merged into another record."""
+    if state.people[person_id].merged_into is not None:
+        return None
+    return state.company_of(person_id)
+
+
+def _person_document(workspace_id: str, person: Person, record_company_id: str | None) -> dict:
     return {
         "workspace_id": workspace_id,
         "address": person.address,
         "created_because": person.created_because,
         "company_id": person.company_id,
+        "record_company_id": record_company_id,  # derived: what ListPeople filters on
         "merged_into": person.merged_into,
         "absorbed": person.absorbed,
         "never_merge_with": person.never_merge_with,
