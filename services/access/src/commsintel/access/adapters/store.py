@@ -55,6 +55,7 @@ from commsintel.contracts.events import (
     RecordEmailsUnshared,
     RecordEnriched,
 )
+from commsintel.contracts.mongo import find_scoped
 
 Write = tuple[str, Any]  # (collection, pymongo write)
 
@@ -68,7 +69,12 @@ class AccessStore:
 
     async def ensure_indexes(self) -> None:
         db = self._database
-        await db["records"].create_index([("workspace_id", 1), ("kind", 1), ("_id", 1)])
+        # Pages of live records, of one kind or all (each filter field in the index: the
+        # MongoDB-protocol stand-in scans the collection for a field outside it).
+        await db["records"].create_index(
+            [("workspace_id", 1), ("merged_into", 1), ("kind", 1), ("_id", 1)]
+        )
+        await db["records"].create_index([("workspace_id", 1), ("merged_into", 1), ("_id", 1)])
         for name in ("record_messages", "record_events"):
             await db[name].create_index([("workspace_id", 1), ("item_key", 1)])
             await db[name].create_index([("workspace_id", 1), ("via", 1)])
@@ -198,7 +204,7 @@ class AccessStore:
     async def record(self, workspace_id: str, record_id: str) -> dict | None:
         """The record, or the one it was merged into."""
         for _ in range(64):
-            found = await self._records.find_one({"_id": record_id, "workspace_id": workspace_id})
+            found = await find_scoped(self._records, record_id, workspace_id=workspace_id)
             if found is None or not found.get("merged_into"):
                 return found
             record_id = found["merged_into"]

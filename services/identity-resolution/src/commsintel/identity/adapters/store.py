@@ -17,6 +17,7 @@ from pymongo import ReplaceOne, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 
 from commsintel.contracts import ids
+from commsintel.contracts.mongo import find_scoped
 from commsintel.identity.domain.addresses import registrable_domain
 from commsintel.identity.domain.model import (
     Claim,
@@ -45,7 +46,9 @@ class IdentityStore:
             [("workspace_id", 1), ("reached_member", 1), ("person_id", 1)]
         )
         await self._people.create_index([("workspace_id", 1), ("record_company_id", 1), ("_id", 1)])
+        await self._people.create_index([("workspace_id", 1), ("merged_into", 1), ("_id", 1)])
         await self._companies.create_index([("workspace_id", 1), ("domains", 1)])
+        await self._companies.create_index([("workspace_id", 1), ("_id", 1)])  # pages
         await self._interactions.create_index([("workspace_id", 1), ("addresses", 1)])
 
     # --- settings -----------------------------------------------------------------------
@@ -221,28 +224,33 @@ class IdentityStore:
     # --- reading ------------------------------------------------------------------------
 
     async def person(self, workspace_id: str, person_id: str) -> Person | None:
-        document = await self._people.find_one({"_id": person_id, "workspace_id": workspace_id})
+        document = await find_scoped(self._people, person_id, workspace_id=workspace_id)
         return _person(document) if document else None
 
     async def people_page(
         self, workspace_id: str, *, company_id: str | None, after: str, limit: int
     ) -> list[Person]:
-        query: dict = {"workspace_id": workspace_id, "merged_into": None, "_id": {"$gt": after}}
+        query: dict = {"workspace_id": workspace_id, "_id": {"$gt": after}}
         if company_id:
-            query["record_company_id"] = company_id
+            query["record_company_id"] = company_id  # never set on a merged person
+        else:
+            query["merged_into"] = None
         cursor = self._people.find(query).sort("_id", 1).limit(limit)
         return [_person(d) async for d in cursor]
 
     async def company(self, workspace_id: str, company_id: str) -> Company | None:
-        document = await self._companies.find_one({"_id": company_id, "workspace_id": workspace_id})
+        document = await find_scoped(self._companies, company_id, workspace_id=workspace_id)
         return _company(document) if document else None
 
     async def companies_page(
         self, workspace_id: str, *, domain: str | None, after: str, limit: int
     ) -> list[Company]:
-        query: dict = {"workspace_id": workspace_id, "_id": {"$gt": after}}
         if domain:
-            query["domains"] = domain
+            # One company holds a domain; the page bound is checked here, since beside the
+            # domain index it made the MongoDB-protocol stand-in scan the collection.
+            found = self._companies.find({"workspace_id": workspace_id, "domains": domain})
+            return [_company(d) async for d in found if d["_id"] > after][:limit]
+        query: dict = {"workspace_id": workspace_id, "_id": {"$gt": after}}
         cursor = self._companies.find(query).sort("_id", 1).limit(limit)
         return [_company(d) async for d in cursor]
 

@@ -55,10 +55,12 @@ class CalendarStore:
     async def calendar_ids(self, mailbox_id: str) -> set[str]:
         """The calendars this mailbox syncs: a cursor, or resources not deleted."""
         cursors = await self._cursors.distinct("calendar_id", {"mailbox_id": mailbox_id})
-        standing = await self._resources.distinct(
-            "calendar_id", {"mailbox_id": mailbox_id, "deleted": False}
+        # `deleted` checked here: in the filter it made the stand-in scan the collection.
+        resources = self._resources.find(
+            {"mailbox_id": mailbox_id}, {"calendar_id": 1, "deleted": 1, "_id": 0}
         )
-        return set(cursors) | set(standing)
+        standing = {d["calendar_id"] async for d in resources if d.get("deleted") is False}
+        return set(cursors) | standing
 
     async def forget_cursor(self, mailbox_id: str, calendar_id: str) -> None:
         """The calendar is gone: its resources stay as tombstones, its quarantine goes."""
@@ -72,11 +74,17 @@ class CalendarStore:
     ) -> dict[str, tuple[str, datetime | None]]:
         """href -> (etag, revisit_at) of every resource still on the server: enough to
         tell what changed and what the moving window needs read again."""
+        # `deleted` is checked here, not in the filter: beside the index's fields it made
+        # the MongoDB-protocol stand-in scan the whole collection.
         cursor = self._resources.find(
-            {"mailbox_id": mailbox_id, "calendar_id": calendar_id, "deleted": False},
-            {"href": 1, "etag": 1, "revisit_at": 1},
+            {"mailbox_id": mailbox_id, "calendar_id": calendar_id},
+            {"href": 1, "etag": 1, "revisit_at": 1, "deleted": 1},
         )
-        return {d["href"]: (d["etag"], d.get("revisit_at")) async for d in cursor}
+        return {
+            d["href"]: (d["etag"], d.get("revisit_at"))
+            async for d in cursor
+            if d.get("deleted") is False
+        }
 
     async def resource_states(
         self, mailbox_id: str, calendar_id: str, hrefs: Iterable[str]

@@ -12,6 +12,8 @@ from pymongo import DeleteMany
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
+from commsintel.contracts.mongo import find_scoped
+
 _NAMESPACE = uuid.UUID("5d0c2c55-7f43-4f0e-9a55-1c1b8f2b6e61")
 
 
@@ -38,7 +40,7 @@ class SendStore:
             return existing, False
 
     async def get(self, workspace_id: str, send_id: str) -> dict[str, Any] | None:
-        return await self._sends.find_one({"_id": send_id, "workspace_id": workspace_id})
+        return await find_scoped(self._sends, send_id, workspace_id=workspace_id)
 
     async def finish_single(self, send_id: str, changes: dict[str, Any]) -> None:
         await self._sends.update_one({"_id": send_id}, {"$set": changes})

@@ -23,6 +23,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from commsintel.contracts.errors import AlreadyExists, NotFound
+from commsintel.contracts.mongo import find_scoped
 from commsintel.ingest.adapters.crypto import SecretBox
 from commsintel.ingest.domain.blocklist import BlocklistEntry, parse_entries
 from commsintel.ingest.domain.folder_sync import FolderCursor
@@ -180,10 +181,10 @@ class IngestStore:
     ) -> MailboxRecord:
         """With `member_id`, only that member's: another member's mailbox is not even
         acknowledged to exist (NotFound, like one that does not)."""
-        query = {"_id": mailbox_id, "workspace_id": workspace_id}
+        scope = {"workspace_id": workspace_id}
         if member_id is not None:
-            query["member_id"] = member_id
-        document = await self._mailboxes.find_one(query, {"secrets": 0})
+            scope["member_id"] = member_id
+        document = await find_scoped(self._mailboxes, mailbox_id, {"secrets": 0}, **scope)
         if document is None:
             raise NotFound(f"no mailbox {mailbox_id}")
         return MailboxRecord(document)
@@ -293,28 +294,21 @@ class IngestStore:
         return await self._sightings.find_one({"_id": _sighting_id(mailbox_id, message_key)})
 
     async def visible_sightings(self, mailbox_id: str, thread_keys: Iterable[str]) -> list[dict]:
-        thread_keys = list(thread_keys)
+        found = await self._sightings_in_threads(mailbox_id, thread_keys)
+        return [document for document in found if document.get("hidden_reason") == ""]
+
+    async def hidden_sightings(self, mailbox_id: str, thread_keys: Iterable[str]) -> list[dict]:
+        found = await self._sightings_in_threads(mailbox_id, thread_keys)
+        return [document for document in found if document.get("hidden_reason") != ""]
+
+    async def _sightings_in_threads(self, mailbox_id: str, thread_keys: Iterable[str]) -> list:
+        """Filtered on the index's fields only: with one more condition (hidden or not)
+        beside the `$in`, the MongoDB-protocol stand-in plans a collection scan."""
+        thread_keys = sorted(set(thread_keys))
         if not thread_keys:  # the common case: ask the server nothing
             return []
         cursor = self._sightings.find(
-            {
-                "mailbox_id": mailbox_id,
-                "thread_key": {"$in": list(thread_keys)},
-                "hidden_reason": "",
-            }
-        ).sort("_id", 1)
-        return [document async for document in cursor]
-
-    async def hidden_sightings(self, mailbox_id: str, thread_keys: Iterable[str]) -> list[dict]:
-        thread_keys = list(thread_keys)
-        if not thread_keys:
-            return []
-        cursor = self._sightings.find(
-            {
-                "mailbox_id": mailbox_id,
-                "thread_key": {"$in": list(thread_keys)},
-                "hidden_reason": {"$ne": ""},
-            }
+            {"mailbox_id": mailbox_id, "thread_key": {"$in": thread_keys}}
         ).sort("_id", 1)
         return [document async for document in cursor]
 

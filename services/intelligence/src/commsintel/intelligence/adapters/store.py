@@ -66,10 +66,12 @@ class IntelligenceStore:
         book, stored = InteractionBook(), {}
         if not wanted:
             return book, stored
+        # By record only, the wanted pairs picked here: with a second `$in` (member) the
+        # MongoDB-protocol stand-in plans a collection scan, and a batch then reads every
+        # bucket of the workspace (its latency grew with the collection).
         query = {
             "workspace_id": workspace_id,
             "record_id": {"$in": sorted({record for record, _ in wanted})},
-            "member_id": {"$in": sorted({member for _, member in wanted})},
         }
         async for document in self._interactions.find(query):
             pair = (document["record_id"], document["member_id"])
