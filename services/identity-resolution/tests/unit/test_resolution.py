@@ -7,6 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from commsintel.contracts import ids
 from commsintel.contracts.events import (
     CalendarAttendee,
     CompanyCreated,
@@ -243,6 +244,53 @@ def test_a_merged_record_s_interactions_name_the_company_of_whichever_person_had
     )
     assert log.records_of("personal") == {log.people()["bbuyer@gmail.com"]}
     assert log.records_of("sig") == {log.people()["bob@acme.com"], acme}
+
+
+def test_unmerging_from_a_chain_takes_the_company_away_from_the_top_record() -> None:
+    """Bob's work address (at Acme) merged into his first personal address's record, which
+    then merged into his second's: three records in a chain, Acme reaching the top one
+    through the bottom one. Unmerging the work address takes Acme off every interaction
+    of the others, the top record's own included."""
+    work, first, second = "bob@acme.com", "bobone@gmail.com", "bobtwo@gmail.com"
+    ws = next(
+        ws
+        for ws in (f"ws-{n}" for n in range(1000))
+        if ids.person_id(ws, second) < ids.person_id(ws, first) < ids.person_id(ws, work)
+    )
+    mail, identity = Scenario(workspace_id=ws), Identity()
+    names = dict.fromkeys((work, first, second), "Bob Buyer")
+    identity.feed(mail.sent(work, first, second, names=names, key="intro"))
+    identity.feed(
+        mail.received(
+            work, names=names, key="sig-1", signature=Scenario.signature("Bob Buyer", first)
+        )
+    )
+    log = identity.feed(
+        mail.received(
+            first, names=names, key="sig-2", signature=Scenario.signature("Bob Buyer", second)
+        )
+    )
+    people = log.people()
+    assert [(m.merged_id, m.survivor_id) for m in log.of(PeopleMerged)] == [
+        (people[work], people[first]),
+        (people[first], people[second]),
+    ]
+    acme = log.links()[people[work]]
+    log = identity.feed(mail.sent(second, names=names, key="to-second"))
+    assert log.records_of("to-second") == {people[second], acme}
+
+    log = identity.feed(
+        PersonUnmerged(
+            event_id="u-work",
+            workspace_id=ws,
+            survivor_id=people[first],
+            restored_id=people[work],
+            unmerged_by="alice",
+            unmerged_at=AT,
+        )
+    )
+    assert log.records_of("to-second") == {people[second]}
+    assert log.records_of("sig-1") == {people[work], acme}
 
 
 def test_a_signature_naming_another_address_under_another_name_does_not_merge() -> None:

@@ -249,7 +249,8 @@ class IdentityStore:
             # One company holds a domain; the page bound is checked here, since beside the
             # domain index it made the MongoDB-protocol stand-in scan the collection.
             found = self._companies.find({"workspace_id": workspace_id, "domains": domain})
-            return [_company(d) async for d in found if d["_id"] > after][:limit]
+            page = sorted([d async for d in found if d["_id"] > after], key=lambda d: d["_id"])
+            return [_company(d) for d in page[:limit]]
         query: dict = {"workspace_id": workspace_id, "_id": {"$gt": after}}
         cursor = self._companies.find(query).sort("_id", 1).limit(limit)
         return [_company(d) async for d in cursor]

@@ -106,6 +106,12 @@ def apply_unmerge(state: IdentitySlice, event: PersonUnmerged) -> list[str]:
     if restored is None or restored.merged_into != event.survivor_id:
         return []  # already applied (redelivery), or no longer that merge
     moved = {event.restored_id, *restored.absorbed}
+    # Up the chain, a record whose company came through the moved people loses it, so its
+    # interactions are resolved again too.
+    chain = [event.survivor_id]
+    while (parent := state.people[chain[-1]].merged_into) is not None:
+        chain.append(parent)
+    company_before = {holder: state.company_of(holder) for holder in chain}
     restored.merged_into = None
     restored.never_merge_with = sorted({*restored.never_merge_with, event.survivor_id})
     survivor = state.people[event.survivor_id]
@@ -119,4 +125,5 @@ def apply_unmerge(state: IdentitySlice, event: PersonUnmerged) -> list[str]:
         state.dirty_people.add(holder)
         holder = person.merged_into
     state.dirty_people.add(event.restored_id)
-    return sorted(moved | {event.survivor_id})
+    lost_company = {h for h in chain if state.company_of(h) != company_before[h]}
+    return sorted(moved | {event.survivor_id} | lost_company)

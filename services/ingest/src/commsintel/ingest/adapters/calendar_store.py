@@ -59,8 +59,8 @@ class CalendarStore:
         resources = self._resources.find(
             {"mailbox_id": mailbox_id}, {"calendar_id": 1, "deleted": 1, "_id": 0}
         )
-        standing = {d["calendar_id"] async for d in resources if d.get("deleted") is False}
-        return set(cursors) | standing
+        standing = {d.get("calendar_id") async for d in resources if d.get("deleted") is False}
+        return set(cursors) | (standing - {None})
 
     async def forget_cursor(self, mailbox_id: str, calendar_id: str) -> None:
         """The calendar is gone: its resources stay as tombstones, its quarantine goes."""
