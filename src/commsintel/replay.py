@@ -18,6 +18,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from commsintel.contracts.collector import collector_paced_for_large_heaps
 from commsintel.contracts.envelope import PoisonMessage, decode_event, header_map
 from commsintel.contracts.events import Event
+from commsintel.contracts.fetch_pacing import pace_empty_fetches
 from commsintel.contracts.mongo import mongo_client
 
 BATCH_RECORDS = 1000
@@ -70,6 +71,7 @@ async def read_topics(
     in one order across partitions: each partition's order kept, partitions merged by
     record timestamp (a record is released only once every unfinished partition has a
     record buffered, so a slow fetch cannot reorder them)."""
+    pace_empty_fetches()
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest"
     )

@@ -20,6 +20,7 @@ from pymongo.errors import ConnectionFailure
 
 from commsintel.contracts.envelope import PoisonMessage, decode_event, encode_event, header_map
 from commsintel.contracts.events import Event
+from commsintel.contracts.fetch_pacing import pace_empty_fetches
 from commsintel.contracts.topics import dead_letter_topic
 
 log = logging.getLogger(__name__)
@@ -38,6 +39,7 @@ EventBatchHandler = Callable[[Sequence[Event]], Awaitable[None]]
 
 
 def build_broker(bootstrap: str, tracer_provider: TracerProvider, client_id: str) -> KafkaBroker:
+    pace_empty_fetches()
     return KafkaBroker(
         bootstrap,
         client_id=client_id,

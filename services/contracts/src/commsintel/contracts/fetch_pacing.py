@@ -1,0 +1,50 @@
+"""A floor under the time between two empty fetches from one broker.
+
+A Kafka consumer asks each broker for records with a long poll: the broker holds a fetch
+that finds nothing for up to `fetch_max_wait_ms` (500 ms by default) in case records
+arrive. A broker that answers an empty fetch at once instead (the noida-db stand-in
+does; Redpanda once did, redpanda#1115) makes aiokafka's fetcher loop spin: measured
+here, one idle consumer sent ~5,500 fetches a second and kept a whole core busy, and
+every idle service of the pipeline did the same (docs/decisions/0019).
+
+Paced, a fetch that comes back without records sooner than `EMPTY_FETCH_FLOOR_SECONDS`
+holds that broker's next fetch until the floor has passed. A broker that honours the
+long poll never answers an empty fetch that fast, so against it nothing changes; against
+one that does not, a record arriving on an idle partition waits at most the floor longer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+from aiokafka.consumer.fetcher import Fetcher
+
+log = logging.getLogger(__name__)
+
+EMPTY_FETCH_FLOOR_SECONDS = 0.02
+
+
+def pace_empty_fetches() -> None:
+    """Installs the floor in this process's aiokafka consumers (idempotent)."""
+    original = getattr(Fetcher, "_proc_fetch_request", None)
+    if original is None:  # pragma: no cover - an aiokafka whose fetcher changed
+        log.warning("aiokafka's fetcher has no _proc_fetch_request: empty fetches not paced")
+        return
+    if getattr(original, "paced_by_commsintel", False):
+        return
+
+    async def paced(self, assignment, node_id, request):
+        started = time.monotonic()
+        got_records = await original(self, assignment, node_id, request)
+        rest = EMPTY_FETCH_FLOOR_SECONDS - (time.monotonic() - started)
+        if not got_records and rest > 0:
+            try:
+                await asyncio.sleep(rest)
+            except asyncio.CancelledError:
+                return False  # stopping or reassigned: as the fetch itself would answer
+        return got_records
+
+    paced.paced_by_commsintel = True  # type: ignore[attr-defined]
+    Fetcher._proc_fetch_request = paced  # type: ignore[method-assign]
