@@ -190,7 +190,7 @@ class IdentityStore:
         await _replace_all(
             self._people,
             [
-                (p, _person_document(ws, state.people[p], _record_company(state, p)))
+                (p, _person_document(ws, state.people[p], state.listed_company_of(p)))
                 for p in sorted(people)
             ],
         )
@@ -322,14 +322,6 @@ def _value(document: dict) -> SourcedValue:
         document["member_id"],
         document["observed_at"],
     )
-
-
-def _record_company(state: IdentitySlice, person_id: str) -> str | None:
-    """The company a live record is listed under (its own, else a merged person's); none
-    for a person merged into another record."""
-    if state.people[person_id].merged_into is not None:
-        return None
-    return state.company_of(person_id)
 
 
 def _person_document(workspace_id: str, person: Person, record_company_id: str | None) -> dict:

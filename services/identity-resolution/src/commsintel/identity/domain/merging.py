@@ -117,13 +117,11 @@ def apply_unmerge(state: IdentitySlice, event: PersonUnmerged) -> list[str]:
     survivor = state.people[event.survivor_id]
     survivor.never_merge_with = sorted({*survivor.never_merge_with, event.restored_id})
     # Every record up the chain loses the moved ids.
-    holder: str | None = event.survivor_id
-    while holder is not None:
+    for holder in chain:
         person = state.people[holder]
         person.absorbed = [p for p in person.absorbed if p not in moved]
         person.merges = [m for m in person.merges if m.merged_id != event.restored_id]
         state.dirty_people.add(holder)
-        holder = person.merged_into
     state.dirty_people.add(event.restored_id)
     lost_company = {h for h in chain if state.company_of(h) != company_before[h]}
     return sorted(moved | {event.survivor_id} | lost_company)

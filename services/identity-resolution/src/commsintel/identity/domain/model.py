@@ -160,5 +160,12 @@ class IdentitySlice:
             (c for p in root.absorbed if (c := self.people[p].company_id) is not None), None
         )
 
+    def listed_company_of(self, person_id: str) -> str | None:
+        """The company a live record is listed under (`company_of`); none for a person
+        merged into another record."""
+        if self.people[person_id].merged_into is not None:
+            return None
+        return self.company_of(person_id)
+
     def company_with_domain(self, domain: str) -> Company | None:
         return next((c for c in self.companies.values() if domain in c.domains), None)
