@@ -92,3 +92,22 @@ async def pipeline(pipeline_config) -> AsyncIterator:
         yield running
     finally:
         await running.stop()
+
+
+@pytest.fixture
+def publish_inputs(pipeline):
+    """Publishes events to the pipeline's topics, as ingest or an API would, and waits
+    until every service has handled them."""
+    from commsintel.contracts.streaming import EventPublisher, build_broker
+    from commsintel.contracts.telemetry import configure_tracing
+
+    async def publish(events) -> None:
+        broker = build_broker(pipeline.config.kafka_bootstrap, configure_tracing("e2e"), "e2e")
+        await broker.start()
+        try:
+            await EventPublisher(broker).publish(events)
+        finally:
+            await broker.stop()
+        await pipeline.wait_until_caught_up()
+
+    return publish

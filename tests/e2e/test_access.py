@@ -21,8 +21,6 @@ from commsintel.contracts.events import CalendarAttendee, EventSynced
 from commsintel.contracts.proto.access.v1 import access_pb2 as pb
 from commsintel.contracts.proto.access.v1 import access_pb2_grpc as pb_grpc
 from commsintel.contracts.proto.ingest.v1 import ingest_pb2, ingest_pb2_grpc
-from commsintel.contracts.streaming import EventPublisher, build_broker
-from commsintel.contracts.telemetry import configure_tracing
 
 pytestmark = [pytest.mark.kafka, pytest.mark.mongo, pytest.mark.e2e]
 
@@ -331,37 +329,31 @@ async def test_access_requests_are_decided_by_the_owners_and_take_effect_at_once
 
 
 async def test_activity_lists_meetings_with_rsvps_redacted_like_emails(
-    pipeline, access, workspace, pipeline_config
+    pipeline, publish_inputs, access, workspace
 ) -> None:
     alice, zoe = access("alice"), access("zoe")
     mailbox = await mailbox_of(pipeline, access, "alice")
     # A meeting Alice's calendar synced: Bob accepted, Carol declined.
-    broker = build_broker(pipeline_config.kafka_bootstrap, configure_tracing("test"), "test")
-    await broker.start()
-    try:
-        await EventPublisher(broker).publish(
-            [
-                EventSynced(
-                    event_id=f"ev-{workspace}",
-                    workspace_id=workspace,
-                    mailbox_id=mailbox,
-                    member_id="alice",
-                    mailbox_owner_addresses=("alice@ours.com",),
-                    calendar_event_key="meeting-1",
-                    title="Acme pricing review",
-                    starts_at=datetime(2026, 1, 11, 15, 0, tzinfo=UTC),
-                    ends_at=datetime(2026, 1, 11, 16, 0, tzinfo=UTC),
-                    organizer="alice@ours.com",
-                    attendees=(
-                        CalendarAttendee(address="bob@acme.com", rsvp="accepted"),
-                        CalendarAttendee(address="carol@beta.com", rsvp="declined"),
-                    ),
-                )
-            ]
-        )
-    finally:
-        await broker.stop()
-    await pipeline.wait_until_caught_up()
+    await publish_inputs(
+        [
+            EventSynced(
+                event_id=f"ev-{workspace}",
+                workspace_id=workspace,
+                mailbox_id=mailbox,
+                member_id="alice",
+                mailbox_owner_addresses=("alice@ours.com",),
+                calendar_event_key="meeting-1",
+                title="Acme pricing review",
+                starts_at=datetime(2026, 1, 11, 15, 0, tzinfo=UTC),
+                ends_at=datetime(2026, 1, 11, 16, 0, tzinfo=UTC),
+                organizer="alice@ours.com",
+                attendees=(
+                    CalendarAttendee(address="bob@acme.com", rsvp="accepted"),
+                    CalendarAttendee(address="carol@beta.com", rsvp="declined"),
+                ),
+            )
+        ]
+    )
     bob = await alice.record("bob@acme.com")
 
     # Zoe: the meeting between the two emails, attendees and RSVPs shown, no title.

@@ -14,8 +14,6 @@ from commsintel.contracts.auth import Caller, issue_token
 from commsintel.contracts.mongo import mongo_client
 from commsintel.contracts.proto.identity.v1 import identity_pb2 as pb
 from commsintel.contracts.proto.identity.v1 import identity_pb2_grpc as pb_grpc
-from commsintel.contracts.streaming import EventPublisher, build_broker
-from commsintel.contracts.telemetry import configure_tracing
 from commsintel.contracts.topics import IDENTITY_INTERACTIONS, IDENTITY_RECORDS
 from commsintel.identity.handlers import is_user_command
 from commsintel.identity.scenario import Scenario
@@ -28,16 +26,6 @@ NAMES = {"bob@acme.com": "Bob Buyer", "bb@gmail.com": "Bob Buyer", "eve@startup.
 def as_member(signing_key: str, workspace: str, member: str):
     token = issue_token(signing_key, Caller(workspace, member), issued_at=datetime.now(UTC))
     return (("authorization", f"Bearer {token}"),)
-
-
-async def publish(pipeline, events) -> None:
-    broker = build_broker(pipeline.config.kafka_bootstrap, configure_tracing("e2e"), "e2e")
-    await broker.start()
-    try:
-        await EventPublisher(broker).publish(events)
-    finally:
-        await broker.stop()
-    await pipeline.wait_until_caught_up()
 
 
 async def refused(call) -> tuple[grpc.StatusCode, str]:
@@ -65,7 +53,7 @@ async def events_on_topics(bootstrap: str, workspace: str) -> list:
 
 
 async def test_workspace_records_merges_and_replay_over_the_real_pipeline(
-    pipeline, signing_key: str
+    pipeline, publish_inputs, signing_key: str
 ) -> None:
     workspace = f"ws-{uuid.uuid4().hex[:8]}"
     mail = Scenario(workspace_id=workspace)
@@ -105,8 +93,7 @@ async def test_workspace_records_merges_and_replay_over_the_real_pipeline(
         )
 
         # Mail: a cold inbound email, a customer thread, a signature naming a 2nd address.
-        await publish(
-            pipeline,
+        await publish_inputs(
             [
                 mail.received("eve@startup.io", names=NAMES, key="cold"),
                 mail.received("bob@acme.com", names=NAMES, key="hello"),
@@ -179,8 +166,7 @@ async def test_workspace_records_merges_and_replay_over_the_real_pipeline(
             ),
             metadata=alice,
         )
-        await publish(
-            pipeline,
+        await publish_inputs(
             [
                 mail.received(
                     "bob@acme.com",

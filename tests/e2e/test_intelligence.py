@@ -21,8 +21,6 @@ from commsintel.contracts.mongo import mongo_client
 from commsintel.contracts.proto.identity.v1 import identity_pb2, identity_pb2_grpc
 from commsintel.contracts.proto.intelligence.v1 import intelligence_pb2 as pb
 from commsintel.contracts.proto.intelligence.v1 import intelligence_pb2_grpc as pb_grpc
-from commsintel.contracts.streaming import EventPublisher, build_broker
-from commsintel.contracts.telemetry import configure_tracing
 from commsintel.identity.scenario import Scenario
 from commsintel.replay import replay_service
 
@@ -51,18 +49,28 @@ def _meeting(workspace: str, key: str, starts: datetime, rsvp: str) -> EventSync
     )
 
 
-async def _publish(pipeline, events) -> None:
-    broker = build_broker(pipeline.config.kafka_bootstrap, configure_tracing("e2e"), "e2e")
-    await broker.start()
+async def _assert_replay_equals_live(pipeline, workspace: str, database_suffix: str) -> None:
+    """`commsintel replay intelligence` into a database of its own writes exactly the
+    workspace's documents the live pipeline wrote."""
+    settings = pipeline.config.intelligence().model_copy(
+        update={"mongo_database": f"{pipeline.config.name}_{database_suffix}"}
+    )
+    await replay_service("intelligence", settings=settings)
+    client = mongo_client(pipeline.config.mongo_uri, "e2e")
     try:
-        await EventPublisher(broker).publish(events)
+        live = client[pipeline.config.intelligence().mongo_database]
+        rebuilt = client[settings.mongo_database]
+        for collection in ("interactions", "member_strengths"):
+            query = {"workspace_id": workspace}
+            before = [d async for d in live[collection].find(query).sort("_id", 1)]
+            after = [d async for d in rebuilt[collection].find(query).sort("_id", 1)]
+            assert before and after == before, collection
     finally:
-        await broker.stop()
-    await pipeline.wait_until_caught_up()
+        await client.close()
 
 
 async def test_mail_and_meetings_become_explained_attributes_and_replay_the_same(
-    pipeline, signing_key: str
+    pipeline, publish_inputs, signing_key: str
 ) -> None:
     workspace = f"ws-{uuid.uuid4().hex[:8]}"
     mail = Scenario(workspace_id=workspace)
@@ -79,7 +87,7 @@ async def test_mail_and_meetings_become_explained_attributes_and_replay_the_same
         _meeting(workspace, "past", NOW - timedelta(days=10), "accepted"),
         _meeting(workspace, "soon", NOW + timedelta(days=2), "needs_action"),
     ]
-    await _publish(pipeline, events)
+    await publish_inputs(events)
 
     async with grpc.aio.insecure_channel(pipeline.identity_target) as channel:
         identity = identity_pb2_grpc.IdentityServiceStub(channel)
@@ -144,21 +152,7 @@ async def test_mail_and_meetings_become_explained_attributes_and_replay_the_same
         assert order.index(bob) < order.index(carol) and order[-1] == carol
 
     # A replay into empty storage rebuilds the same projections.
-    settings = pipeline.config.intelligence().model_copy(
-        update={"mongo_database": f"{pipeline.config.name}_intelligence_replay"}
-    )
-    await replay_service("intelligence", settings=settings)
-    client = mongo_client(pipeline.config.mongo_uri, "e2e")
-    try:
-        live = client[pipeline.config.intelligence().mongo_database]
-        rebuilt = client[settings.mongo_database]
-        for collection in ("interactions", "member_strengths"):
-            query = {"workspace_id": workspace}
-            before = [d async for d in live[collection].find(query).sort("_id", 1)]
-            after = [d async for d in rebuilt[collection].find(query).sort("_id", 1)]
-            assert before and after == before, collection
-    finally:
-        await client.close()
+    await _assert_replay_equals_live(pipeline, workspace, "intelligence_replay")
 
 
 async def _record_intelligence(intelligence, record_id: str, metadata) -> pb.RecordIntelligence:
@@ -178,7 +172,7 @@ def _email_keys(record: pb.RecordIntelligence) -> tuple:
 
 
 async def test_merges_unmerges_retractions_and_cancellations_recompute_the_attributes(
-    pipeline, signing_key: str
+    pipeline, publish_inputs, signing_key: str
 ) -> None:
     """What identity changes after the fact (a merge, an unmerge, a deleted message, a
     cancelled meeting) changes the people's and their company's attributes, and a replay
@@ -192,8 +186,7 @@ async def test_merges_unmerges_retractions_and_cancellations_recompute_the_attri
             "Bearer " + issue_token(signing_key, Caller(workspace, "alice"), issued_at=NOW),
         ),
     )
-    await _publish(
-        pipeline,
+    await publish_inputs(
         [
             mail.sent("bob@acme.com", names=names, key="w1", at=NOW - timedelta(days=30)),
             # Bob's signature names his personal address: the person made for it merges.
@@ -238,8 +231,7 @@ async def test_merges_unmerges_retractions_and_cancellations_recompute_the_attri
         assert company.strongest_member_id == "alice"
 
         # Dan's message is deleted, the meeting is cancelled.
-        await _publish(
-            pipeline,
+        await publish_inputs(
             [
                 MessageRetracted(
                     event_id=f"{workspace}-retract-d1",
@@ -290,18 +282,4 @@ async def test_merges_unmerges_retractions_and_cancellations_recompute_the_attri
             "w2",
         )
 
-    settings = pipeline.config.intelligence().model_copy(
-        update={"mongo_database": f"{pipeline.config.name}_intelligence_replay_changes"}
-    )
-    await replay_service("intelligence", settings=settings)
-    client = mongo_client(pipeline.config.mongo_uri, "e2e")
-    try:
-        live = client[pipeline.config.intelligence().mongo_database]
-        rebuilt = client[settings.mongo_database]
-        for collection in ("interactions", "member_strengths"):
-            query = {"workspace_id": workspace}
-            before = [d async for d in live[collection].find(query).sort("_id", 1)]
-            after = [d async for d in rebuilt[collection].find(query).sort("_id", 1)]
-            assert before and after == before, collection
-    finally:
-        await client.close()
+    await _assert_replay_equals_live(pipeline, workspace, "intelligence_replay_changes")

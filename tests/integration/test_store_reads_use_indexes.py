@@ -91,41 +91,47 @@ def _history(workspace: str) -> list:
     return events
 
 
-async def test_batches_and_api_reads_never_scan_the_collection(mongo_uri) -> None:
+@pytest.fixture
+async def listened(mongo_uri):
+    """A fresh database on a client that records every filter it sends."""
     listener = FindsSent()
     client = AsyncMongoClient(mongo_uri, tz_aware=True, event_listeners=[listener])
     try:
-        database = client[f"intelligence_plans_{uuid.uuid4().hex[:8]}"]
-        store = IntelligenceStore(database)
-        await store.ensure_indexes()
-        workspace = "ws-plans"
-        handlers = IntelligenceHandlers(store, StrengthModel())
-        history = _history(workspace)
-        for start in range(0, len(history), 10):
-            await handlers.handle_batch(history[start : start + 10])
-        # A batch that re-resolves a sighting and removes a mailbox, then the API's reads.
-        await handlers.handle_batch(
-            [
-                history[3].model_copy(update={"event_id": "again", "records": ()}),
-                MailboxRemoved(
-                    event_id="removed",
-                    workspace_id=workspace,
-                    mailbox_id="mb-ben",
-                    member_id="ben",
-                    removed_at=START,
-                ),
-            ]
-        )
-        await store.interactions_of(workspace, "company-1")
-        await store.strongest_records(workspace, 5)
-        await store.strongest_records(workspace, 5, member_id="alice")
-
-        shapes = await _assert_no_scans(database, listener)
-        # The store's reads: buckets by sighting, by record; strengths by member, ranked.
-        assert ("refs", "workspace_id") in shapes and ("record_id", "workspace_id") in shapes
-        assert ("member_id", "workspace_id") in shapes
+        yield client[f"plans_{uuid.uuid4().hex[:8]}"], listener
     finally:
         await client.close()
+
+
+async def test_batches_and_api_reads_never_scan_the_collection(listened) -> None:
+    database, listener = listened
+    store = IntelligenceStore(database)
+    await store.ensure_indexes()
+    workspace = "ws-plans"
+    handlers = IntelligenceHandlers(store, StrengthModel())
+    history = _history(workspace)
+    for start in range(0, len(history), 10):
+        await handlers.handle_batch(history[start : start + 10])
+    # A batch that re-resolves a sighting and removes a mailbox, then the API's reads.
+    await handlers.handle_batch(
+        [
+            history[3].model_copy(update={"event_id": "again", "records": ()}),
+            MailboxRemoved(
+                event_id="removed",
+                workspace_id=workspace,
+                mailbox_id="mb-ben",
+                member_id="ben",
+                removed_at=START,
+            ),
+        ]
+    )
+    await store.interactions_of(workspace, "company-1")
+    await store.strongest_records(workspace, 5)
+    await store.strongest_records(workspace, 5, member_id="alice")
+
+    shapes = await _assert_no_scans(database, listener)
+    # The store's reads: buckets by sighting, by record; strengths by member, ranked.
+    assert ("refs", "workspace_id") in shapes and ("record_id", "workspace_id") in shapes
+    assert ("member_id", "workspace_id") in shapes
 
 
 async def _assert_no_scans(database, listener: FindsSent) -> set[tuple]:
@@ -138,108 +144,93 @@ async def _assert_no_scans(database, listener: FindsSent) -> set[tuple]:
     return {tuple(sorted(query)) for query in queries.values()}
 
 
-async def test_ingest_sync_reads_never_scan_the_collection(mongo_uri) -> None:
-    listener = FindsSent()
-    client = AsyncMongoClient(mongo_uri, tz_aware=True, event_listeners=[listener])
-    try:
-        database = client[f"ingest_plans_{uuid.uuid4().hex[:8]}"]
-        store = IngestStore(database, SecretBox(new_key()))
-        calendars = CalendarStore(database)
-        await store.ensure_indexes()
-        await calendars.ensure_indexes()
-        mailbox = Mailbox("ws", "mb-1", "alice", frozenset({"alice@ours.com"}))
-        await store.record_sightings(
-            mailbox,
-            [
-                {"message_key": f"m{n}", "thread_key": f"t{n % 5}", "hidden_reason": ""}
-                for n in range(30)
-            ],
-        )
-        await store.mark_hidden("mb-1", ["m0", "m5"], "blocked")
-        visible = await store.visible_sightings("mb-1", ["t0", "t1"])
-        hidden = await store.hidden_sightings("mb-1", ["t0", "t1"])
-        assert {d["message_key"] for d in hidden} == {"m0", "m5"}
-        assert {d["message_key"] for d in visible} == {
-            f"m{n}" for n in range(30) if n % 5 in (0, 1)
-        } - {"m0", "m5"}
-        await store.already_synced("mb-1", ["m1", "m99"])
-        await calendars.save_resource_states(
-            mailbox,
-            [
-                ResourceState("work", f"/cal/{n}.ics", f"etag-{n}", None, deleted=n == 3)
-                for n in range(6)
-            ],
-        )
-        index = await calendars.resource_index("mb-1", "work")
-        assert sorted(index) == sorted(f"/cal/{n}.ics" for n in range(6) if n != 3)
-        assert await calendars.calendar_ids("mb-1") == {"work"}
-        await calendars.all_resource_states("mb-1", "work")
+async def test_ingest_sync_reads_never_scan_the_collection(listened) -> None:
+    database, listener = listened
+    store = IngestStore(database, SecretBox(new_key()))
+    calendars = CalendarStore(database)
+    await store.ensure_indexes()
+    await calendars.ensure_indexes()
+    mailbox = Mailbox("ws", "mb-1", "alice", frozenset({"alice@ours.com"}))
+    await store.record_sightings(
+        mailbox,
+        [
+            {"message_key": f"m{n}", "thread_key": f"t{n % 5}", "hidden_reason": ""}
+            for n in range(30)
+        ],
+    )
+    await store.mark_hidden("mb-1", ["m0", "m5"], "blocked")
+    visible = await store.visible_sightings("mb-1", ["t0", "t1"])
+    hidden = await store.hidden_sightings("mb-1", ["t0", "t1"])
+    assert {d["message_key"] for d in hidden} == {"m0", "m5"}
+    assert {d["message_key"] for d in visible} == {
+        f"m{n}" for n in range(30) if n % 5 in (0, 1)
+    } - {"m0", "m5"}
+    await store.already_synced("mb-1", ["m1", "m99"])
+    await calendars.save_resource_states(
+        mailbox,
+        [
+            ResourceState("work", f"/cal/{n}.ics", f"etag-{n}", None, deleted=n == 3)
+            for n in range(6)
+        ],
+    )
+    index = await calendars.resource_index("mb-1", "work")
+    assert sorted(index) == sorted(f"/cal/{n}.ics" for n in range(6) if n != 3)
+    assert await calendars.calendar_ids("mb-1") == {"work"}
+    await calendars.all_resource_states("mb-1", "work")
 
-        shapes = await _assert_no_scans(database, listener)
-        assert ("mailbox_id", "thread_key") in shapes
-        assert ("calendar_id", "mailbox_id") in shapes
-    finally:
-        await client.close()
+    shapes = await _assert_no_scans(database, listener)
+    assert ("mailbox_id", "thread_key") in shapes
+    assert ("calendar_id", "mailbox_id") in shapes
 
 
-async def test_identity_reads_and_pages_never_scan_the_collection(mongo_uri) -> None:
-    listener = FindsSent()
-    client = AsyncMongoClient(mongo_uri, tz_aware=True, event_listeners=[listener])
-    try:
-        database = client[f"identity_plans_{uuid.uuid4().hex[:8]}"]
-        store = IdentityStore(database)
-        await store.ensure_indexes()
-        workspace = workspace_where_survivor_is("bb@gmail.com", "bob@acme.com")
-        mail = Scenario(workspace_id=workspace)
-        names = {"bob@acme.com": "Bob Buyer", "bb@gmail.com": "Bob Buyer"}
-        handlers = IdentityHandlers(store, PublishedLog())
-        await handlers.handle_batch(
-            [
-                mail.sent("bob@acme.com", "joe@acme.com", names=names, key="hello"),
-                mail.received(
-                    "bob@acme.com",
-                    names=names,
-                    key="signed",
-                    signature=Scenario.signature("Bob Buyer", "bb@gmail.com"),
-                ),
-                mail.received("eve@startup.io", key="cold"),
-            ]
-        )
-        await handlers.handle_batch([mail.sent("bb@gmail.com", names=names, key="personal")])
-        joe = (await store.contact(workspace, "joe@acme.com")).person_id
-        company = (await store.person(workspace, joe)).company_id
-        people = await store.people_page(workspace, company_id=company, after="", limit=10)
-        assert len(people) == 2  # Bob (merged, his company from his work address) and Joe
-        await store.people_page(workspace, company_id=None, after="", limit=10)
-        await store.companies_page(workspace, domain="acme.com", after="", limit=10)
-        await store.companies_page(workspace, domain=None, after="", limit=10)
+async def test_identity_reads_and_pages_never_scan_the_collection(listened) -> None:
+    database, listener = listened
+    store = IdentityStore(database)
+    await store.ensure_indexes()
+    workspace = workspace_where_survivor_is("bb@gmail.com", "bob@acme.com")
+    mail = Scenario(workspace_id=workspace)
+    names = {"bob@acme.com": "Bob Buyer", "bb@gmail.com": "Bob Buyer"}
+    handlers = IdentityHandlers(store, PublishedLog())
+    await handlers.handle_batch(
+        [
+            mail.sent("bob@acme.com", "joe@acme.com", names=names, key="hello"),
+            mail.received(
+                "bob@acme.com",
+                names=names,
+                key="signed",
+                signature=Scenario.signature("Bob Buyer", "bb@gmail.com"),
+            ),
+            mail.received("eve@startup.io", key="cold"),
+        ]
+    )
+    await handlers.handle_batch([mail.sent("bb@gmail.com", names=names, key="personal")])
+    joe = (await store.contact(workspace, "joe@acme.com")).person_id
+    company = (await store.person(workspace, joe)).company_id
+    people = await store.people_page(workspace, company_id=company, after="", limit=10)
+    assert len(people) == 2  # Bob (merged, his company from his work address) and Joe
+    await store.people_page(workspace, company_id=None, after="", limit=10)
+    await store.companies_page(workspace, domain="acme.com", after="", limit=10)
+    await store.companies_page(workspace, domain=None, after="", limit=10)
 
-        shapes = await _assert_no_scans(database, listener)
-        assert ("_id", "record_company_id", "workspace_id") in shapes
-    finally:
-        await client.close()
+    shapes = await _assert_no_scans(database, listener)
+    assert ("_id", "record_company_id", "workspace_id") in shapes
 
 
-async def test_access_record_reads_never_scan_the_collection(mongo_uri) -> None:
-    listener = FindsSent()
-    client = AsyncMongoClient(mongo_uri, tz_aware=True, event_listeners=[listener])
-    try:
-        database = client[f"access_plans_{uuid.uuid4().hex[:8]}"]
-        store = AccessStore(database)
-        await store.ensure_indexes()
-        mail = Scenario(workspace_id="ws-access")
-        log = PublishedLog()  # what identity publishes about two new people, applied
-        await IdentityHandlers(InMemoryIdentityStore(), log).handle_batch(
-            [mail.sent("bob@acme.com", "joe@acme.com")]
-        )
-        await store.apply(log.events)
-        bob = log.people()["bob@acme.com"]
-        assert (await store.record("ws-access", bob))["_id"] == bob
-        assert await store.record("another-workspace", bob) is None
-        assert len(await store.records("ws-access", "person", "", 10)) == 2
-        await store.records("ws-access", None, "", 10)
-        await store.load_state("ws-access")
+async def test_access_record_reads_never_scan_the_collection(listened) -> None:
+    database, listener = listened
+    store = AccessStore(database)
+    await store.ensure_indexes()
+    mail = Scenario(workspace_id="ws-access")
+    log = PublishedLog()  # what identity publishes about two new people, applied
+    await IdentityHandlers(InMemoryIdentityStore(), log).handle_batch(
+        [mail.sent("bob@acme.com", "joe@acme.com")]
+    )
+    await store.apply(log.events)
+    bob = log.people()["bob@acme.com"]
+    assert (await store.record("ws-access", bob))["_id"] == bob
+    assert await store.record("another-workspace", bob) is None
+    assert len(await store.records("ws-access", "person", "", 10)) == 2
+    await store.records("ws-access", None, "", 10)
+    await store.load_state("ws-access")
 
-        await _assert_no_scans(database, listener)
-    finally:
-        await client.close()
+    await _assert_no_scans(database, listener)
