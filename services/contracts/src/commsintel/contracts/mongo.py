@@ -1,6 +1,12 @@
-"""The one way services open MongoDB: timezone-aware datetimes, named for the server log."""
+"""The one way services open MongoDB: timezone-aware datetimes, named for the server log;
+and the one way a service saves several collections all or nothing."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from pymongo import AsyncMongoClient
+from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.asynchronous.database import AsyncDatabase
 
 
 def mongo_client(uri: str, service_name: str) -> AsyncMongoClient:
@@ -16,3 +22,15 @@ async def find_scoped(collection, document_id, projection=None, **scope) -> dict
     if document is None or any(document.get(field) != value for field, value in scope.items()):
         return None
     return document
+
+
+@asynccontextmanager
+async def all_or_nothing(database: AsyncDatabase) -> AsyncIterator[AsyncClientSession]:
+    """A multi-document transaction: the writes made with the yielded session are kept
+    together, or none of them is (a crash half way keeps none). A projection whose writes
+    decide what a redelivered batch does (identity's contacts say a person exists) must
+    never be saved in part (docs/decisions/0022). Needs a replica set (or mongos), as
+    deploy/ runs; the MongoDB-protocol stand-in supports it too."""
+    async with database.client.start_session() as session:
+        async with await session.start_transaction():
+            yield session

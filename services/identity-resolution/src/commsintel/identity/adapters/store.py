@@ -17,7 +17,7 @@ from pymongo import ReplaceOne, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 
 from commsintel.contracts import ids
-from commsintel.contracts.mongo import find_scoped
+from commsintel.contracts.mongo import all_or_nothing, find_scoped
 from commsintel.identity.domain.addresses import registrable_domain
 from commsintel.identity.domain.model import (
     Claim,
@@ -34,6 +34,7 @@ from commsintel.identity.domain.workspace import Member, WorkspaceSettings
 
 class IdentityStore:
     def __init__(self, database: AsyncDatabase) -> None:
+        self._database = database
         self._settings = database["settings"]
         self._contacts = database["contacts"]
         self._people = database["people"]
@@ -173,9 +174,16 @@ class IdentityStore:
     # --- saving -------------------------------------------------------------------------
 
     async def save(self, state: IdentitySlice) -> None:
+        """Every change of the batch in one transaction. Saved in part, the slice would
+        mislead the redelivered batch: a contact saved with its person id but without its
+        person makes the redo skip creating the person, and it is lost for good."""
+        async with all_or_nothing(self._database) as session:
+            await self._save(state, session)
+
+    async def _save(self, state: IdentitySlice, session) -> None:
         ws = state.workspace_id
         await self._settings.replace_one(
-            {"_id": ws}, _settings_document(state.settings), upsert=True
+            {"_id": ws}, _settings_document(state.settings), upsert=True, session=session
         )
         await _replace_all(
             self._contacts,
@@ -183,6 +191,7 @@ class IdentityStore:
                 (ids.person_id(ws, a), _contact_document(ws, state.contacts[a]))
                 for a in sorted(state.dirty_contacts)
             ],
+            session,
         )
         # A record's company can come from a person merged into it, so the records above a
         # changed person are written again with it.
@@ -193,10 +202,12 @@ class IdentityStore:
                 (p, _person_document(ws, state.people[p], state.listed_company_of(p)))
                 for p in sorted(people)
             ],
+            session,
         )
         await _replace_all(
             self._companies,
             [(c, _company_document(ws, state.companies[c])) for c in sorted(state.dirty_companies)],
+            session,
         )
         refs = sorted(state.new_interactions | state.dirty_resolutions)
         await _replace_all(
@@ -209,6 +220,7 @@ class IdentityStore:
                 for ref in refs
                 if ref in state.interactions
             ],
+            session,
         )
 
     async def record_receipts(self, event_ids: Iterable[str]) -> None:
@@ -260,11 +272,12 @@ class IdentityStore:
         return _contact(document) if document else None
 
 
-async def _replace_all(collection, documents: list[tuple[str, dict]]) -> None:
+async def _replace_all(collection, documents: list[tuple[str, dict]], session=None) -> None:
     if documents:
         await collection.bulk_write(
             [ReplaceOne({"_id": key}, document, upsert=True) for key, document in documents],
             ordered=False,
+            session=session,
         )
 
 
