@@ -2,8 +2,11 @@
 sightings. One path for IMAP sync and archive import, so both behave the same.
 
 Order per batch: contents are stored first (access may ask for a body as soon as the
-event is out), then events are published, then sightings and thread terms are recorded.
-A crash in between re-publishes the same event ids on the next pass; consumers dedupe.
+event is out), then events are published, then the retracted sightings are marked and the
+thread terms added, and the new sightings are recorded last. A sighting is what makes the
+next pass say "already synced", so everything else of its batch is durable before it: a
+crash at any point redoes the batch, re-publishing the same event ids (consumers dedupe)
+and writing the same documents (tests/faults/test_crash_safety.py kills an import).
 """
 
 from __future__ import annotations
@@ -101,6 +104,10 @@ class MessageIntake:
         ]
         events += [synced[key] for key in admission.published]
         await self._publisher.publish(events)
+        for thread_key, reason in admission.newly_hidden_threads.items():
+            keys = [s["message_key"] for s in retracted if s["thread_key"] == thread_key]
+            await self._store.mark_hidden(mailbox.mailbox_id, keys, reason)
+        await self._store.add_thread_terms(mailbox, admission.thread_terms)
         await self._store.record_sightings(
             mailbox,
             (
@@ -115,10 +122,6 @@ class MessageIntake:
                 for key, event in synced.items()
             ),
         )
-        for thread_key, reason in admission.newly_hidden_threads.items():
-            keys = [s["message_key"] for s in retracted if s["thread_key"] == thread_key]
-            await self._store.mark_hidden(mailbox.mailbox_id, keys, reason)
-        await self._store.add_thread_terms(mailbox, admission.thread_terms)
         counts.published = len(admission.published)
         counts.hidden = len(admission.hidden)
         counts.retracted = len(retracted)
