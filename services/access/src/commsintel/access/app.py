@@ -43,12 +43,13 @@ def build(settings: AccessSettings) -> ServiceRuntime:
     states = WorkspaceStates(
         store, settings.max_workspaces_in_memory, settings.version_read_spacing_ms / 1000
     )
-    subscribe_event_batches(
+    membership = subscribe_event_batches(
         broker,
         INPUT_TOPICS,
         group_id=settings.consumer_group,
         handle=AccessHandlers(store, states).handle_batch,
         max_records=settings.batch_size,
+        instance_id=settings.instance_id,
     )
     clock = lambda: datetime.now(UTC)  # noqa: E731
     intelligence = grpc.aio.insecure_channel(settings.intelligence_target)
@@ -75,4 +76,5 @@ def build(settings: AccessSettings) -> ServiceRuntime:
         store.ensure_indexes,
         endpoint,
         closers=[intelligence.close, ingest.close],
+        membership=membership,
     )

@@ -108,16 +108,25 @@ def _bearer(value: str) -> str:
     return token.strip() if scheme.lower() == "bearer" else ""
 
 
+LIVENESS = "liveness"
+
+
 async def start_grpc_server(
     bind: str,
     register: Callable[[grpc.aio.Server], None],
     service_names: Sequence[str],
     interceptors: Sequence[grpc.aio.ServerInterceptor] = (),
+    health_servicer: health.aio.HealthServicer | None = None,
 ) -> tuple[grpc.aio.Server, int]:
-    """Start a server with health checking and reflection; returns it and its bound port."""
+    """Start a server with health checking and reflection; returns it and its bound port.
+
+    Health: `liveness` is SERVING while the process runs; "" and each service name are
+    its readiness, SERVING at once unless the caller passes its own `health_servicer`
+    and says when (a consumer waits for its group's assignment)."""
     server = grpc.aio.server(interceptors=list(interceptors))
     register(server)
-    health_servicer = health.aio.HealthServicer()
+    ready_now = health_servicer is None
+    health_servicer = health_servicer or health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(
         (*service_names, health.SERVICE_NAME, reflection.SERVICE_NAME), server
@@ -126,6 +135,10 @@ async def start_grpc_server(
     if port == 0:
         raise OSError(f"cannot bind gRPC server to {bind}")
     await server.start()
+    await health_servicer.set(LIVENESS, health_pb2.HealthCheckResponse.SERVING)
+    readiness = health_pb2.HealthCheckResponse.SERVING if ready_now else (
+        health_pb2.HealthCheckResponse.NOT_SERVING
+    )
     for name in ("", *service_names):
-        await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+        await health_servicer.set(name, readiness)
     return server, port

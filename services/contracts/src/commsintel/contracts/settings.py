@@ -1,6 +1,8 @@
 """Settings every service has. Each service subclasses this with its own env prefix,
 e.g. COMMSINTEL_INGEST_KAFKA_BOOTSTRAP, COMMSINTEL_ACCESS_MONGO_URI."""
 
+import socket
+
 from pydantic import Field
 from pydantic_settings import BaseSettings
 
@@ -16,6 +18,14 @@ class ServiceSettings(BaseSettings):
     mongo_database: str = Field(description="This service's own database")
     consumer_group: str = Field(description="Kafka consumer group of this service")
     batch_size: int = Field(500, ge=1, le=10_000, description="Kafka records per batch")
+    instance_id: str = Field(
+        default_factory=socket.gethostname,
+        min_length=1,
+        max_length=200,
+        description="This instance's static member id in its consumer group (Kafka's "
+        "group.instance.id): unique per running instance, kept across restarts, so a "
+        "restarted instance takes its own partitions back at once (docs/decisions/0022)",
+    )
 
 
 class GrpcServiceSettings(ServiceSettings):

@@ -1,14 +1,20 @@
 """The Kafka side every service shares: an idempotent producer of events, and a batch
 consumer that decodes envelopes, hands typed events to a service's handler, commits only
-after the handler returns, and sends poison records to `<topic>.dlq` with the reason."""
+after the handler returns, and sends poison records to `<topic>.dlq` with the reason.
+
+Consumers are static group members when given an instance id (docs/decisions/0022): a
+restarted instance takes its own place back at once, on a real broker and on the local
+stand-in, which never expires a killed member's session."""
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import heapq
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 
+from aiokafka.abc import ConsumerRebalanceListener
 from aiokafka.coordinator.assignors.range import RangePartitionAssignor
 from aiokafka.errors import KafkaError
 from faststream import AckPolicy
@@ -43,6 +49,9 @@ def build_broker(bootstrap: str, tracer_provider: TracerProvider, client_id: str
     return KafkaBroker(
         bootstrap,
         client_id=client_id,
+        # An event counts as sent once every in-sync replica has it, and a retried send
+        # is never written twice: only then may the input's offset be committed.
+        acks="all",
         enable_idempotence=True,
         middlewares=[KafkaTelemetryMiddleware(tracer_provider=tracer_provider)],
         logger=logging.getLogger(f"commsintel.{client_id}.kafka"),
@@ -94,6 +103,25 @@ class DeadLetters:
         )
 
 
+class GroupMembership(ConsumerRebalanceListener):
+    """What a service's consumer holds of its group: readiness waits for the first
+    assignment (an empty one too: more instances than partitions is a normal state)."""
+
+    def __init__(self, group_id: str) -> None:
+        self.group_id = group_id
+        self.assigned = asyncio.Event()
+        self.partitions: frozenset[tuple[str, int]] = frozenset()
+
+    async def on_partitions_revoked(self, revoked) -> None:
+        self.partitions = frozenset()
+
+    async def on_partitions_assigned(self, assigned) -> None:
+        self.partitions = frozenset((p.topic, p.partition) for p in assigned)
+        if not self.assigned.is_set():
+            log.info("group %s assigned %d partitions", self.group_id, len(self.partitions))
+        self.assigned.set()
+
+
 def subscribe_event_batches(
     broker: KafkaBroker,
     topics: Sequence[str],
@@ -102,12 +130,15 @@ def subscribe_event_batches(
     handle: EventBatchHandler,
     max_records: int = 500,
     batch_wait_ms: int = 20,
-) -> None:
+    instance_id: str | None = None,
+) -> GroupMembership:
     """Register one batch subscriber for `topics` that feeds decoded events to `handle`.
 
     `handle` must be idempotent (it sees a batch again after a crash or a transient error).
+    With an `instance_id`, the consumer is a static member of its group.
     """
     dead_letters = DeadLetters(broker)
+    membership = GroupMembership(group_id)
 
     @broker.subscriber(
         *topics,
@@ -127,6 +158,14 @@ def subscribe_event_batches(
         # tests/integration/test_streaming.py). Only one strategy: the local broker
         # stand-in fails a two-member group that offers two (docs/decisions/0017).
         partition_assignment_strategy=(RangePartitionAssignor,),
+        group_instance_id=instance_id,
+        listener=membership,
+        # The records go to `consume_batch` as they are: the envelope is decoded there,
+        # where a record that is no event goes to the dead-letter topic. FastStream's own
+        # parsing would fail on header bytes that are not UTF-8 and its JSON decoding on
+        # a value that is not JSON, before our code runs, and redeliver the batch forever.
+        parser=_batch_with_tolerant_headers,
+        decoder=_undecoded,
         title=f"{group_id}:{','.join(topics)}",
     )
     async def consume_batch(message: KafkaMessage) -> None:
@@ -143,6 +182,38 @@ def subscribe_event_batches(
             except PoisonMessage as poison:
                 await dead_letters.send(record, str(poison))
         await _handle_isolating_poison(decoded, handle, dead_letters)
+
+    return membership
+
+
+async def _batch_with_tolerant_headers(records, parse):
+    """FastStream's batch parser, given header values it can decode; the message keeps
+    the records as they came (their bytes are what `header_map` and the DLQ read)."""
+    batch = records if isinstance(records, tuple) else (records,)
+    readable = tuple(
+        dataclasses.replace(
+            record,
+            headers=[
+                (name, value if _is_text(value) else b"") for name, value in record.headers or ()
+            ],
+        )
+        for record in batch
+    )
+    message = await parse(readable if isinstance(records, tuple) else readable[0])
+    message.raw_message = records
+    return message
+
+
+def _is_text(value: bytes | None) -> bool:
+    try:
+        (value or b"").decode()
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _undecoded(message) -> None:
+    return None
 
 
 def interleave_by_time(records) -> list:

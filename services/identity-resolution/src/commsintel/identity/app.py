@@ -47,12 +47,13 @@ def build(settings: IdentitySettings) -> ServiceRuntime:
     async def handle(events: Sequence[Event]) -> None:
         await handlers.handle_batch([e for e in events if is_identity_input(e)])
 
-    subscribe_event_batches(
+    membership = subscribe_event_batches(
         broker,
         INPUT_TOPICS,
         group_id=settings.consumer_group,
         handle=handle,
         max_records=settings.batch_size,
+        instance_id=settings.instance_id,
     )
     gateway = CommandGateway(store, publisher)
     clock = lambda: datetime.now(UTC)  # noqa: E731
@@ -71,7 +72,9 @@ def build(settings: IdentitySettings) -> ServiceRuntime:
         GRPC_SERVICES,
         [CallerInterceptor(settings.signing_key, provider)],
     )
-    return ServiceRuntime(SERVICE_NAME, broker, mongo, store.ensure_indexes, endpoint)
+    return ServiceRuntime(
+        SERVICE_NAME, broker, mongo, store.ensure_indexes, endpoint, membership=membership
+    )
 
 
 def is_identity_input(event: Event) -> bool:

@@ -25,12 +25,13 @@ def build(settings: IntelligenceSettings) -> ServiceRuntime:
     mongo = mongo_client(settings.mongo_uri, SERVICE_NAME)
     store = IntelligenceStore(mongo[settings.mongo_database])
     model = settings.strength_model()
-    subscribe_event_batches(
+    membership = subscribe_event_batches(
         broker,
         INPUT_TOPICS,
         group_id=settings.consumer_group,
         handle=IntelligenceHandlers(store, model).handle_batch,
         max_records=settings.batch_size,
+        instance_id=settings.instance_id,
     )
     servicer = IntelligenceServicer(store, model)
     endpoint = GrpcEndpoint(
@@ -41,4 +42,6 @@ def build(settings: IntelligenceSettings) -> ServiceRuntime:
         [GRPC_SERVICE],
         [CallerInterceptor(settings.signing_key, provider)],
     )
-    return ServiceRuntime(SERVICE_NAME, broker, mongo, store.ensure_indexes, endpoint)
+    return ServiceRuntime(
+        SERVICE_NAME, broker, mongo, store.ensure_indexes, endpoint, membership=membership
+    )
