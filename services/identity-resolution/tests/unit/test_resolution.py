@@ -520,6 +520,31 @@ def test_records_merges_and_resolutions_do_not_depend_on_message_order(plan, see
     assert _record_sets(ordered) == _record_sets(reordered)
 
 
+def test_a_message_delivered_again_after_its_sender_became_a_record_adds_nothing() -> None:
+    # A cold email with a signature, then the member writes back: a record is made.
+    mail = Scenario()
+    cold = mail.received(
+        "bob@acme.com", key="cold", signature=Scenario.signature("Bob Buyer", job_title="CFO")
+    )
+    reply = mail.sent("bob@acme.com", key="reply")
+    once = _fed_one_by_one([cold, reply])
+    # The same cold email again (a redelivery after a crash, an import run again).
+    twice = _fed_one_by_one([cold, reply, cold])
+    assert _enriched(once, "job_title") == _enriched(twice, "job_title") == []
+    assert [e.event_id for e in twice.events] == [e.event_id for e in once.events]
+
+
+@settings(max_examples=100, deadline=None)
+@given(plan=messages_only, seed=st.randoms(use_true_random=False))
+def test_inputs_delivered_again_publish_nothing_new(plan, seed) -> None:
+    events = _events(plan)
+    redelivered = list(events)
+    seed.shuffle(redelivered)
+    once = _fed_one_by_one(events)
+    again = _fed_one_by_one(events + redelivered[: seed.randint(1, len(redelivered))])
+    assert [e.event_id for e in again.events] == [e.event_id for e in once.events]
+
+
 @settings(max_examples=100, deadline=None)
 @given(plan=messages_only)
 def test_merge_then_unmerge_gives_back_the_records_of_each_interaction(plan) -> None:

@@ -72,7 +72,7 @@ class IdentityHandlers:
         settings = await self._store.settings(workspace_id)
         state = await self._store.load_slice(settings, _addresses(events))
         await self._store.load_people(state, _people_named(events))
-        await self._store.load_interactions(state, _withdrawn(events))
+        await self._store.load_interactions(state, _withdrawn(events) | _observed(events))
         published: list[Event] = []
         receipts: list[str] = []
         for event in events:
@@ -150,6 +150,17 @@ def _withdrawn(events: list[Event]) -> set[str]:
         if isinstance(event, MessageRetracted):
             refs.add(interaction_ref(event.mailbox_id, event.message_key))
         elif isinstance(event, EventCancelled):
+            refs.add(interaction_ref(event.mailbox_id, event.calendar_event_key))
+    return refs
+
+
+def _observed(events: list[Event]) -> set[str]:
+    """Sightings the batch reports; those identity applied already are no news."""
+    refs = set()
+    for event in events:
+        if isinstance(event, MessageSynced):
+            refs.add(interaction_ref(event.mailbox_id, event.message_key))
+        elif isinstance(event, EventSynced):
             refs.add(interaction_ref(event.mailbox_id, event.calendar_event_key))
     return refs
 

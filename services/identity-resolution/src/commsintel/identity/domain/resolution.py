@@ -143,6 +143,8 @@ def creation_reason(state: IdentitySlice, contact: Contact) -> str | None:
 def observe_message(state: IdentitySlice, message: MessageSynced) -> Outcome:
     state.settings = state.settings.with_mailbox_owners(message.mailbox_owner_addresses)
     facts = message_facts(message)
+    if is_applied_already(state, facts):
+        return Outcome()
     names = {normalize_address(p.address): p.display_name.strip() for p in message.participants}
     automated = bool(message.automated_reasons)
 
@@ -165,6 +167,8 @@ def observe_message(state: IdentitySlice, message: MessageSynced) -> Outcome:
 def observe_calendar_event(state: IdentitySlice, event: EventSynced) -> Outcome:
     state.settings = state.settings.with_mailbox_owners(event.mailbox_owner_addresses)
     facts = calendar_facts(event, state.settings.member_addresses)
+    if is_applied_already(state, facts):
+        return Outcome()
     names = {normalize_address(a.address): a.display_name.strip() for a in event.attendees}
 
     def evidence(contact: Contact, role: str) -> None:
@@ -210,6 +214,24 @@ def _observe(state: IdentitySlice, facts, names, evidence, *, cause: str) -> Out
         elif contact.person_id is not None and names.get(contact.address):
             _propose_display_name(state, contact, facts, outcome, cause)
     return outcome
+
+
+def is_applied_already(state: IdentitySlice, facts: InteractionFacts) -> bool:
+    """The same sighting, with the same facts, seen again (a redelivery after a crash, an
+    import run again): it changes nothing. Applied a second time, its evidence would land
+    on records made since, which the first time it did not (a signature's job title on a
+    person the member wrote to later), so the result would depend on redeliveries. A
+    changed meeting or a message shown again after a retraction has other facts."""
+    known = state.interactions.get(facts.ref)
+    if known is None:
+        return False
+    return replace(known, at=_to_millisecond(known.at)) == replace(
+        facts, at=_to_millisecond(facts.at)
+    )
+
+
+def _to_millisecond(at: datetime) -> datetime:
+    return at.replace(microsecond=at.microsecond // 1000 * 1000)
 
 
 def withdraw(state: IdentitySlice, mailbox_id: str, key: str, cause: str) -> Outcome:
