@@ -10,6 +10,7 @@ import imaplib
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 
 import grpc
@@ -178,12 +179,15 @@ def settings_for(
     return IngestSettings(**{**options, **overrides})
 
 
-@pytest.fixture
-async def ingest(kafka_bootstrap, mongo_uri, signing_key) -> AsyncIterator[Ingest]:
+@asynccontextmanager
+async def running_ingest(
+    kafka_bootstrap: str, mongo_uri: str, signing_key: str, **overrides
+) -> AsyncIterator[Ingest]:
+    """An ingest service of its own (database, workspace) with these settings changed."""
     await ensure_topics(kafka_bootstrap)
     database = f"ingest_{uuid.uuid4().hex[:10]}"
     settings = settings_for(
-        kafka_bootstrap, mongo_uri, signing_key, database, encode_key(new_key())
+        kafka_bootstrap, mongo_uri, signing_key, database, encode_key(new_key()), **overrides
     )
     service = ingest_app.build(settings)
     await service.start()
@@ -194,6 +198,12 @@ async def ingest(kafka_bootstrap, mongo_uri, signing_key) -> AsyncIterator[Inges
     finally:
         await channel.close()
         await running.service.stop()  # a test may have restarted it
+
+
+@pytest.fixture
+async def ingest(kafka_bootstrap, mongo_uri, signing_key) -> AsyncIterator[Ingest]:
+    async with running_ingest(kafka_bootstrap, mongo_uri, signing_key) as running:
+        yield running
 
 
 def idle_with(count: int) -> Callable[[pb.Mailbox], bool]:
