@@ -66,7 +66,9 @@ def _submit(account: SmtpAccount, sender: str, recipients: list[str], raw: bytes
                 refused = client.sendmail(sender, recipients, raw)
             except smtplib.SMTPRecipientsRefused as every:
                 refused = every.recipients
-            return Submitted({address: _reply(*answer) for address, answer in refused.items()})
+            return Submitted(
+                {address: _scrub(_reply(*answer), account) for address, answer in refused.items()}
+            )
     except smtplib.SMTPAuthenticationError as error:
         reply = _reply(error.smtp_code, error.smtp_error)
         message = f"authentication failed for {account.username}: {reply}"
@@ -131,8 +133,6 @@ class _CheckedSmtp(smtplib.SMTP):
         super().__init__(host, port, timeout=timeout)
 
     def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
-        if self.debuglevel > 0:
-            self._print_debug("connect: to", (host, port), self.source_address)
         return connect_checked(self._policy, host, port, timeout, self.source_address)
 
 
