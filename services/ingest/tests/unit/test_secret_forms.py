@@ -153,3 +153,30 @@ def test_the_secrets_of_a_calendar_url_are_its_password_token_and_query_values()
     assert "published" not in found_secrets and "cal.example.com" not in found_secrets
     cleaned = SecretScrub.of(url_secrets(url), ["bob"])(f"GET {url} failed: 404 for key v4lue")
     assert "v4lue" not in cleaned and "MTIzNDU2" not in cleaned and "pa ss" not in cleaned
+
+
+def test_short_query_values_are_masked_in_the_url_but_do_not_silence_replies():
+    url = "https://cal.example.com/feed.ics?lang=en&token=k3y-value"
+    assert redacted_url(url) == "https://cal.example.com/feed.ics?lang=***&token=***"
+    scrub = SecretScrub.of(url_secrets(url))
+    assert scrub("HTTP 500 for token k3y-value") == f"HTTP 500 for token {MASK}"
+
+
+hosts = st.from_regex(r"[a-z][a-z0-9-]{0,20}(\.[a-z]{2,6}){1,2}", fullmatch=True)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    host=hosts,
+    user=st.from_regex(r"[a-z]{1,10}", fullmatch=True),
+    password=st.text(min_size=4, max_size=30).filter(lambda s: s.strip()),
+    token=st.from_regex(r"[A-Za-z0-9_-]{24,40}", fullmatch=True),
+)
+def test_a_redacted_url_never_shows_its_password_or_token(host, user, password, token):
+    url = f"https://{user}:{quote(password, safe='')}@{host}/cal/{token}/basic.ics?key={token}"
+    shown = redacted_url(url)
+    assert shown == f"https://{host}/cal/{MASK}/basic.ics?key={MASK}"
+    cleaned = SecretScrub.of(url_secrets(url), [user])(f"GET {url} failed for {password}")
+    if cleaned != WITHHELD:
+        for secret in (password, token, quote(password, safe="")):
+            assert not found(secret, cleaned), (secret, cleaned)

@@ -93,7 +93,8 @@ def url_secrets(url: str) -> tuple[str, ...]:
         found += [password, unquote(password)]
     for pair in parts.query.split("&"):
         value = pair.partition("=")[2] or ("" if "=" in pair else pair)
-        if value:
+        # `lang=en` is no secret, and would otherwise withhold every reply
+        if len(unquote(value)) >= SHORTEST_SCRUBBABLE:
             found += [value, unquote(value)]
     for segment in parts.path.split("/"):
         if _looks_like_token(unquote(segment)):
