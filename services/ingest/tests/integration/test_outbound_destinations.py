@@ -238,3 +238,62 @@ async def test_connections_check_the_resolved_address_not_the_name_given():
         await server.wait_closed()
     assert connections == 0
     assert socket.getaddrinfo("localhost", port)  # the name does resolve: it was refused
+
+
+async def test_tls_connections_go_through_the_same_check():
+    # a plain server on loopback: a TLS client fails its handshake there
+    async def hang_up(reader, writer) -> None:
+        writer.close()
+
+    server = await asyncio.start_server(hang_up, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    allowed = DestinationPolicy.parse(networks="127.0.0.0/8")
+    try:
+        for policy, expected in ((PUBLIC_ONLY, "loopback"), (allowed, "cannot reach")):
+            imap_tls = ImapAccount(
+                "127.0.0.1", port, "m", password="pw-1234", security="tls", destinations=policy
+            )
+            with pytest.raises(ImapUnavailable, match=expected):
+                async with ImapSession(imap_tls):
+                    pass
+            smtp_tls = SmtpAccount(
+                "127.0.0.1", port, "m", password="pw-1234", security="tls", destinations=policy
+            )
+            with pytest.raises(SmtpUnavailable, match=expected.split()[0]):
+                await submit(smtp_tls, "m@example.com", ["x@example.com"], b"Subject: x\r\n\r\nx")
+    finally:
+        server.close()
+        await server.wait_closed()
+
+
+async def test_reconnecting_cannot_move_a_mailbox_onto_a_refused_host(
+    kafka_bootstrap, mongo_uri, signing_key, dovecot, mailbox
+):
+    # given a mailbox on the allowed local Dovecot
+    async with running_ingest(kafka_bootstrap, mongo_uri, signing_key) as ingest:
+        connected = await ingest.connect(mailbox.account.username, dovecot.port)
+        # when it is reconnected with an SMTP server or a feed on the metadata address
+        for extra in (
+            {"smtp": pb.SmtpSettings(host="169.254.169.254", port=25)},
+            {"calendar": pb.CalendarSource(ics_url="http://169.254.169.254/latest/")},
+            {"calendar": pb.CalendarSource(ics_url="/etc/passwd")},
+        ):
+            with pytest.raises(grpc.aio.AioRpcError) as failure:
+                await ingest.mailboxes.ReconnectMailbox(
+                    pb.ReconnectMailboxRequest(
+                        mailbox_id=connected.mailbox_id,
+                        imap=pb.ImapCredentials(
+                            host="127.0.0.1",
+                            port=dovecot.port,
+                            security=pb.IMAP_SECURITY_NONE,
+                            username=mailbox.account.username,
+                            password=mailbox.account.password,
+                        ),
+                        **extra,
+                    ),
+                    metadata=ingest.as_member("m1"),
+                )
+            # then it is refused, and the mailbox keeps what it had
+            assert failure.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        kept = await ingest.status(connected.mailbox_id)
+        assert kept.smtp_host == "" and kept.calendar_url == ""
