@@ -77,6 +77,7 @@ async def _backfill(server: DovecotServer, workdir: Path, count: int) -> tuple[f
             grpc_bind="127.0.0.1:0",
             signing_key=secrets.token_hex(32),
             encryption_key=encode_key(new_key()),
+            outbound_allowed_networks="127.0.0.0/8",  # the local Dovecot
             poll_interval_seconds=3600,
         )
         service = ingest_app.build(settings)

@@ -47,6 +47,10 @@ class PipelineConfig:
     # Lets several pipelines share one broker and store (tests): databases and consumer
     # groups get this prefix.
     name: str = "commsintel"
+    # Networks ingest may connect to besides public addresses (its
+    # OUTBOUND_ALLOWED_NETWORKS): the local run and the tests allow loopback, where
+    # their IMAP, SMTP and CalDAV servers listen. Empty: the environment decides.
+    outbound_allowed_networks: str = ""
 
     def ingest(self, identity_target: str = "127.0.0.1:50053") -> IngestSettings:
         return IngestSettings(
@@ -55,6 +59,11 @@ class PipelineConfig:
             signing_key=self.signing_key,
             encryption_key=self.encryption_key,
             identity_target=identity_target,
+            **(
+                {"outbound_allowed_networks": self.outbound_allowed_networks}
+                if self.outbound_allowed_networks
+                else {}
+            ),
         )
 
     def identity(self) -> IdentitySettings:

@@ -73,6 +73,8 @@ async def run_embedded(data_dir: Path, *, serve: bool = True) -> int:
             identity_bind=f"127.0.0.1:{_port('identity')}",
             ingest_bind=f"127.0.0.1:{_port('ingest')}",
             encryption_key=dev_encryption_key(data_dir / "dev-encryption-key"),
+            # A local run connects mailboxes on this machine (a local Dovecot, say).
+            outbound_allowed_networks="127.0.0.0/8,::1/128",
         )
         pipeline = InProcessPipeline(config)
         await pipeline.start()

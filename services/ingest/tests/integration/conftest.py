@@ -19,6 +19,7 @@ import pytest
 
 from commsintel.ingest.adapters.imap import ImapAccount
 from commsintel.local_dovecot import DovecotFailed, DovecotUnavailable, running_dovecot
+from services.ingest.tests.integration.local_destinations import LOOPBACK_ALLOWED
 from services.ingest.tests.integration.radicale_server import radicale  # noqa: F401 (fixture)
 
 # Dovecot rereads a changed passwd file at most once a second, so every user exists
@@ -38,7 +39,12 @@ class Dovecot:
 
     def account(self, username: str) -> ImapAccount:
         return ImapAccount(
-            self.host, self.port, username, password=self.passwords[username], security="none"
+            self.host,
+            self.port,
+            username,
+            password=self.passwords[username],
+            security="none",
+            destinations=LOOPBACK_ALLOWED,
         )
 
     def new_member(self) -> ImapAccount:

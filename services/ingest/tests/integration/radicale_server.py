@@ -19,6 +19,7 @@ import pytest
 from caldav.davclient import DAVClient
 
 from commsintel.ingest.adapters.caldav_source import CalDavAccount
+from services.ingest.tests.integration.local_destinations import LOOPBACK_ALLOWED
 
 PASSWORD = "s3cret-calendar-pass"
 USERS = 40
@@ -115,7 +116,9 @@ class CalendarOwner:
         self.calendar = self.client.principal().make_calendar(name="Work", cal_id="work")
 
     def account(self, password: str = PASSWORD) -> CalDavAccount:
-        return CalDavAccount(self.url, self.username, password, timeout=10)
+        return CalDavAccount(
+            self.url, self.username, password, timeout=10, destinations=LOOPBACK_ALLOWED
+        )
 
     def put(self, ics: str) -> None:
         self.calendar.save_event(ics)

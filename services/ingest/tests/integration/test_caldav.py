@@ -30,6 +30,7 @@ from commsintel.ingest.adapters.ics_source import IcsFeed, IcsSource
 from commsintel.ingest.calendar_sync import sync_calendar
 from commsintel.ingest.domain.sightings import Mailbox
 from commsintel.pipeline import ensure_topics
+from services.ingest.tests.integration.local_destinations import LOOPBACK_ALLOWED
 from services.ingest.tests.integration.radicale_server import PASSWORD, free_port
 
 pytestmark = [pytest.mark.caldav, pytest.mark.kafka, pytest.mark.mongo]
@@ -258,7 +259,9 @@ async def test_wrong_password_is_auth_failed_and_the_message_keeps_the_password_
 
 
 async def test_unreachable_server_is_unavailable(calendar_sync):
-    source = CalDavSource(CalDavAccount(f"http://127.0.0.1:{free_port()}/", "x", PASSWORD, 5))
+    source = CalDavSource(
+        CalDavAccount(f"http://127.0.0.1:{free_port()}/", "x", PASSWORD, 5, LOOPBACK_ALLOWED)
+    )
 
     with pytest.raises(CalendarUnavailable) as unreachable:
         await calendar_sync.run(source)
@@ -274,7 +277,7 @@ async def test_ics_file_import_expands_a_series_and_cancels_what_leaves_the_file
     # given an exported calendar file with a weekly series and a single meeting
     export = tmp_path / "alice.ics"
     export.write_text(vcalendar(WEEKLY, RENEWAL))
-    source = IcsSource(IcsFeed(str(export)))
+    source = IcsSource(IcsFeed(str(export), local_file=True))
 
     first = await calendar_sync.run(source)
     unchanged = await calendar_sync.run(source)
@@ -335,9 +338,12 @@ async def test_ics_feed_over_http_with_basic_auth(radicale, calendar_sync):
     owner.put(vcalendar(WEEKLY))
     feed_url = f"{radicale.url}{owner.username}/work/"
 
-    result = await calendar_sync.run(IcsSource(IcsFeed(feed_url, owner.username, PASSWORD)))
+    def feed(password: str) -> IcsSource:
+        return IcsSource(IcsFeed(feed_url, owner.username, password, destinations=LOOPBACK_ALLOWED))
+
+    result = await calendar_sync.run(feed(PASSWORD))
     with pytest.raises(CalendarAuthFailed) as refused:
-        await calendar_sync.run(IcsSource(IcsFeed(feed_url, owner.username, "wrong")))
+        await calendar_sync.run(feed("wrong"))
 
     assert (result.resources_read, result.published) == (2, 5)
     assert "401" in str(refused.value) and "wrong" not in str(refused.value)

@@ -25,6 +25,7 @@ from commsintel.ingest.domain.folder_sync import (
     folders_to_sync,
     plan_folder_sync,
 )
+from services.ingest.tests.integration.local_destinations import LOOPBACK_ALLOWED
 
 pytestmark = pytest.mark.imap
 
@@ -149,6 +150,7 @@ async def test_oauth2_token_logs_in_and_an_expired_token_is_an_auth_failure(
         dovecot.oauth_user,
         oauth2_token=dovecot.oauth_token,
         security="none",
+        destinations=LOOPBACK_ALLOWED,
     )
 
     # when it connects with the token, then it can list its folders
@@ -158,7 +160,12 @@ async def test_oauth2_token_logs_in_and_an_expired_token_is_an_auth_failure(
     # and an expired token fails without the token in the message
     server = dovecot_for_failed_logins
     expired = ImapAccount(
-        server.host, server.port, server.oauth_user, oauth2_token="ya29.expired", security="none"
+        server.host,
+        server.port,
+        server.oauth_user,
+        oauth2_token="ya29.expired",
+        security="none",
+        destinations=LOOPBACK_ALLOWED,
     )
     with pytest.raises(ImapAuthFailed) as failure:
         async with ImapSession(expired):
@@ -172,7 +179,14 @@ async def test_server_that_does_not_answer_is_reported_as_unavailable(dovecot):
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         closed_port = probe.getsockname()[1]
-    account = ImapAccount("127.0.0.1", closed_port, "alice", password="secret", security="none")
+    account = ImapAccount(
+        "127.0.0.1",
+        closed_port,
+        "alice",
+        password="secret",
+        security="none",
+        destinations=LOOPBACK_ALLOWED,
+    )
 
     # when connecting, then the error says the server cannot be reached
     with pytest.raises(ImapUnavailable, match=f"cannot reach 127.0.0.1:{closed_port}"):

@@ -10,6 +10,7 @@ import imaplib
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 
 import grpc
@@ -38,6 +39,7 @@ from commsintel.ingest.adapters.crypto import encode_key, new_key
 from commsintel.ingest.config import IngestSettings
 from commsintel.pipeline import ensure_topics
 from commsintel.replay import ReplayProgress, read_topics
+from services.ingest.tests.integration.local_destinations import LOOPBACK_NETWORKS, LoopbackWeb
 from services.ingest.tests.integration.radicale_server import PASSWORD as CALDAV_PASSWORD
 
 pytestmark = [pytest.mark.imap, pytest.mark.kafka, pytest.mark.mongo]
@@ -156,8 +158,10 @@ def append(account, *messages: bytes, folder: str = "INBOX") -> None:
         imap.logout()
 
 
-def settings_for(kafka_bootstrap: str, mongo_uri: str, signing_key: str, database: str, key: str):
-    return IngestSettings(
+def settings_for(
+    kafka_bootstrap: str, mongo_uri: str, signing_key: str, database: str, key: str, **overrides
+):
+    options = dict(
         kafka_bootstrap=kafka_bootstrap,
         mongo_uri=mongo_uri,
         mongo_database=database,
@@ -165,20 +169,25 @@ def settings_for(kafka_bootstrap: str, mongo_uri: str, signing_key: str, databas
         grpc_bind="127.0.0.1:0",
         signing_key=signing_key,
         encryption_key=key,
+        outbound_allowed_networks=LOOPBACK_NETWORKS,
         poll_interval_seconds=2.0,
         calendar_interval_seconds=1.0,
         idle_slice_seconds=0.5,
         sync_batch_size=7,
         retry_ceiling_seconds=1.0,
     )
+    return IngestSettings(**{**options, **overrides})
 
 
-@pytest.fixture
-async def ingest(kafka_bootstrap, mongo_uri, signing_key) -> AsyncIterator[Ingest]:
+@asynccontextmanager
+async def running_ingest(
+    kafka_bootstrap: str, mongo_uri: str, signing_key: str, **overrides
+) -> AsyncIterator[Ingest]:
+    """An ingest service of its own (database, workspace) with these settings changed."""
     await ensure_topics(kafka_bootstrap)
     database = f"ingest_{uuid.uuid4().hex[:10]}"
     settings = settings_for(
-        kafka_bootstrap, mongo_uri, signing_key, database, encode_key(new_key())
+        kafka_bootstrap, mongo_uri, signing_key, database, encode_key(new_key()), **overrides
     )
     service = ingest_app.build(settings)
     await service.start()
@@ -189,6 +198,12 @@ async def ingest(kafka_bootstrap, mongo_uri, signing_key) -> AsyncIterator[Inges
     finally:
         await channel.close()
         await running.service.stop()  # a test may have restarted it
+
+
+@pytest.fixture
+async def ingest(kafka_bootstrap, mongo_uri, signing_key) -> AsyncIterator[Ingest]:
+    async with running_ingest(kafka_bootstrap, mongo_uri, signing_key) as running:
+        yield running
 
 
 def idle_with(count: int) -> Callable[[pb.Mailbox], bool]:
@@ -607,20 +622,29 @@ async def test_a_connected_caldav_calendar_syncs_and_can_be_turned_off(
     assert [a.rsvp for a in update.attendees] == ["declined"]
 
 
-async def test_an_ics_file_calendar_is_imported_with_the_mailbox(
-    ingest, dovecot, mailbox, tmp_path
-):
+async def test_an_ics_feed_calendar_is_imported_with_the_mailbox(ingest, dovecot, mailbox):
     soon = datetime.now(UTC).replace(microsecond=0) + timedelta(days=1)
-    feed = tmp_path / "calendar.ics"
-    feed.write_text(meeting("kickoff@brightpath.com", soon))
-    connected = await ingest.connect(
-        mailbox.account.username, dovecot.port, calendar=pb.CalendarSource(ics_url=str(feed))
-    )
-    await ingest.wait_for(
-        connected.mailbox_id, lambda m: m.calendar_status.HasField("last_success_at")
-    )
+    web = LoopbackWeb()
+    try:
+        # a private feed: its token is in the path and the query
+        path = "/feeds/private-7f3a9c2e51b8d4a6/basic.ics?key=s3cr3t-feed-key"
+        web.pages[path] = meeting("kickoff@brightpath.com", soon).encode()
+        connected = await ingest.connect(
+            mailbox.account.username,
+            dovecot.port,
+            calendar=pb.CalendarSource(ics_url=web.url(path)),
+        )
+        done = await ingest.wait_for(
+            connected.mailbox_id, lambda m: m.calendar_status.HasField("last_success_at")
+        )
+    finally:
+        web.close()
     events = await calendar_events(ingest, connected.mailbox_id)
     assert [e.calendar_event_key for e in events] == ["kickoff@brightpath.com"]
+    # only the redacted URL is shown; the feed's token is sealed with the credentials
+    assert done.calendar_url == web.url("/feeds/***/basic.ics?key=***")
+    assert b"7f3a9c2e51b8d4a6" not in done.SerializeToString()
+    assert b"s3cr3t-feed-key" not in done.SerializeToString()
 
 
 async def test_unparseable_mail_is_quarantined_visibly_and_the_sync_goes_on(

@@ -106,6 +106,7 @@ def build(settings: IngestSettings) -> IngestService:
         publisher=publisher,
         timings=settings.sync_timings(),
         calendars=calendars,
+        destinations=settings.destination_policy(),
     )
     sends = SendStore(database)
     identity_channel = grpc.aio.insecure_channel(settings.identity_target)
@@ -117,6 +118,7 @@ def build(settings: IngestSettings) -> IngestService:
         directory=RecordDirectory(identity_channel),
         per_minute=settings.send_rate_per_minute,
         clock=utc_now,
+        destinations=settings.destination_policy(),
     )
     commands = MailboxCommands(
         store=store,
@@ -125,6 +127,7 @@ def build(settings: IngestSettings) -> IngestService:
         publisher=publisher,
         supervisor=supervisor,
         forgetters=(sends.forget_mailbox, calendars.forget_mailbox),
+        destinations=settings.destination_policy(),
     )
     mailbox_servicer = MailboxServicer(commands, utc_now)
     send_servicer = SendServicer(sending)

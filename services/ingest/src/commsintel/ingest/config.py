@@ -1,7 +1,8 @@
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from commsintel.contracts.settings import GrpcServiceSettings
+from commsintel.ingest.domain.destinations import DestinationPolicy
 from commsintel.ingest.mailbox_sync import SyncTimings
 
 
@@ -39,6 +40,28 @@ class IngestSettings(GrpcServiceSettings):
     send_rate_per_minute: float = Field(
         30.0, gt=0, le=6_000, description="Most messages one mailbox sends per minute"
     )
+
+    outbound_allowed_hosts: str = Field(
+        "",
+        description="Comma-separated host names (or host:port) members may point IMAP, "
+        "SMTP, CalDAV and .ics feeds at whatever they resolve to (on-premises servers). "
+        "Empty: only public addresses",
+    )
+    outbound_allowed_networks: str = Field(
+        "",
+        description="Comma-separated networks (CIDR, e.g. 10.1.0.0/16, 127.0.0.1/32) "
+        "allowed besides public addresses. Empty: no loopback, private, link-local, "
+        "metadata or other non-public address",
+    )
+
+    @field_validator("outbound_allowed_networks")
+    @classmethod
+    def _networks_parse(cls, value: str) -> str:
+        DestinationPolicy.parse(networks=value)
+        return value
+
+    def destination_policy(self) -> DestinationPolicy:
+        return DestinationPolicy.parse(self.outbound_allowed_hosts, self.outbound_allowed_networks)
 
     def sync_timings(self) -> SyncTimings:
         return SyncTimings(

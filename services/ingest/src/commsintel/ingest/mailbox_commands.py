@@ -1,10 +1,14 @@
 """What a member can do with their mailboxes: connect, read, change settings, reconnect,
-sync now, remove. Checks ownership, stores, publishes, and tells the sync supervisor."""
+sync now, remove. Checks ownership, stores, publishes, and tells the sync supervisor.
+
+Hosts and calendar URLs a member gives are checked against the destination policy before
+anything is stored or fetched; a calendar URL is sealed with the credentials, and only
+its redacted form is kept in the clear (decision 0020)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from commsintel.contracts import ids
@@ -13,14 +17,21 @@ from commsintel.contracts.errors import InvalidArgument
 from commsintel.contracts.events import MailboxRemoved, MailboxSettingsChanged
 from commsintel.contracts.streaming import EventPublisher
 from commsintel.ingest.adapters.content_store import ContentStore
+from commsintel.ingest.adapters.destinations import PUBLIC_ONLY, check_before_saving
 from commsintel.ingest.adapters.store import IngestStore, MailboxRecord
 from commsintel.ingest.domain.blocklist import BlocklistEntry, InvalidBlocklistEntry, parse_entries
+from commsintel.ingest.domain.destinations import (
+    DestinationPolicy,
+    DestinationRefused,
+    calendar_url_destination,
+)
 from commsintel.ingest.domain.mailboxes import (
     CalendarLink,
     ImapEndpoint,
     SmtpEndpoint,
     imap_mailbox_id,
 )
+from commsintel.ingest.domain.secret_forms import redacted_url
 from commsintel.ingest.domain.sightings import Mailbox, mailbox_connected
 from commsintel.ingest.mailbox_sync import SyncSupervisor
 from commsintel.ingest.message_intake import IntakeCounts, MessageIntake
@@ -58,8 +69,10 @@ class MailboxCommands:
         publisher: EventPublisher,
         supervisor: SyncSupervisor,
         forgetters: tuple[Forgetter, ...] = (),
+        destinations: DestinationPolicy = PUBLIC_ONLY,
     ) -> None:
         self._store = store
+        self._destinations = destinations
         self._contents = contents
         self._intake = intake
         self._publisher = publisher
@@ -79,6 +92,7 @@ class MailboxCommands:
     ) -> MailboxRecord:
         owners = _owner_addresses(owner_addresses, imap.endpoint.username)
         entries = _entries(blocklist)
+        await self._check_destinations(imap, calendar, smtp)
         mailbox = Mailbox(
             workspace_id=caller.workspace_id,
             mailbox_id=imap_mailbox_id(caller.workspace_id, caller.member_id, imap.endpoint),
@@ -88,7 +102,7 @@ class MailboxCommands:
         record = await self._store.create_imap_mailbox(
             mailbox,
             imap=imap.endpoint,
-            calendar=calendar.link if calendar else None,
+            calendar=_shown_link(calendar),
             blocklist=entries,
             secrets=_secrets(imap, calendar, smtp),
             now=now,
@@ -164,16 +178,21 @@ class MailboxCommands:
                 "reconnect takes new credentials for the same account; "
                 "connect a different account as a new mailbox"
             )
+        await self._check_destinations(imap, calendar, smtp)
         secrets = _secrets(imap, calendar, smtp)
         old = await self._store.secrets(mailbox_id)
-        kept = {"calendar_password": calendar is None, "smtp_password": smtp is None}
+        kept = {
+            "calendar_password": calendar is None,
+            "calendar_url": calendar is None,
+            "smtp_password": smtp is None,
+        }
         for name, keep in kept.items():  # what is not replaced stays
             if keep and name in old:
                 secrets[name] = old[name]
         await self._store.replace_credentials(
             mailbox_id,
             imap=imap.endpoint,
-            calendar=calendar.link if calendar else None,
+            calendar=_shown_link(calendar),
             secrets=secrets,
             now=now,
             smtp=smtp.endpoint if smtp else None,
@@ -182,6 +201,29 @@ class MailboxCommands:
         record = await self.get(caller, mailbox_id)
         self._supervisor.watch(record)
         return record
+
+    async def _check_destinations(
+        self,
+        imap: ImapConnection,
+        calendar: CalendarConnection | None,
+        smtp: SmtpConnection | None,
+    ) -> None:
+        """INVALID_ARGUMENT for a host or URL this server does not connect to, before
+        anything is stored or fetched. The answer never depends on this server's files."""
+        targets = [("imap.host", imap.endpoint.host, imap.endpoint.port)]
+        if smtp is not None:
+            targets.append(("smtp.host", smtp.endpoint.host, smtp.endpoint.port))
+        try:
+            if calendar is not None:
+                _, host, port = calendar_url_destination(calendar.link.url)
+                targets.append(("the calendar URL's host", host, port))
+            for field_name, host, port in targets:
+                try:
+                    await check_before_saving(self._destinations, host, port)
+                except DestinationRefused as refused:
+                    raise DestinationRefused(f"{field_name}: {refused}") from None
+        except DestinationRefused as refused:
+            raise InvalidArgument(str(refused)) from None
 
     async def sync_now(self, caller: Caller, mailbox_id: str) -> MailboxRecord:
         record = await self.get(caller, mailbox_id)
@@ -249,6 +291,15 @@ def _secrets(
     secrets = {key: imap.secret}
     if calendar is not None and calendar.password:
         secrets["calendar_password"] = calendar.password
+    if calendar is not None:
+        secrets["calendar_url"] = calendar.link.url
     if smtp is not None and smtp.password:
         secrets["smtp_password"] = smtp.password
     return secrets
+
+
+def _shown_link(calendar: CalendarConnection | None) -> CalendarLink | None:
+    """The calendar as stored in the clear: its URL redacted (the whole URL is sealed)."""
+    if calendar is None:
+        return None
+    return replace(calendar.link, url=redacted_url(calendar.link.url))

@@ -28,6 +28,7 @@ from commsintel.contracts.streaming import EventPublisher
 from commsintel.ingest.adapters.caldav_source import CalDavAccount, CalDavSource
 from commsintel.ingest.adapters.calendar_source import CalendarSource, CalendarSourceError
 from commsintel.ingest.adapters.calendar_store import CalendarStore
+from commsintel.ingest.adapters.destinations import PUBLIC_ONLY
 from commsintel.ingest.adapters.ics_source import IcsFeed, IcsSource
 from commsintel.ingest.adapters.imap import (
     ImapAccount,
@@ -39,6 +40,7 @@ from commsintel.ingest.adapters.imap import (
 )
 from commsintel.ingest.adapters.store import IngestStore, MailboxRecord
 from commsintel.ingest.calendar_sync import CalendarSyncResult, sync_calendar
+from commsintel.ingest.domain.destinations import DestinationPolicy
 from commsintel.ingest.domain.folder_sync import (
     INBOX,
     FolderPlan,
@@ -110,10 +112,12 @@ class MailboxSyncer(_WakeableLoop):
         publisher: EventPublisher,
         timings: SyncTimings,
         clock: Callable[[], datetime] = utc_now,
+        destinations: DestinationPolicy = PUBLIC_ONLY,
     ) -> None:
         super().__init__()
         self.mailbox = record.mailbox
         self._status = record.status
+        self._destinations = destinations
         self._store = store
         self._intake = intake
         self._publisher = publisher
@@ -241,7 +245,8 @@ class MailboxSyncer(_WakeableLoop):
 
     async def _account(self) -> ImapAccount:
         record = await self._store.mailbox(self.mailbox.workspace_id, self.mailbox.mailbox_id)
-        return imap_account(record, await self._store.secrets(self.mailbox.mailbox_id))
+        secrets = await self._store.secrets(self.mailbox.mailbox_id)
+        return imap_account(record, secrets, self._destinations)
 
     async def _report(self, status: SyncStatus) -> None:
         changed = (status.state, status.error_kind) != (self._status.state, self._status.error_kind)
@@ -251,7 +256,11 @@ class MailboxSyncer(_WakeableLoop):
             await self._publisher.publish([sync_progressed(self.mailbox, status, self._clock())])
 
 
-def imap_account(record: MailboxRecord, secrets: dict[str, str]) -> ImapAccount:
+def imap_account(
+    record: MailboxRecord,
+    secrets: dict[str, str],
+    destinations: DestinationPolicy = PUBLIC_ONLY,
+) -> ImapAccount:
     endpoint = record.imap
     if endpoint is None:
         raise ValueError(f"mailbox {record.mailbox.mailbox_id} has no IMAP account")
@@ -262,6 +271,7 @@ def imap_account(record: MailboxRecord, secrets: dict[str, str]) -> ImapAccount:
         password=secrets.get("password"),
         oauth2_token=secrets.get("oauth2_access_token"),
         security=endpoint.security,
+        destinations=destinations,
     )
 
 
@@ -303,10 +313,12 @@ class CalendarSyncer(_WakeableLoop):
         publisher: EventPublisher,
         timings: SyncTimings,
         clock: Callable[[], datetime] = utc_now,
+        destinations: DestinationPolicy = PUBLIC_ONLY,
     ) -> None:
         super().__init__()
         self.mailbox = record.mailbox
         self._status = record.calendar_status
+        self._destinations = destinations
         self._store = store
         self._calendars = calendars
         self._publisher = publisher
@@ -338,18 +350,26 @@ class CalendarSyncer(_WakeableLoop):
             return
         secrets = await self._store.secrets(self.mailbox.mailbox_id)
         password = secrets.get("calendar_password") or None
+        # The URL is sealed with the credentials; a mailbox connected before it was
+        # (decision 0020) still has it in the clear.
+        url = secrets.get("calendar_url") or link.url
+        policy = self._destinations
         self._status = sync_started(self._status, 0, self._clock())
         await self._store.save_calendar_status(self.mailbox.mailbox_id, self._status)
         with tracer.start_as_current_span("ingest.calendar_pass") as span:
             span.set_attribute("commsintel.mailbox_id", self.mailbox.mailbox_id)
             if link.kind == "caldav":
-                caldav = CalDavSource(CalDavAccount(link.url, link.username or None, password))
+                caldav = CalDavSource(
+                    CalDavAccount(url, link.username or None, password, destinations=policy)
+                )
                 try:
                     result = await self._sync(caldav)
                 finally:
                     await caldav.aclose()
             else:
-                result = await self._sync(IcsSource(IcsFeed(link.url, None, password)))
+                result = await self._sync(
+                    IcsSource(IcsFeed(url, None, password, destinations=policy))
+                )
         done = result.published + result.cancelled
         self._status = sync_succeeded(
             sync_advanced(self._status, done, self._clock()), self._clock()
@@ -381,8 +401,10 @@ class SyncSupervisor:
         publisher: EventPublisher,
         timings: SyncTimings,
         calendars: CalendarStore,
+        destinations: DestinationPolicy = PUBLIC_ONLY,
     ) -> None:
         self._store = store
+        self._destinations = destinations
         self._intake = intake
         self._publisher = publisher
         self._timings = timings
@@ -406,6 +428,7 @@ class SyncSupervisor:
                 intake=self._intake,
                 publisher=self._publisher,
                 timings=self._timings,
+                destinations=self._destinations,
             )
         ]
         if record.calendar is not None:
@@ -416,6 +439,7 @@ class SyncSupervisor:
                     calendars=self._calendars,
                     publisher=self._publisher,
                     timings=self._timings,
+                    destinations=self._destinations,
                 )
             )
         running = []

@@ -24,11 +24,13 @@ from typing import Any
 from commsintel.contracts.auth import Caller
 from commsintel.contracts.errors import InvalidArgument, NotFound
 from commsintel.ingest.adapters.content_store import ContentStore
+from commsintel.ingest.adapters.destinations import PUBLIC_ONLY
 from commsintel.ingest.adapters.imap import ImapError, ImapSession
 from commsintel.ingest.adapters.record_directory import PersonCard, RecordDirectory
 from commsintel.ingest.adapters.send_store import SendStore, new_document, send_id
 from commsintel.ingest.adapters.smtp import SmtpAccount, SmtpError, submit
 from commsintel.ingest.adapters.store import IngestStore, MailboxRecord
+from commsintel.ingest.domain.destinations import DestinationPolicy
 from commsintel.ingest.domain.folder_sync import sent_folder
 from commsintel.ingest.domain.parsing import MalformedMessage, parse_message
 from commsintel.ingest.domain.sending import (
@@ -87,8 +89,10 @@ class SendCommands:
         directory: RecordDirectory,
         per_minute: float,
         clock: Callable[[], datetime],
+        destinations: DestinationPolicy = PUBLIC_ONLY,
     ) -> None:
         self._store = store
+        self._destinations = destinations
         self._sends = sends
         self._contents = contents
         self._intake = intake
@@ -290,7 +294,7 @@ class SendCommands:
     ) -> dict[str, Any]:
         mailbox = record.mailbox
         secrets = await self._store.secrets(mailbox.mailbox_id)
-        account = smtp_account(record, secrets)
+        account = smtp_account(record, secrets, self._destinations)
         try:
             async with self._pacer.slot(mailbox.mailbox_id):
                 submitted = await submit(account, record.sender_address, recipients, raw)
@@ -307,7 +311,7 @@ class SendCommands:
     ) -> None:
         mailbox = record.mailbox
         try:
-            async with ImapSession(imap_account(record, secrets)) as imap:
+            async with ImapSession(imap_account(record, secrets, self._destinations)) as imap:
                 folder = sent_folder(await imap.folders())
                 if folder is not None:
                     await imap.append(folder, raw)
@@ -346,7 +350,11 @@ class SendCommands:
         )
 
 
-def smtp_account(record: MailboxRecord, secrets: dict[str, str]) -> SmtpAccount:
+def smtp_account(
+    record: MailboxRecord,
+    secrets: dict[str, str],
+    destinations: DestinationPolicy = PUBLIC_ONLY,
+) -> SmtpAccount:
     smtp = record.smtp
     assert smtp is not None
     password = secrets.get("smtp_password") or secrets.get("password")
@@ -358,6 +366,7 @@ def smtp_account(record: MailboxRecord, secrets: dict[str, str]) -> SmtpAccount:
         password=password,
         oauth2_token=token,
         security=smtp.security,
+        destinations=destinations,
     )
 
 

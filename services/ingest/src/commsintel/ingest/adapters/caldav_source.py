@@ -15,7 +15,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 from caldav.collection import Calendar
 from caldav.davclient import DAVClient
@@ -31,9 +31,11 @@ from commsintel.ingest.adapters.calendar_source import (
     CalendarServerError,
     CalendarUnavailable,
     FetchedResource,
-    scrubbed,
-    without_userinfo,
+    calendar_scrub,
+    shown_url,
 )
+from commsintel.ingest.adapters.destinations import PUBLIC_ONLY, check_url
+from commsintel.ingest.domain.destinations import DestinationPolicy, DestinationRefused
 
 MULTIGET_BATCH = 100
 
@@ -50,6 +52,7 @@ class CalDavAccount:
     username: str | None = None
     password: str | None = field(default=None, repr=False)
     timeout: float = 30.0
+    destinations: DestinationPolicy = PUBLIC_ONLY
 
 
 class CalDavSource:
@@ -58,8 +61,11 @@ class CalDavSource:
         # Credentials written into the URL are credentials, not part of the address.
         self._username = account.username or (unquote(parts.username or "") or None)
         self._password = account.password or (unquote(parts.password or "") or None)
-        self._url = without_userinfo(account.url)
+        self._url = _without_userinfo(account.url)
+        self._shown = shown_url(account.url)
+        self._scrub = calendar_scrub(account.url, self._username, self._password)
         self._timeout = account.timeout
+        self._destinations = account.destinations
         self._client: DAVClient | None = None
 
     async def calendars(self) -> list[CalendarCollection]:
@@ -93,6 +99,7 @@ class CalDavSource:
                 password=self._password,
                 timeout=int(self._timeout),
             )
+            _check_every_request(self._client, self._destinations)
         return self._client
 
     def _calendars(self) -> list[CalendarCollection]:
@@ -209,9 +216,13 @@ class CalDavSource:
     @contextmanager
     def _errors(self) -> Iterator[None]:
         """The library's and the network's failures as this port's, without secrets."""
-        where = self._url
+        where = self._shown
         try:
             yield
+        except DestinationRefused as refused:
+            raise CalendarUnavailable(
+                f"not connecting to the calendar server at {where}: {refused}"
+            ) from None
         except error.AuthorizationError as refused:
             who = f" for {self._username!r}" if self._username else ""
             if refused.status == 403:
@@ -223,17 +234,37 @@ class CalDavSource:
                 f"the calendar server at {where} refused the credentials{who}"
             ) from None
         except error.DAVError as failed:
-            reason = scrubbed(str(failed.reason or type(failed).__name__), self._password)
+            reason = self._scrub(str(failed.reason or type(failed).__name__))
             raise CalendarServerError(
                 f"the calendar server at {where} failed the request: {reason}"
             ) from None
         except OSError as failed:  # requests/niquests errors are OSErrors too
             if isinstance(failed, ValueError):  # InvalidURL, InvalidSchema, ...
                 raise CalendarServerError(f"{where} is not a usable CalDAV URL") from None
-            cause = scrubbed(_cause(failed), self._password)
+            cause = self._scrub(_cause(failed))
             raise CalendarUnavailable(
                 f"cannot reach the calendar server at {where}: {cause}"
             ) from None
+
+
+def _check_every_request(client: DAVClient, policy: DestinationPolicy) -> None:
+    """Check the destination of every request the client sends, redirects and the URLs
+    the server itself names (principal, calendar home) included, before it is sent."""
+    session: Any = client.session
+    send = session.send
+
+    def checked_send(request: Any, **options: Any) -> Any:
+        check_url(policy, str(request.url))
+        return send(request, **options)
+
+    session.send = checked_send
+
+
+def _without_userinfo(url: str) -> str:
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
 
 
 def _unchanged(cursor: CalendarCursor, now: CalendarCursor) -> bool:

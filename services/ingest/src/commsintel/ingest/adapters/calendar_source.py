@@ -6,7 +6,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
-from urllib.parse import urlsplit, urlunsplit
+
+from commsintel.ingest.domain.secret_forms import SecretScrub, redacted_url, url_secrets
 
 
 class CalendarSourceError(Exception):
@@ -85,14 +86,11 @@ class CalendarSource(Protocol):
         ...
 
 
-def without_userinfo(url: str) -> str:
-    """The URL as it may be shown: no `user:password@`."""
-    parts = urlsplit(url)
-    if "@" not in parts.netloc:
-        return url
-    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
+def shown_url(url: str) -> str:
+    """The URL as it may be shown: no userinfo, no token, no query values."""
+    return redacted_url(url)
 
 
-def scrubbed(text: str, secret: str | None) -> str:
-    text = " ".join(text.split())[:300]
-    return text.replace(secret, "***") if secret else text
+def calendar_scrub(url: str, username: str | None, password: str | None) -> SecretScrub:
+    """Cleans server replies of the password and of every secret part of the URL."""
+    return SecretScrub.of((password, *url_secrets(url)), (username,))

@@ -33,6 +33,7 @@ from commsintel.ingest.domain.mailboxes import (
     SmtpEndpoint,
     SyncStatus,
 )
+from commsintel.ingest.domain.secret_forms import redacted_url
 from commsintel.ingest.domain.sending import Draft, MessageTemplate, OutgoingAttachment
 from commsintel.ingest.mailbox_commands import (
     CalendarConnection,
@@ -360,7 +361,7 @@ def _mailbox(record: MailboxRecord) -> pb.Mailbox:
         imap_username=imap.username if imap else "",
         imap_auth=imap.auth if imap else "",
         calendar_kind=calendar.kind if calendar else "",
-        calendar_url=calendar.url if calendar else "",
+        calendar_url=redacted_url(calendar.url) if calendar else "",
         calendar_enabled=record.calendar_enabled,
         blocklist=[entry.value for entry in record.blocklist],
         status=_status(record.status),

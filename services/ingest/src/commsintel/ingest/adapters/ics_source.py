@@ -1,8 +1,13 @@
-"""An .ics file or feed (a local path, or an http(s)/webcal URL) as a calendar source.
+"""An .ics feed (an http(s)/webcal URL) or, for an operator's import, a local .ics file,
+as a calendar source.
 
 The feed is read whole, as one snapshot. Each UID in it is one resource (its VEVENTs and
 the VTIMEZONEs they name), so it syncs exactly like a CalDAV calendar: a UID whose
 content changed is read again, and a UID missing from a new snapshot is deleted.
+
+A feed is fetched only from where the destination policy allows, checked again on every
+redirect before it is followed (decision 0020). Local files are read only when the feed
+says so (`local_file=True`): a member's calendar never is one.
 """
 
 from __future__ import annotations
@@ -25,18 +30,22 @@ from commsintel.ingest.adapters.calendar_source import (
     CalendarServerError,
     CalendarUnavailable,
     FetchedResource,
-    scrubbed,
-    without_userinfo,
+    calendar_scrub,
+    shown_url,
 )
+from commsintel.ingest.adapters.destinations import PUBLIC_ONLY, check_url
 from commsintel.ingest.domain.calendar import MAX_FEED_BYTES, feed_resources
+from commsintel.ingest.domain.destinations import DestinationPolicy, DestinationRefused
 
 
 @dataclass(frozen=True)
 class IcsFeed:
-    location: str  # a file path, or an http://, https:// or webcal:// URL
+    location: str  # an http://, https:// or webcal:// URL, or a file path (local_file)
     username: str | None = None
     password: str | None = field(default=None, repr=False)
     timeout: float = 30.0
+    destinations: DestinationPolicy = PUBLIC_ONLY
+    local_file: bool = False  # an operator's import of a file on this machine
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,8 +64,9 @@ class IcsSource:
         if location.lower().startswith("webcal://"):
             location = "https://" + location[len("webcal://") :]
         self._location = location
-        self._is_url = urlsplit(location).scheme.lower() in ("http", "https")
-        self._shown = without_userinfo(location) if self._is_url else location
+        self._is_url = not feed.local_file
+        self._shown = shown_url(location) if self._is_url else location
+        self._scrub = calendar_scrub(location, feed.username, feed.password)
         self._snapshot: _Snapshot | None = None
 
     @property
@@ -124,18 +134,27 @@ class IcsSource:
         return raw
 
     def _fetch(self) -> bytes:
-        parts = urlsplit(self._location)
-        username = self._feed.username or unquote(parts.username or "") or None
-        password = self._feed.password or unquote(parts.password or "") or None
-        request = urllib.request.Request(
-            self._shown, headers={"Accept": "text/calendar, */*;q=0.5"}
-        )
+        try:
+            parts = urlsplit(self._location)
+            username = self._feed.username or unquote(parts.username or "") or None
+            password = self._feed.password or unquote(parts.password or "") or None
+            address = _without_userinfo(self._location)
+        except ValueError:
+            raise CalendarServerError("the calendar URL is not a valid URL") from None
+        request = urllib.request.Request(address, headers={"Accept": "text/calendar, */*;q=0.5"})
         if username:
             token = base64.b64encode(f"{username}:{password or ''}".encode()).decode()
             request.add_header("Authorization", f"Basic {token}")
+        policy = self._feed.destinations
+        opener = urllib.request.build_opener(_CheckedRedirects(policy))
         try:
-            with urllib.request.urlopen(request, timeout=self._feed.timeout) as response:
+            check_url(policy, address)
+            with opener.open(request, timeout=self._feed.timeout) as response:
                 return response.read(MAX_FEED_BYTES + 1)
+        except DestinationRefused as refused:
+            raise CalendarUnavailable(
+                f"not fetching the calendar feed at {self._shown}: {refused}"
+            ) from None
         except urllib.error.HTTPError as failed:
             if failed.code in (401, 403):
                 raise CalendarAuthFailed(
@@ -145,10 +164,32 @@ class IcsSource:
                 f"the calendar feed at {self._shown} answered HTTP {failed.code}"
             ) from None
         except (urllib.error.URLError, OSError) as failed:
-            reason = scrubbed(str(getattr(failed, "reason", None) or failed), password)
+            reason = self._scrub(str(getattr(failed, "reason", None) or failed))
             raise CalendarUnavailable(
                 f"cannot reach the calendar feed at {self._shown}: {reason}"
             ) from None
+
+
+class _CheckedRedirects(urllib.request.HTTPRedirectHandler):
+    """Follows a redirect only to where the policy allows, checked before it is sent;
+    the credentials go only to the feed's own host."""
+
+    def __init__(self, policy: DestinationPolicy) -> None:
+        self._policy = policy
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):  # type: ignore[override]
+        check_url(self._policy, newurl)
+        follow = super().redirect_request(req, fp, code, msg, headers, newurl)
+        if follow is not None and urlsplit(newurl).netloc != urlsplit(req.full_url).netloc:
+            follow.remove_header("Authorization")
+        return follow
+
+
+def _without_userinfo(url: str) -> str:
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()
 
 
 def _etag(raw: bytes) -> str:

@@ -13,12 +13,16 @@ import base64
 import imaplib
 import re
 import select
+import socket
 import ssl
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, TypeVar
 
+from commsintel.ingest.adapters.destinations import PUBLIC_ONLY, connect_checked
+from commsintel.ingest.domain.destinations import DestinationPolicy, DestinationRefused
 from commsintel.ingest.domain.folder_sync import FolderStatus
+from commsintel.ingest.domain.secret_forms import SecretScrub
 
 T = TypeVar("T")
 
@@ -42,6 +46,7 @@ class ImapAccount:
     oauth2_token: str | None = field(default=None, repr=False)
     security: Literal["tls", "starttls", "none"] = "tls"
     timeout: float = 30.0
+    destinations: DestinationPolicy = PUBLIC_ONLY
 
     def __post_init__(self) -> None:
         if (self.password is None) == (self.oauth2_token is None):
@@ -79,6 +84,7 @@ class ImapSession:
         self._capabilities: frozenset[str] = frozenset()
         self._selected: str | None = None
         self._lock = asyncio.Lock()
+        self._scrub = SecretScrub.of((account.password, account.oauth2_token), (account.username,))
 
     async def __aenter__(self) -> ImapSession:
         self._imap = await self._run(self._connect)
@@ -112,7 +118,7 @@ class ImapSession:
             typ, data = await self._run(imap.list, '""', '"*" RETURN (SPECIAL-USE)')
         else:
             typ, data = await self._run(imap.list, '""', '"*"')
-        _check(typ, data, "LIST")
+        self._check(typ, data, "LIST")
         return [entry for entry in _parse_list(data) if entry is not None]
 
     async def status(self, folder: str) -> FolderStatus:
@@ -121,7 +127,7 @@ class ImapSession:
         if "CONDSTORE" in self._capabilities:
             items += " HIGHESTMODSEQ"
         typ, data = await self._run(imap.status, _quoted(folder), f"({items})")
-        _check(typ, data, f"STATUS of {folder!r}")
+        self._check(typ, data, f"STATUS of {folder!r}")
         answer = b" ".join(part for part in data if isinstance(part, bytes))
         values = {key.decode(): int(value) for key, value in _STATUS_ITEM.findall(answer)}
         if "UIDVALIDITY" not in values or "UIDNEXT" not in values:
@@ -167,7 +173,7 @@ class ImapSession:
         """Store a message in `folder` (e.g. a copy of sent mail in the Sent folder)."""
         imap = self._session()
         typ, data = await self._run(imap.append, _quoted(folder), flags, None, raw)
-        _check(typ, data, f"APPEND to {folder!r}")
+        self._check(typ, data, f"APPEND to {folder!r}")
 
     async def idle_or_wait(self, folder: str, seconds: float) -> None:
         """Return when `folder` changes (IMAP IDLE) or after `seconds`, whichever is first."""
@@ -191,6 +197,8 @@ class ImapSession:
                 return await asyncio.to_thread(command, *args)
             except ImapError:
                 raise
+            except DestinationRefused as refused:
+                raise ImapUnavailable(f"not connecting to {self._where()}: {refused}") from None
             except imaplib.IMAP4.readonly as err:
                 raise ImapError(f"the server made the folder read-only: {err}") from None
             except (imaplib.IMAP4.abort, OSError, EOFError) as err:
@@ -204,10 +212,16 @@ class ImapSession:
         account = self._account
         context = ssl.create_default_context()
         if account.security == "tls":
-            return imaplib.IMAP4_SSL(
-                account.host, account.port, ssl_context=context, timeout=account.timeout
+            return _CheckedImapSSL(
+                account.destinations,
+                account.host,
+                account.port,
+                ssl_context=context,
+                timeout=account.timeout,
             )
-        imap = imaplib.IMAP4(account.host, account.port, timeout=account.timeout)
+        imap = _CheckedImap(
+            account.destinations, account.host, account.port, timeout=account.timeout
+        )
         if account.security == "starttls":
             try:
                 imap.starttls(ssl_context=context)
@@ -236,7 +250,7 @@ class ImapSession:
                 f"authentication failed for {account.username}: {reason}"
             ) from None
         typ, data = imap.capability()
-        _check(typ, data, "CAPABILITY")
+        self._check(typ, data, "CAPABILITY")
         words = b" ".join(part for part in data if isinstance(part, bytes)).split()
         self._capabilities = frozenset(word.decode("ascii", "replace").upper() for word in words)
 
@@ -245,7 +259,7 @@ class ImapSession:
         imap = self._session()
         self._selected = None
         typ, data = await self._run(imap.select, _quoted(folder), True)
-        _check(typ, data, f"EXAMINE of {folder!r}")
+        self._check(typ, data, f"EXAMINE of {folder!r}")
         _, validity = imap.response("UIDVALIDITY")
         _, uidnext = imap.response("UIDNEXT")
         if not validity or validity[0] is None:
@@ -267,7 +281,7 @@ class ImapSession:
             )
         for uid_range in ranges:
             typ, data = await self._run(imap.uid, "SEARCH", "UID", uid_range)
-            _check(typ, data, f"UID SEARCH in {folder!r}")
+            self._check(typ, data, f"UID SEARCH in {folder!r}")
             found = b" ".join(part for part in data if isinstance(part, bytes)).split()
             # "n:*" also matches the newest message when n is above every UID.
             yield sorted(uid for uid in map(int, found) if uid >= first_uid)
@@ -281,19 +295,48 @@ class ImapSession:
                 raise UidValidityChanged(f"UIDVALIDITY of {folder!r} changed during the sync")
         imap = self._session()
         typ, data = await self._run(imap.uid, "FETCH", _sequence_set(uids), "(UID BODY.PEEK[])")
-        _check(typ, data, f"UID FETCH in {folder!r}")
+        self._check(typ, data, f"UID FETCH in {folder!r}")
         wanted = set(uids)
         messages = {m.uid: m for m in _parse_fetch(data) if m.uid in wanted}
         return [messages[uid] for uid in sorted(messages)]
 
+    def _check(self, typ: str, data: Sequence[object], what: str) -> None:
+        try:
+            _check(typ, data, what)
+        except ImapError as refused:
+            raise ImapError(self._scrub(str(refused))) from None
+
     def _where(self) -> str:
         return f"{self._account.host}:{self._account.port}"
 
-    def _scrub(self, text: str) -> str:
-        for secret in (self._account.password, self._account.oauth2_token):
-            if secret:
-                text = text.replace(secret, "***")
-        return text
+
+class _CheckedImap(imaplib.IMAP4):
+    """imaplib connecting only where the destination policy allows."""
+
+    def __init__(self, policy: DestinationPolicy, host: str, port: int, timeout: float) -> None:
+        self._policy = policy
+        super().__init__(host, port, timeout)
+
+    def _create_socket(self, timeout: float | None) -> socket.socket:
+        return connect_checked(self._policy, self.host, self.port, timeout)
+
+
+class _CheckedImapSSL(imaplib.IMAP4_SSL):
+    def __init__(
+        self,
+        policy: DestinationPolicy,
+        host: str,
+        port: int,
+        *,
+        ssl_context: ssl.SSLContext,
+        timeout: float,
+    ) -> None:
+        self._policy = policy
+        super().__init__(host, port, ssl_context=ssl_context, timeout=timeout)
+
+    def _create_socket(self, timeout: float | None) -> socket.socket:
+        sock = connect_checked(self._policy, self.host, self.port, timeout)
+        return self.ssl_context.wrap_socket(sock, server_hostname=self.host)
 
 
 def _xoauth2(username: str, token: str) -> Callable[[bytes], bytes]:

@@ -11,10 +11,15 @@ from __future__ import annotations
 import asyncio
 import base64
 import smtplib
+import socket
 import ssl
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
+
+from commsintel.ingest.adapters.destinations import PUBLIC_ONLY, connect_checked
+from commsintel.ingest.domain.destinations import DestinationPolicy, DestinationRefused
+from commsintel.ingest.domain.secret_forms import SecretScrub
 
 
 @dataclass(frozen=True)
@@ -26,6 +31,7 @@ class SmtpAccount:
     oauth2_token: str | None = field(default=None, repr=False)
     security: Literal["tls", "starttls", "none"] = "starttls"
     timeout: float = 30.0
+    destinations: DestinationPolicy = PUBLIC_ONLY
 
 
 class SmtpError(Exception):
@@ -60,7 +66,9 @@ def _submit(account: SmtpAccount, sender: str, recipients: list[str], raw: bytes
                 refused = client.sendmail(sender, recipients, raw)
             except smtplib.SMTPRecipientsRefused as every:
                 refused = every.recipients
-            return Submitted({address: _reply(*answer) for address, answer in refused.items()})
+            return Submitted(
+                {address: _scrub(_reply(*answer), account) for address, answer in refused.items()}
+            )
     except smtplib.SMTPAuthenticationError as error:
         reply = _reply(error.smtp_code, error.smtp_error)
         message = f"authentication failed for {account.username}: {reply}"
@@ -71,15 +79,21 @@ def _submit(account: SmtpAccount, sender: str, recipients: list[str], raw: bytes
         raise SmtpUnavailable(_scrub(f"cannot reach {where}: {error}", account)) from None
     except smtplib.SMTPException as error:
         raise SmtpError(_scrub(f"{where} refused the message: {error}", account)) from None
+    except DestinationRefused as refused:
+        raise SmtpUnavailable(f"not connecting to {where}: {refused}") from None
 
 
 def _connect(account: SmtpAccount) -> smtplib.SMTP:
     context = ssl.create_default_context()
     if account.security == "tls":
-        return smtplib.SMTP_SSL(
-            account.host, account.port, timeout=account.timeout, context=context
+        return _CheckedSmtpSSL(
+            account.destinations,
+            account.host,
+            account.port,
+            timeout=account.timeout,
+            context=context,
         )
-    client = smtplib.SMTP(account.host, account.port, timeout=account.timeout)
+    client = _CheckedSmtp(account.destinations, account.host, account.port, account.timeout)
     try:
         client.ehlo()
         if account.security == "starttls":
@@ -107,7 +121,32 @@ def _reply(code: int, message: bytes | str) -> str:
 
 
 def _scrub(text: str, account: SmtpAccount) -> str:
-    for secret in (account.password, account.oauth2_token):
-        if secret:
-            text = text.replace(secret, "***")
-    return text
+    scrub = SecretScrub.of((account.password, account.oauth2_token), (account.username,))
+    return scrub(text)
+
+
+class _CheckedSmtp(smtplib.SMTP):
+    """smtplib connecting only where the destination policy allows."""
+
+    def __init__(self, policy: DestinationPolicy, host: str, port: int, timeout: float) -> None:
+        self._policy = policy
+        super().__init__(host, port, timeout=timeout)
+
+    def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
+        return connect_checked(self._policy, host, port, timeout, self.source_address)
+
+
+class _CheckedSmtpSSL(smtplib.SMTP_SSL, _CheckedSmtp):
+    """SMTP_SSL wraps the socket _CheckedSmtp opens (its _get_socket calls super())."""
+
+    def __init__(
+        self,
+        policy: DestinationPolicy,
+        host: str,
+        port: int,
+        *,
+        timeout: float,
+        context: ssl.SSLContext,
+    ) -> None:
+        self._policy = policy
+        smtplib.SMTP_SSL.__init__(self, host, port, timeout=timeout, context=context)
