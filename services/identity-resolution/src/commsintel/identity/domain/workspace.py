@@ -114,10 +114,15 @@ def add_member(
     addresses: list[str],
     is_admin: bool,
     at: datetime,
+    by_operator: bool = False,
 ) -> MemberAdded:
-    # A new workspace has no admin: its first call may only make the caller that admin.
-    bootstrapping = not settings.has_admin and member_id == caller and is_admin
-    if not bootstrapping:
+    # Only admins add members. A workspace's first admin comes from the deployment's
+    # operator, never from whoever asks first (docs/decisions/0021); the operator adds
+    # admins only, the admins add everyone else.
+    if by_operator:
+        if not is_admin:
+            raise InvalidArgument("an operator adds admins only; an admin adds the members")
+    else:
         check_admin(settings, caller)
     if not member_id.strip():
         raise InvalidArgument("member_id is required")
