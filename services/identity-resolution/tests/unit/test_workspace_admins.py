@@ -94,3 +94,27 @@ def test_the_operator_adds_admins_only() -> None:
             at=AT,
             by_operator=True,
         )
+
+
+def test_the_last_admin_cannot_demote_themself_and_leave_the_workspace_without_one() -> None:
+    settings = apply_setting(
+        WorkspaceSettings("acme"),
+        add_member(
+            WorkspaceSettings("acme"),
+            caller="operator",
+            member_id="alice",
+            addresses=["alice@acme.io"],
+            is_admin=True,
+            at=AT,
+            by_operator=True,
+        ),
+    )
+    with pytest.raises(InvalidArgument, match="last admin"):
+        add_member(
+            settings,
+            caller="alice",
+            member_id="alice",
+            addresses=["alice@acme.io"],
+            is_admin=False,
+            at=AT,
+        )

@@ -134,6 +134,9 @@ def add_member(
         normalized.append(clean)
     if not normalized:
         raise InvalidArgument("a member needs at least one address")
+    admins = {m.member_id for m in settings.members if m.is_admin}
+    if not is_admin and admins == {member_id}:
+        raise InvalidArgument("the last admin cannot stop being an admin")
     return MemberAdded(
         event_id=ids.event_id(settings.workspace_id, "MemberAdded", member_id, at.isoformat()),
         workspace_id=settings.workspace_id,
