@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextvars
 import logging
+import re
 from collections.abc import Callable, Sequence
 
 import grpc
@@ -50,6 +51,8 @@ _STATUS_FOR = (
 _PUBLIC_PREFIXES = ("/grpc.health.v1.Health/", "/grpc.reflection.")
 # A message is for a human: short, whatever id or address a domain error quotes.
 MAX_DETAILS_CHARS = 300
+MAX_ECHOED_CHARS = 64
+_LONG_WORD = re.compile(rf"\S{{{MAX_ECHOED_CHARS + 1},}}")
 
 
 class _Undecodable:
@@ -161,6 +164,9 @@ def _tolerant(deserialize):
 
 
 def _details(message: str) -> str:
+    """A domain error's message as the caller sees it: any long word (an id or address it
+    quotes) cut to MAX_ECHOED_CHARS, the whole to MAX_DETAILS_CHARS."""
+    message = _LONG_WORD.sub(lambda word: word.group()[: MAX_ECHOED_CHARS - 3] + "...", message)
     if len(message) <= MAX_DETAILS_CHARS:
         return message
     return message[: MAX_DETAILS_CHARS - 3] + "..."
