@@ -437,6 +437,15 @@ async def test_every_rpc_refuses_boundary_values_with_a_short_documented_answer(
                     getattr(request, field.name).seconds = 2**62
                     code, details = await caller.call(rpc, request.SerializeToString())
                     assert code == grpc.StatusCode.INVALID_ARGUMENT, (rpc.path, field.name)
+                    # The first and last moments a timestamp may hold, for a real record.
+                    for seconds in (TIMESTAMP_SECONDS[1], TIMESTAMP_SECONDS[3]):
+                        request = message_factory.GetMessageClass(rpc.request)()
+                        for other in rpc.request.fields:
+                            if other.name == "record_id":
+                                request.record_id = KNOWN_IDS[0]
+                        getattr(request, field.name).seconds = seconds
+                        code, details = await caller.call(rpc, request.SerializeToString())
+                        assert code == grpc.StatusCode.OK, (rpc.path, seconds, details)
         await assert_healthy(fuzzed_pipeline, caller)
     finally:
         await caller.close()
