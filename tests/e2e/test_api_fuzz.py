@@ -22,7 +22,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from commsintel.contracts.api_values import encode_page_token
-from commsintel.contracts.auth import Caller, issue_token
+from commsintel.contracts.auth import (
+    SERVICE_TOKEN_METADATA,
+    Caller,
+    issue_service_token,
+    issue_token,
+)
 from commsintel.contracts.proto.access.v1 import access_pb2, access_pb2_grpc
 from commsintel.contracts.proto.identity.v1 import identity_pb2, identity_pb2_grpc
 from commsintel.contracts.proto.ingest.v1 import ingest_pb2
@@ -338,8 +343,14 @@ class Caller_:
     """Calls any RPC with raw bytes and hands back (code, details)."""
 
     def __init__(self, pipeline: InProcessPipeline, signing_key: str) -> None:
-        token = issue_token(signing_key, Caller(WORKSPACE, "alice"), issued_at=datetime.now(UTC))
+        now = datetime.now(UTC)
+        token = issue_token(signing_key, Caller(WORKSPACE, "alice"), issued_at=now)
         self.metadata = (("authorization", f"Bearer {token}"),)
+        # Ingest's ContentService answers the access service only: call it as access does.
+        self.as_access = (
+            *self.metadata,
+            (SERVICE_TOKEN_METADATA, issue_service_token(signing_key, "access", issued_at=now)),
+        )
         self._pipeline = pipeline
         self._channels: dict[str, grpc.aio.Channel] = {}
 
@@ -352,9 +363,10 @@ class Caller_:
             rpc.path, request_serializer=lambda b: b, response_deserializer=lambda b: b
         )
         try:
-            await call(
-                payload, metadata=self.metadata if metadata is None else metadata, timeout=60
-            )
+            if metadata is None:
+                internal = rpc.service.endswith(".ContentService")
+                metadata = self.as_access if internal else self.metadata
+            await call(payload, metadata=metadata, timeout=60)
         except grpc.aio.AioRpcError as refused:
             return refused.code(), refused.details() or ""
         return grpc.StatusCode.OK, ""
