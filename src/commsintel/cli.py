@@ -5,6 +5,9 @@ commsintel import --workspace W --member M --owner-address a@ours.com PATH
 commsintel serve ingest|identity-resolution|intelligence|access
 commsintel replay identity-resolution|intelligence|access
 commsintel token --workspace W --member M   a dev bearer token for grpcurl and friends
+commsintel token --workspace W --operator   an operator token (sets admins only)
+commsintel workspace create --workspace W --admin M --address m@ours.com
+                                    the operator makes M the workspace's (first) admin
 """
 
 from __future__ import annotations
@@ -18,7 +21,12 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from commsintel.contracts.auth import Caller, dev_signing_key, issue_token
+from commsintel.contracts.auth import (
+    Caller,
+    dev_signing_key,
+    issue_operator_token,
+    issue_token,
+)
 from commsintel.contracts.collector import pace_collector_for_large_heaps
 
 DATA_DIR = Path(".commsintel")
@@ -62,8 +70,38 @@ def main(argv: list[str] | None = None) -> int:
 
     token = commands.add_parser("token", help="print a dev bearer token")
     token.add_argument("--workspace", required=True)
-    token.add_argument("--member", required=True)
+    who = token.add_mutually_exclusive_group(required=True)
+    who.add_argument("--member")
+    who.add_argument(
+        "--operator",
+        action="store_true",
+        help="the deployment's operator: may set the workspace's admins, nothing else",
+    )
     token.add_argument("--signing-key-file", type=Path, default=DATA_DIR / "dev-signing-key")
+
+    workspace = commands.add_parser("workspace", help="operator commands for a workspace")
+    workspace_commands = workspace.add_subparsers(dest="workspace_command", required=True)
+    create = workspace_commands.add_parser(
+        "create",
+        help="make a member the workspace's admin (its first one, or another one), as the "
+        "deployment's operator (needs the signing key)",
+    )
+    create.add_argument("--workspace", required=True)
+    create.add_argument("--admin", required=True, help="the member id of the admin")
+    create.add_argument(
+        "--address", action="append", required=True, help="the admin's address (repeatable)"
+    )
+    create.add_argument(
+        "--identity-target",
+        default="127.0.0.1:50053",
+        help="identity-resolution's gRPC address (WorkspaceService)",
+    )
+    create.add_argument(
+        "--signing-key-file",
+        type=Path,
+        default=DATA_DIR / "dev-signing-key",
+        help="used when COMMSINTEL_IDENTITY_SIGNING_KEY is not set",
+    )
 
     args = parser.parse_args(argv)
     logging.basicConfig(
@@ -81,8 +119,35 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(_serve(args.service))
     if args.command == "replay":
         return asyncio.run(_replay(args.service))
+    if args.command == "workspace":
+        return asyncio.run(_create_workspace(args))
     key = dev_signing_key(args.signing_key_file)
-    print(issue_token(key, Caller(args.workspace, args.member), issued_at=datetime.now(UTC)))
+    now = datetime.now(UTC)
+    if args.operator:
+        print(issue_operator_token(key, args.workspace, issued_at=now))
+    else:
+        print(issue_token(key, Caller(args.workspace, args.member), issued_at=now))
+    return 0
+
+
+async def _create_workspace(args: argparse.Namespace) -> int:
+    import grpc
+
+    from commsintel.workspace_admin import create_workspace, operator_signing_key
+
+    try:
+        settings = await create_workspace(
+            args.identity_target,
+            operator_signing_key(args.signing_key_file),
+            workspace_id=args.workspace,
+            admin_member_id=args.admin,
+            addresses=args.address,
+        )
+    except grpc.aio.AioRpcError as refused:
+        print(f"commsintel workspace create: {refused.details()}", file=sys.stderr)
+        return 1
+    admins = ", ".join(m.member_id for m in settings.members if m.is_admin)
+    print(f"workspace {args.workspace}: admins {admins}")
     return 0
 
 

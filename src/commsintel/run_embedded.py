@@ -23,6 +23,7 @@ from commsintel.embedded import free_port, kafka_bootstrap, local_kafka, local_m
 from commsintel.ingest.adapters.crypto import dev_encryption_key
 from commsintel.pipeline import InProcessPipeline, PipelineConfig, dead_lettered
 from commsintel.sample_mailboxes import SAMPLE_WORKSPACE, write_sample_mailboxes
+from commsintel.workspace_admin import create_workspace
 
 PREFERRED_PORTS = {
     "kafka": 19092,
@@ -79,6 +80,16 @@ async def run_embedded(data_dir: Path, *, serve: bool = True) -> int:
         pipeline = InProcessPipeline(config)
         await pipeline.start()
         print("services started: ingest, identity-resolution, intelligence, access", flush=True)
+        # The operator's step of every new workspace: its first admin (decision 0021).
+        admin = SAMPLE_WORKSPACE.members[0]
+        await create_workspace(
+            pipeline.identity_target,
+            signing_key,
+            workspace_id=SAMPLE_WORKSPACE.workspace_id,
+            admin_member_id=admin.member_id,
+            addresses=[admin.address],
+        )
+        print(f"workspace {SAMPLE_WORKSPACE.workspace_id}: admin {admin.member_id}", flush=True)
         await _import_sample(pipeline, data_dir / "sample")
         print("waiting for identity-resolution, intelligence and access to catch up...", flush=True)
         await pipeline.wait_until_caught_up(timeout=900)

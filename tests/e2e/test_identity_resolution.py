@@ -18,6 +18,7 @@ from commsintel.contracts.topics import IDENTITY_INTERACTIONS, IDENTITY_RECORDS
 from commsintel.identity.handlers import is_user_command
 from commsintel.identity.scenario import Scenario
 from commsintel.replay import DiscardingPublisher, ReplayProgress, read_topics, replay_service
+from commsintel.workspace_admin import create_workspace
 
 pytestmark = [pytest.mark.kafka, pytest.mark.mongo, pytest.mark.e2e]
 NAMES = {"bob@acme.com": "Bob Buyer", "bb@gmail.com": "Bob Buyer", "eve@startup.io": "Eve Cold"}
@@ -63,13 +64,22 @@ async def test_workspace_records_merges_and_replay_over_the_real_pipeline(
         alice = as_member(signing_key, workspace, "alice")
         ben = as_member(signing_key, workspace, "ben")
 
-        # The first call of a new workspace makes its caller the admin; then only admins.
-        settings = (
-            await workspaces.AddMember(
-                pb.AddMemberRequest(member_id="alice", addresses=["Alice@Ours.com"], is_admin=True),
-                metadata=alice,
+        # Nobody makes themself the admin of a new workspace by asking first: the
+        # deployment's operator sets the first admin; then only admins add members.
+        code, _ = await refused(
+            workspaces.AddMember(
+                pb.AddMemberRequest(member_id="ben", addresses=["ben@ours.com"], is_admin=True),
+                metadata=ben,
             )
-        ).settings
+        )
+        assert code == grpc.StatusCode.PERMISSION_DENIED
+        settings = await create_workspace(
+            pipeline.identity_target,
+            signing_key,
+            workspace_id=workspace,
+            admin_member_id="alice",
+            addresses=["Alice@Ours.com"],
+        )
         assert [(m.member_id, list(m.addresses), m.is_admin) for m in settings.members] == [
             ("alice", ["alice@ours.com"], True)
         ]
@@ -254,3 +264,76 @@ async def test_workspace_records_merges_and_replay_over_the_real_pipeline(
             assert before and after == before, collection
     finally:
         await client.close()
+
+
+async def test_a_workspace_with_mail_gets_its_first_admin_from_the_operator_only(
+    pipeline, publish_inputs, signing_key: str, monkeypatch
+) -> None:
+    import asyncio
+
+    from commsintel.cli import main
+    from commsintel.contracts.auth import issue_operator_token
+
+    workspace = f"ws-{uuid.uuid4().hex[:8]}"
+    mail = Scenario(workspace_id=workspace)
+    # The workspace already has mail, and no admin.
+    await publish_inputs([mail.sent("bob@acme.com", names=NAMES, key="hello")])
+    async with grpc.aio.insecure_channel(pipeline.identity_target) as channel:
+        workspaces = pb_grpc.WorkspaceServiceStub(channel)
+        identity = pb_grpc.IdentityServiceStub(channel)
+        alice = as_member(signing_key, workspace, "alice")
+
+        # Asking to be its admin is not enough, whoever asks first.
+        code, details = await refused(
+            workspaces.AddMember(
+                pb.AddMemberRequest(member_id="alice", addresses=["alice@ours.com"], is_admin=True),
+                metadata=alice,
+            )
+        )
+        assert code == grpc.StatusCode.PERMISSION_DENIED and "admin" in details
+
+        # The operator's token sets admins and nothing else.
+        operator = issue_operator_token(signing_key, workspace, issued_at=datetime.now(UTC))
+        as_operator = (("authorization", f"Bearer {operator}"),)
+        for call in (
+            workspaces.SetEnhancedRecordCreation(
+                pb.SetEnhancedRecordCreationRequest(enabled=False), metadata=as_operator
+            ),
+            identity.ListPeople(pb.ListPeopleRequest(), metadata=as_operator),
+        ):
+            code, _ = await refused(call)
+            assert code == grpc.StatusCode.PERMISSION_DENIED
+        code, details = await refused(
+            workspaces.AddMember(
+                pb.AddMemberRequest(member_id="ben", addresses=["ben@ours.com"]),
+                metadata=as_operator,
+            )
+        )
+        assert code == grpc.StatusCode.INVALID_ARGUMENT and "admins only" in details
+
+        # `commsintel workspace create`, with the deployment's key, makes alice the admin.
+        monkeypatch.setenv("COMMSINTEL_IDENTITY_SIGNING_KEY", signing_key)
+        status = await asyncio.to_thread(
+            main,
+            [
+                "workspace",
+                "create",
+                "--workspace",
+                workspace,
+                "--admin",
+                "alice",
+                "--address",
+                "alice@ours.com",
+                "--identity-target",
+                pipeline.identity_target,
+            ],
+        )
+        assert status == 0
+        settings = (
+            await workspaces.GetWorkspaceSettings(pb.GetWorkspaceSettingsRequest(), metadata=alice)
+        ).settings
+        assert [(m.member_id, m.is_admin) for m in settings.members] == [("alice", True)]
+        # From now on alice adds the members.
+        await workspaces.AddMember(
+            pb.AddMemberRequest(member_id="ben", addresses=["ben@ours.com"]), metadata=alice
+        )

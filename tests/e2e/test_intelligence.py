@@ -15,6 +15,7 @@ from commsintel.contracts.events import (
     CalendarAttendee,
     EventCancelled,
     EventSynced,
+    MailboxRemoved,
     MessageRetracted,
 )
 from commsintel.contracts.mongo import mongo_client
@@ -60,7 +61,7 @@ async def _assert_replay_equals_live(pipeline, workspace: str, database_suffix: 
     try:
         live = client[pipeline.config.intelligence().mongo_database]
         rebuilt = client[settings.mongo_database]
-        for collection in ("interactions", "member_strengths"):
+        for collection in ("interactions", "member_strengths", "records"):
             query = {"workspace_id": workspace}
             before = [d async for d in live[collection].find(query).sort("_id", 1)]
             after = [d async for d in rebuilt[collection].find(query).sort("_id", 1)]
@@ -283,3 +284,65 @@ async def test_merges_unmerges_retractions_and_cancellations_recompute_the_attri
         )
 
     await _assert_replay_equals_live(pipeline, workspace, "intelligence_replay_changes")
+
+
+async def test_unknown_records_and_other_workspaces_records_are_not_found(
+    pipeline, publish_inputs, signing_key: str
+) -> None:
+    ours, theirs = (f"ws-{uuid.uuid4().hex[:8]}" for _ in range(2))
+
+    def as_alice(workspace: str):
+        token = issue_token(signing_key, Caller(workspace, "alice"), issued_at=NOW)
+        return (("authorization", f"Bearer {token}"),)
+
+    await publish_inputs(
+        [Scenario(workspace_id=ours).sent("bob@acme.com", key="m1", at=NOW - timedelta(days=3))]
+    )
+    async with grpc.aio.insecure_channel(pipeline.identity_target) as channel:
+        bob = (
+            await identity_pb2_grpc.IdentityServiceStub(channel).FindByEmail(
+                identity_pb2.FindByEmailRequest(email_address="bob@acme.com"),
+                metadata=as_alice(ours),
+            )
+        ).person.person_id
+    async with grpc.aio.insecure_channel(pipeline.intelligence_target) as channel:
+        intelligence = pb_grpc.IntelligenceServiceStub(channel)
+        answer = await intelligence.GetRecordIntelligence(
+            pb.GetRecordIntelligenceRequest(record_id=bob), metadata=as_alice(ours)
+        )
+        assert answer.intelligence.email_interaction_count == 1
+
+        # Bob's id asked from another workspace, and an id nobody made: NOT_FOUND, as
+        # identity and access answer, for every call that names a record.
+        for record_id, workspace in ((bob, theirs), ("no-such-record", ours)):
+            for call in (
+                intelligence.GetRecordIntelligence(
+                    pb.GetRecordIntelligenceRequest(record_id=record_id),
+                    metadata=as_alice(workspace),
+                ),
+                intelligence.ExplainStrength(
+                    pb.ExplainStrengthRequest(record_id=record_id), metadata=as_alice(workspace)
+                ),
+            ):
+                with pytest.raises(grpc.aio.AioRpcError) as refused:
+                    await call
+                assert refused.value.code() == grpc.StatusCode.NOT_FOUND
+                assert refused.value.details() == f"record {record_id} not found"
+
+        # The mailbox is removed: bob keeps his record, and intelligence answers zeros.
+        await publish_inputs(
+            [
+                MailboxRemoved(
+                    event_id=f"{ours}-removed",
+                    workspace_id=ours,
+                    mailbox_id="mb-alice",
+                    member_id="alice",
+                    removed_at=NOW,
+                )
+            ]
+        )
+        answer = await intelligence.GetRecordIntelligence(
+            pb.GetRecordIntelligenceRequest(record_id=bob), metadata=as_alice(ours)
+        )
+        assert answer.intelligence.email_interaction_count == 0
+        assert answer.intelligence.connection_strength == 0

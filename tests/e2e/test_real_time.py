@@ -101,10 +101,17 @@ async def test_a_new_imap_message_reaches_the_attributes_while_running(pipeline,
                 )
                 if not found.HasField("person"):
                     return None  # not a record yet
-                answer = await intelligence.GetRecordIntelligence(
-                    intelligence_pb2.GetRecordIntelligenceRequest(record_id=found.person.person_id),
-                    metadata=metadata,
-                )
+                try:
+                    answer = await intelligence.GetRecordIntelligence(
+                        intelligence_pb2.GetRecordIntelligenceRequest(
+                            record_id=found.person.person_id
+                        ),
+                        metadata=metadata,
+                    )
+                except grpc.aio.AioRpcError as error:
+                    if error.code() == grpc.StatusCode.NOT_FOUND:
+                        return None  # intelligence has not read the new record yet
+                    raise
                 attributes = answer.intelligence
                 last = attributes.last_email_interaction.interaction_key
                 return attributes if expected_last in last else None

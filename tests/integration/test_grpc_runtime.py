@@ -88,3 +88,76 @@ async def test_caller_identity_trace_and_errors_cross_a_real_grpc_call() -> None
 
     server_spans = [s for s in exporter.get_finished_spans() if s.kind.name == "SERVER"]
     assert server_spans[0].context.trace_id == int("0af7651916cd43dd8448eb211c80319c", 16)
+
+
+class Failing(pb_grpc.IntelligenceServiceServicer):
+    """A servicer with a bug: the caller must see neither the bug nor its text."""
+
+    async def GetRecordIntelligence(self, request, context):
+        raise KeyError(f"/srv/app/secret.py: {request.record_id}")
+
+
+async def _refusal(call) -> tuple[grpc.StatusCode, str]:
+    try:
+        await call
+    except grpc.aio.AioRpcError as refused:
+        return refused.code(), refused.details()
+    raise AssertionError("expected a refusal")
+
+
+async def test_bad_requests_missing_tokens_and_bugs_get_short_canonical_answers() -> None:
+    from commsintel.contracts.auth import issue_operator_token
+
+    provider = configure_tracing("grpc-runtime-test")
+    server, port = await start_grpc_server(
+        "127.0.0.1:0",
+        lambda s: pb_grpc.add_IntelligenceServiceServicer_to_server(Failing(), s),
+        ["commsintel.intelligence.v1.IntelligenceService"],
+        [CallerInterceptor(KEY, provider)],
+    )
+    token = issue_token(KEY, Caller("ws1", "alice"), issued_at=datetime.now(UTC))
+    member = (("authorization", f"Bearer {token}"),)
+    try:
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+            stub = pb_grpc.IntelligenceServiceStub(channel)
+            request = pb.GetRecordIntelligenceRequest(record_id="r1")
+            # No token at all, a malformed one, an operator's where members call.
+            assert await _refusal(stub.GetRecordIntelligence(request)) == (
+                grpc.StatusCode.UNAUTHENTICATED,
+                "missing bearer token",
+            )
+            assert await _refusal(
+                stub.GetRecordIntelligence(request, metadata=(("authorization", "Bearer x"),))
+            ) == (grpc.StatusCode.UNAUTHENTICATED, "invalid bearer token")
+            operator = issue_operator_token(KEY, "ws1", issued_at=datetime.now(UTC))
+            code, _ = await _refusal(
+                stub.GetRecordIntelligence(
+                    request, metadata=(("authorization", f"Bearer {operator}"),)
+                )
+            )
+            assert code == grpc.StatusCode.PERMISSION_DENIED
+
+            # A string field that is not UTF-8 (the wire allows it, protobuf does not).
+            raw = channel.unary_unary(
+                "/commsintel.intelligence.v1.IntelligenceService/GetRecordIntelligence",
+                request_serializer=lambda payload: payload,
+                response_deserializer=lambda payload: payload,
+            )
+            code, details = await _refusal(raw(b"\x0a\x02\xff\xfe", metadata=member))
+            assert code == grpc.StatusCode.INVALID_ARGUMENT and "UTF-8" in details
+
+            # An id of 3 MB is refused without being sent back.
+            code, details = await _refusal(
+                stub.GetRecordIntelligence(
+                    pb.GetRecordIntelligenceRequest(record_id="r" * 3_000_000), metadata=member
+                )
+            )
+            assert code == grpc.StatusCode.INVALID_ARGUMENT and len(details) < 100
+
+            # A bug is INTERNAL "internal error", nothing more.
+            assert await _refusal(stub.GetRecordIntelligence(request, metadata=member)) == (
+                grpc.StatusCode.INTERNAL,
+                "internal error",
+            )
+    finally:
+        await server.stop(grace=None)

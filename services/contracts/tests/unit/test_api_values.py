@@ -59,3 +59,27 @@ def test_timestamps_are_utc() -> None:
     assert timestamp(datetime(2026, 1, 2, 3, 4, tzinfo=UTC)).ToDatetime(UTC) == datetime(
         2026, 1, 2, 3, 4, tzinfo=UTC
     )
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        # Deeply nested JSON (json.loads would recurse until RecursionError).
+        base64.urlsafe_b64encode(b'{"after": ' + b"[" * 1400 + b"]" * 1400 + b"}").decode(),
+        base64.urlsafe_b64encode(b"[" * 100_000).decode(),
+        # Longer than any token this API makes.
+        encode_page_token({"after": "x" * 5000}),
+        # The right key holding something else than a scalar.
+        encode_page_token({"after": {"$gt": ""}}),
+    ],
+)
+def test_a_nested_huge_or_misshapen_page_token_is_a_bad_page_token(token: str) -> None:
+    with pytest.raises(InvalidArgument, match="bad page_token"):
+        cursor_field(decode_page_token(token), "after", str)
+
+
+def test_a_cursor_number_must_fit_the_store() -> None:
+    for value in (2**64, True):
+        with pytest.raises(InvalidArgument, match="bad page_token"):
+            cursor_field(decode_page_token(encode_page_token({"t": value})), "t", int)
+    assert cursor_field(decode_page_token(encode_page_token({"t": 2**62})), "t", int) == 2**62

@@ -23,3 +23,24 @@ def test_a_remembered_token_still_expires_and_a_forged_one_is_never_taken() -> N
     )
     with pytest.raises(InvalidToken):
         verifier.verify(forged)
+
+
+def test_no_token_is_missing_and_a_malformed_one_says_nothing_of_the_library() -> None:
+    verifier = TokenVerifier(KEY)
+    with pytest.raises(InvalidToken) as missing:
+        verifier.verify("")
+    assert str(missing.value) == "missing bearer token"
+    for malformed in ("abc", "a.b.c", "x" * 10_000):
+        with pytest.raises(InvalidToken) as refused:
+            verifier.verify(malformed)
+        assert str(refused.value) == "invalid bearer token"
+
+
+def test_an_operator_token_names_the_operator_not_a_member() -> None:
+    from commsintel.contracts.auth import issue_operator_token
+
+    token = issue_operator_token(KEY, "ws", issued_at=datetime.now(UTC))
+    assert TokenVerifier(KEY).verify(token) == Caller("ws", "operator", is_operator=True)
+    # A member's token whose member happens to be called "operator" is just a member.
+    member = issue_token(KEY, Caller("ws", "operator"), issued_at=datetime.now(UTC))
+    assert not TokenVerifier(KEY).verify(member).is_operator

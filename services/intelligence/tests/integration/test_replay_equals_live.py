@@ -12,7 +12,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from commsintel.contracts.events import InteractionRecord, InteractionResolved, MailboxRemoved
+from commsintel.contracts.events import (
+    CompanyCreated,
+    InteractionRecord,
+    InteractionResolved,
+    MailboxRemoved,
+    PersonCreated,
+)
 from commsintel.contracts.mongo import mongo_client
 from commsintel.intelligence.adapters.store import IntelligenceStore
 from commsintel.intelligence.domain.strength import StrengthModel
@@ -28,6 +34,28 @@ MODEL = StrengthModel()
 def histories(draw) -> list:
     events = []
     for number in range(draw(st.integers(1, 30))):
+        if draw(st.integers(0, 9)) == 0:
+            workspace = draw(st.sampled_from(["ws-1", "ws-2"]))
+            record = draw(st.sampled_from(["bob", "acme", "carol"]))
+            events.append(
+                CompanyCreated(
+                    event_id=f"cc-{number}",
+                    workspace_id=workspace,
+                    company_id=record,
+                    domain="acme.com",
+                    name="Acme",
+                )
+                if record == "acme"
+                else PersonCreated(
+                    event_id=f"pc-{number}",
+                    workspace_id=workspace,
+                    person_id=record,
+                    address=f"{record}@acme.com",
+                    display_name=record,
+                    created_because="sent to",
+                )
+            )
+            continue
         if draw(st.integers(0, 14)) == 0:
             mailbox = draw(st.sampled_from(sorted(MAILBOXES)))
             events.append(
@@ -65,7 +93,7 @@ def histories(draw) -> list:
 async def _documents(database) -> dict[str, list]:
     return {
         name: [d async for d in database[name].find({}).sort("_id", 1)]
-        for name in ("interactions", "member_strengths")
+        for name in ("interactions", "member_strengths", "records")
     }
 
 

@@ -11,7 +11,10 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from commsintel.contracts.errors import InvalidArgument
 
-_BAD_TOKEN = "page_token is not one this API returned"
+_BAD_TOKEN = "bad page_token: not one this API returned"
+# Our tokens are a few ids long; anything longer was not made here.
+MAX_PAGE_TOKEN_CHARS = 2048
+_INT64 = (-(2**63), 2**63 - 1)
 
 
 def page_size(requested: int, *, default: int, maximum: int) -> int:
@@ -28,11 +31,16 @@ def decode_page_token(token: str) -> dict:
     """The cursor a page token holds; an empty token is the first page ({})."""
     if not token:
         return {}
+    if len(token) > MAX_PAGE_TOKEN_CHARS:
+        raise InvalidArgument(_BAD_TOKEN)
     try:
         cursor = json.loads(base64.urlsafe_b64decode(token.encode()))
-    except (ValueError, UnicodeDecodeError) as error:
+    except (ValueError, UnicodeError, RecursionError) as error:
+        # RecursionError: a forged token of deeply nested JSON.
         raise InvalidArgument(_BAD_TOKEN) from error
-    if not isinstance(cursor, dict):
+    if not isinstance(cursor, dict) or not all(
+        isinstance(value, str | int | float | bool) for value in cursor.values()
+    ):
         raise InvalidArgument(_BAD_TOKEN)
     return cursor
 
@@ -40,7 +48,10 @@ def decode_page_token(token: str) -> dict:
 def cursor_field(cursor: dict, name: str, kind: type):
     """One field of a decoded cursor, checked: a token naming something else is refused."""
     value = cursor.get(name)
-    if not isinstance(value, kind):
+    # bool is an int to Python, never to a cursor; an int must fit the store's int64.
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise InvalidArgument(_BAD_TOKEN)
+    if isinstance(value, int) and not _INT64[0] <= value <= _INT64[1]:
         raise InvalidArgument(_BAD_TOKEN)
     return value
 

@@ -1,6 +1,9 @@
 """Bearer tokens naming a workspace and a member, signed with HMAC-SHA256 (JWT HS256).
 
 The signing key comes from settings; `make run` generates a dev key under .commsintel/.
+An operator token (its own audience, minted only by whoever holds the signing key, e.g.
+`commsintel token --operator`) names a workspace but no member: it may set a workspace's
+admins and nothing else (docs/decisions/0021).
 """
 
 from __future__ import annotations
@@ -16,12 +19,16 @@ import jwt
 
 _ALGORITHM = "HS256"
 _AUDIENCE = "commsintel"
+_OPERATOR_AUDIENCE = "commsintel-operator"
+OPERATOR_MEMBER_ID = "operator"
 
 
 @dataclass(frozen=True, slots=True)
 class Caller:
     workspace_id: str
     member_id: str
+    # The deployment's operator, not a member: may set a workspace's admins, nothing else.
+    is_operator: bool = False
 
 
 class InvalidToken(Exception):
@@ -39,6 +46,24 @@ def issue_token(
         "ws": caller.workspace_id,
         "sub": caller.member_id,
         "aud": _AUDIENCE,
+        "iat": int(issued_at.timestamp()),
+        "exp": int((issued_at + lifetime).timestamp()),
+    }
+    return jwt.encode(claims, signing_key, algorithm=_ALGORITHM)
+
+
+def issue_operator_token(
+    signing_key: str,
+    workspace_id: str,
+    *,
+    issued_at: datetime,
+    lifetime: timedelta = timedelta(minutes=15),
+) -> str:
+    """A short-lived token of the deployment's operator for one workspace."""
+    claims = {
+        "ws": workspace_id,
+        "sub": OPERATOR_MEMBER_ID,
+        "aud": _OPERATOR_AUDIENCE,
         "iat": int(issued_at.timestamp()),
         "exp": int((issued_at + lifetime).timestamp()),
     }
@@ -67,7 +92,7 @@ class TokenVerifier:
             if self._clock() < found[1]:
                 return found[0]
             del self._verified[token]
-            raise InvalidToken("invalid bearer token: Signature has expired")
+            raise InvalidToken("invalid bearer token: expired")
         caller, expires = _verify(self._signing_key, token)
         if len(self._verified) >= self._max_tokens:
             self._verified.clear()
@@ -76,23 +101,40 @@ class TokenVerifier:
 
 
 def _verify(signing_key: str, token: str) -> tuple[Caller, float]:
-    """The caller a token names and when it expires (seconds since the epoch)."""
+    """The caller a token names and when it expires (seconds since the epoch).
+
+    The message never carries the library's text (it may quote the token's insides)."""
+    if not token:
+        raise InvalidToken("missing bearer token")
     try:
         claims = jwt.decode(
             token,
             signing_key,
             algorithms=[_ALGORITHM],
-            audience=_AUDIENCE,
-            options={"require": ["exp", "ws", "sub"]},
+            audience=[_AUDIENCE, _OPERATOR_AUDIENCE],
+            options={"require": ["exp", "ws", "sub", "aud"]},
         )
-    except jwt.PyJWTError as error:
-        raise InvalidToken(f"invalid bearer token: {error}") from error
+    except jwt.ExpiredSignatureError as error:
+        raise InvalidToken("invalid bearer token: expired") from error
+    except (jwt.PyJWTError, ValueError, TypeError) as error:
+        raise InvalidToken("invalid bearer token") from error
     workspace_id, member_id = claims.get("ws"), claims.get("sub")
-    if not isinstance(workspace_id, str) or not workspace_id:
+    if not _is_name(workspace_id):
         raise InvalidToken("invalid bearer token: no workspace")
-    if not isinstance(member_id, str) or not member_id:
+    if not _is_name(member_id):
         raise InvalidToken("invalid bearer token: no member")
-    return Caller(workspace_id=workspace_id, member_id=member_id), float(claims["exp"])
+    operator = claims["aud"] == _OPERATOR_AUDIENCE
+    caller = Caller(
+        workspace_id=workspace_id,
+        member_id=OPERATOR_MEMBER_ID if operator else member_id,
+        is_operator=operator,
+    )
+    return caller, float(claims["exp"])
+
+
+def _is_name(value) -> bool:
+    """A workspace or member id a token may carry: what the API takes as an id."""
+    return isinstance(value, str) and 0 < len(value) <= 256 and value.isprintable()
 
 
 _SERVICE_AUDIENCE = "commsintel-internal"
@@ -127,8 +169,8 @@ def verify_service_token(signing_key: str, token: str) -> str:
             audience=_SERVICE_AUDIENCE,
             options={"require": ["exp", "svc"]},
         )
-    except jwt.PyJWTError as error:
-        raise InvalidToken(f"invalid service token: {error}") from error
+    except (jwt.PyJWTError, ValueError, TypeError) as error:
+        raise InvalidToken("invalid service token") from error
     service = claims.get("svc")
     if not isinstance(service, str) or not service:
         raise InvalidToken("invalid service token: no service")

@@ -23,3 +23,11 @@ class AlreadyExists(CommsintelError):
 
 class Unavailable(CommsintelError):
     """A service this answer depends on did not answer; the caller may retry."""
+
+
+class ResourceExhausted(CommsintelError):
+    """The request is larger than anything the service keeps or sends on."""
+
+
+class FailedPrecondition(CommsintelError):
+    """The request is fine, but the state it needs is not there (yet)."""

@@ -1,10 +1,18 @@
 """What every gRPC server shares: health checking, reflection, and one interceptor that
-authenticates the caller, opens a trace span, and maps domain exceptions to status codes."""
+authenticates the caller, checks the request (request_checks), opens a trace span, and
+maps domain exceptions to status codes.
+
+The codes a caller can get: OK, INVALID_ARGUMENT, NOT_FOUND, PERMISSION_DENIED,
+UNAUTHENTICATED, ALREADY_EXISTS, FAILED_PRECONDITION, RESOURCE_EXHAUSTED, UNAVAILABLE
+(and DEADLINE_EXCEEDED / CANCELLED from the caller's own side). Anything unforeseen is
+INTERNAL "internal error", logged here with its traceback and never shown to the caller.
+"""
 
 from __future__ import annotations
 
 import contextvars
 import logging
+import re
 from collections.abc import Callable, Sequence
 
 import grpc
@@ -16,11 +24,14 @@ from opentelemetry.sdk.trace import TracerProvider
 from commsintel.contracts.auth import Caller, InvalidToken, TokenVerifier
 from commsintel.contracts.errors import (
     AlreadyExists,
+    FailedPrecondition,
     InvalidArgument,
     NotFound,
     PermissionDenied,
+    ResourceExhausted,
     Unavailable,
 )
+from commsintel.contracts.request_checks import check_request
 from commsintel.contracts.telemetry import extract_trace_context, inject_trace_context
 
 log = logging.getLogger(__name__)
@@ -33,9 +44,21 @@ _STATUS_FOR = (
     (NotFound, grpc.StatusCode.NOT_FOUND),
     (PermissionDenied, grpc.StatusCode.PERMISSION_DENIED),
     (AlreadyExists, grpc.StatusCode.ALREADY_EXISTS),
+    (FailedPrecondition, grpc.StatusCode.FAILED_PRECONDITION),
+    (ResourceExhausted, grpc.StatusCode.RESOURCE_EXHAUSTED),
     (Unavailable, grpc.StatusCode.UNAVAILABLE),
 )
 _PUBLIC_PREFIXES = ("/grpc.health.v1.Health/", "/grpc.reflection.")
+# A message is for a human: short, whatever id or address a domain error quotes.
+MAX_DETAILS_CHARS = 300
+MAX_ECHOED_CHARS = 64
+_LONG_WORD = re.compile(rf"\S{{{MAX_ECHOED_CHARS + 1},}}")
+
+
+class _Undecodable:
+    """What a request that does not parse becomes (e.g. a string field that is not
+    UTF-8), so it is refused as INVALID_ARGUMENT after authentication, instead of
+    grpc's own answer to a failing deserializer."""
 
 
 def current_caller() -> Caller:
@@ -54,9 +77,18 @@ def caller_metadata() -> tuple[tuple[str, str], ...]:
 
 
 class CallerInterceptor(grpc.aio.ServerInterceptor):
-    def __init__(self, signing_key: str, tracer_provider: TracerProvider) -> None:
+    """`operator_methods`: the full method names an operator token may call (it is
+    PERMISSION_DENIED everywhere else)."""
+
+    def __init__(
+        self,
+        signing_key: str,
+        tracer_provider: TracerProvider,
+        operator_methods: frozenset[str] = frozenset(),
+    ) -> None:
         self._tokens = TokenVerifier(signing_key)
         self._tracer = tracer_provider.get_tracer("commsintel.grpc")
+        self._operator_methods = operator_methods
 
     async def intercept_service(self, continuation, handler_call_details):
         handler = await continuation(handler_call_details)
@@ -64,6 +96,7 @@ class CallerInterceptor(grpc.aio.ServerInterceptor):
         if handler is None or handler.unary_unary is None or method.startswith(_PUBLIC_PREFIXES):
             return handler
         inner = handler.unary_unary
+        operator_allowed = method in self._operator_methods
 
         async def guarded(request, context: grpc.aio.ServicerContext):
             metadata = {key: value for key, value in (context.invocation_metadata() or ())}
@@ -75,28 +108,68 @@ class CallerInterceptor(grpc.aio.ServerInterceptor):
                 try:
                     caller = self._tokens.verify(token)
                 except InvalidToken as error:
-                    span.set_attribute(
-                        "rpc.grpc.status_code", grpc.StatusCode.UNAUTHENTICATED.value[0]
+                    await _refuse(context, span, grpc.StatusCode.UNAUTHENTICATED, str(error))
+                if caller.is_operator and not operator_allowed:
+                    await _refuse(
+                        context,
+                        span,
+                        grpc.StatusCode.PERMISSION_DENIED,
+                        "an operator token may only set a workspace's admins",
                     )
-                    await context.abort(grpc.StatusCode.UNAUTHENTICATED, str(error))
                 span.set_attribute("commsintel.workspace_id", caller.workspace_id)
                 caller_token = _current_caller.set(caller)
                 token_token = _current_token.set(token)
                 try:
+                    if isinstance(request, _Undecodable):
+                        raise InvalidArgument(
+                            "the request does not parse (is every string field UTF-8?)"
+                        )
+                    check_request(request)
                     return await inner(request, context)
                 except _domain_errors() as error:
                     status = next(code for kind, code in _STATUS_FOR if isinstance(error, kind))
-                    span.set_attribute("rpc.grpc.status_code", status.value[0])
-                    await context.abort(status, str(error))
+                    await _refuse(context, span, status, _details(str(error)))
+                except grpc.aio.AbortError:
+                    raise
+                except Exception:
+                    log.exception("%s failed", method)
+                    await _refuse(context, span, grpc.StatusCode.INTERNAL, "internal error")
                 finally:
                     _current_caller.reset(caller_token)
                     _current_token.reset(token_token)
 
         return grpc.unary_unary_rpc_method_handler(
             guarded,
-            request_deserializer=handler.request_deserializer,
+            request_deserializer=_tolerant(handler.request_deserializer),
             response_serializer=handler.response_serializer,
         )
+
+
+async def _refuse(context, span, status: grpc.StatusCode, details: str) -> None:
+    span.set_attribute("rpc.grpc.status_code", status.value[0])
+    await context.abort(status, details)
+
+
+def _tolerant(deserialize):
+    if deserialize is None:
+        return None
+
+    def tolerant(raw: bytes):
+        try:
+            return deserialize(raw)
+        except Exception:
+            return _Undecodable()
+
+    return tolerant
+
+
+def _details(message: str) -> str:
+    """A domain error's message as the caller sees it: any long word (an id or address it
+    quotes) cut to MAX_ECHOED_CHARS, the whole to MAX_DETAILS_CHARS."""
+    message = _LONG_WORD.sub(lambda word: word.group()[: MAX_ECHOED_CHARS - 3] + "...", message)
+    if len(message) <= MAX_DETAILS_CHARS:
+        return message
+    return message[: MAX_DETAILS_CHARS - 3] + "..."
 
 
 def _domain_errors() -> tuple[type[Exception], ...]:

@@ -25,6 +25,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from pymongo.errors import ConnectionFailure
 
 from commsintel.contracts.envelope import PoisonMessage, decode_event, encode_event, header_map
+from commsintel.contracts.errors import ResourceExhausted
 from commsintel.contracts.events import Event
 from commsintel.contracts.fetch_pacing import pace_empty_fetches
 from commsintel.contracts.topics import dead_letter_topic
@@ -42,6 +43,8 @@ HANDLER_ATTEMPTS = 3
 REDELIVERY_PAUSE_SECONDS = 1.0
 
 EventBatchHandler = Callable[[Sequence[Event]], Awaitable[None]]
+# Below the producer's and the broker's 1 MiB default, headers included.
+MAX_EVENT_BYTES = 900_000
 
 
 def build_broker(bootstrap: str, tracer_provider: TracerProvider, client_id: str) -> KafkaBroker:
@@ -65,8 +68,12 @@ class EventPublisher:
     async def publish(self, events: Iterable[Event]) -> int:
         """Send in order and wait until the broker has every one of them."""
         pending = []
-        for event in events:
-            record = encode_event(event)
+        records = [encode_event(event) for event in events]
+        # Refused before anything is sent: a command too large for Kafka is the caller's
+        # RESOURCE_EXHAUSTED, not the producer's MessageSizeTooLargeError.
+        if any(len(record.value) > MAX_EVENT_BYTES for record in records):
+            raise ResourceExhausted("the change is too large to record")
+        for record in records:
             pending.append(
                 await self._broker.publish(
                     record.value,

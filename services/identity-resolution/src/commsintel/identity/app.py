@@ -34,6 +34,14 @@ INPUT_TOPICS = (
     topics.IDENTITY_RECORDS,
 )
 GRPC_SERVICES = tuple(s.full_name for s in identity_pb2.DESCRIPTOR.services_by_name.values())
+# What the deployment's operator token may call: set a workspace's admins, and see them
+# (docs/decisions/0021).
+OPERATOR_METHODS = frozenset(
+    {
+        "/commsintel.identity.v1.WorkspaceService/AddMember",
+        "/commsintel.identity.v1.WorkspaceService/GetWorkspaceSettings",
+    }
+)
 
 
 def build(settings: IdentitySettings) -> ServiceRuntime:
@@ -70,7 +78,7 @@ def build(settings: IdentitySettings) -> ServiceRuntime:
         settings.grpc_bind,
         register,
         GRPC_SERVICES,
-        [CallerInterceptor(settings.signing_key, provider)],
+        [CallerInterceptor(settings.signing_key, provider, OPERATOR_METHODS)],
     )
     return ServiceRuntime(
         SERVICE_NAME, broker, mongo, store.ensure_indexes, endpoint, membership=membership

@@ -15,7 +15,9 @@ from commsintel.intelligence.config import IntelligenceSettings
 from commsintel.intelligence.handlers import IntelligenceHandlers
 
 SERVICE_NAME = "intelligence"
-INPUT_TOPICS = (topics.INGEST_MAILBOXES, topics.IDENTITY_INTERACTIONS)
+# identity.records: which records exist (PersonCreated, CompanyCreated); the rest of
+# that topic is read past.
+INPUT_TOPICS = (topics.INGEST_MAILBOXES, topics.IDENTITY_RECORDS, topics.IDENTITY_INTERACTIONS)
 GRPC_SERVICE = intelligence_pb2.DESCRIPTOR.services_by_name["IntelligenceService"].full_name
 
 

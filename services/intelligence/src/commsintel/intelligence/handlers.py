@@ -13,7 +13,13 @@ from collections.abc import Sequence
 from datetime import UTC
 from itertools import groupby
 
-from commsintel.contracts.events import Event, InteractionResolved, MailboxRemoved
+from commsintel.contracts.events import (
+    CompanyCreated,
+    Event,
+    InteractionResolved,
+    MailboxRemoved,
+    PersonCreated,
+)
 from commsintel.intelligence.adapters.store import IntelligenceStore
 from commsintel.intelligence.domain.attributes import Interaction
 from commsintel.intelligence.domain.book import InteractionBook, sighting_ref, to_millisecond
@@ -41,6 +47,7 @@ class IntelligenceHandlers:
             )
             apply_events(book, run)
             await self._store.save(workspace_id, book, stored, self._model)
+            await self._store.add_records(workspace_id, created_records(run))
 
 
 class IntelligenceReplay:
@@ -58,6 +65,7 @@ class IntelligenceReplay:
         self._model = model
         self._max_interactions = max_interactions
         self._books: dict[str, InteractionBook] = {}
+        self._records: dict[str, set[str]] = {}
         self._live: IntelligenceHandlers | None = None
 
     async def handle_batch(self, events: Sequence[Event]) -> None:
@@ -65,7 +73,9 @@ class IntelligenceReplay:
             await self._live.handle_batch(events)
             return
         for workspace_id, run in groupby(events, key=lambda event: event.workspace_id):
+            run = list(run)
             apply_events(self._books.setdefault(workspace_id, InteractionBook()), run)
+            self._records.setdefault(workspace_id, set()).update(created_records(run))
         if sum(book.size for book in self._books.values()) > self._max_interactions:
             await self.finish()
             self._live = IntelligenceHandlers(self._store, self._model)
@@ -75,7 +85,9 @@ class IntelligenceReplay:
         bulk load into indexed collections is several times slower)."""
         for workspace_id in sorted(self._books):
             await self._store.save(workspace_id, self._books[workspace_id], None, self._model)
+            await self._store.add_records(workspace_id, self._records.get(workspace_id, ()))
         self._books.clear()
+        self._records.clear()
         await self._store.ensure_indexes()
 
 
@@ -87,6 +99,18 @@ def apply_events(book: InteractionBook, events) -> None:
             )
         elif isinstance(event, MailboxRemoved):
             book.remove_mailbox(event.mailbox_id)
+
+
+def created_records(events) -> list[str]:
+    """The records identity created: what intelligence answers for (NOT_FOUND otherwise),
+    even once a removed mailbox took all their interactions away."""
+    found = []
+    for event in events:
+        if isinstance(event, PersonCreated):
+            found.append(event.person_id)
+        elif isinstance(event, CompanyCreated):
+            found.append(event.company_id)
+    return found
 
 
 def interactions_of(event: InteractionResolved) -> list[Interaction]:

@@ -106,7 +106,11 @@ class AccessServicer(pb_grpc.AccessServiceServicer):
                 timeout=INTELLIGENCE_TIMEOUT_SECONDS,
             )
         except grpc.aio.AioRpcError as error:
-            raise Unavailable(f"intelligence did not answer: {error.code().name}") from error
+            if error.code() != grpc.StatusCode.NOT_FOUND:
+                raise Unavailable(f"intelligence did not answer: {error.code().name}") from error
+            # Intelligence has not read the record's creation yet: nothing to tell so far.
+            quiet = intelligence_pb2.RecordIntelligence(record_id=record["_id"])
+            return pb.GetRecordResponse(record=_record_pb(record), intelligence=quiet)
         return pb.GetRecordResponse(record=_record_pb(record), intelligence=answer.intelligence)
 
     # --- views ------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from commsintel.contracts.api_values import cursor_field, decode_page_token, tim
 from commsintel.contracts.errors import InvalidArgument
 from commsintel.contracts.proto.access.v1 import access_pb2 as pb
 
-_BAD_TOKEN = "page_token is not one this API returned"
+_BAD_TOKEN = "bad page_token: not one this API returned"
 _RSVP = {
     "accepted": pb.RSVP_STATUS_ACCEPTED,
     "declined": pb.RSVP_STATUS_DECLINED,

@@ -86,6 +86,7 @@ class WorkspaceServicer(pb_grpc.WorkspaceServiceServicer):
             member_id=request.member_id,
             addresses=list(request.addresses),
             is_admin=request.is_admin,
+            by_operator=current_caller().is_operator,
         )
         return pb.AddMemberResponse(settings=settings)
 

@@ -114,10 +114,15 @@ def add_member(
     addresses: list[str],
     is_admin: bool,
     at: datetime,
+    by_operator: bool = False,
 ) -> MemberAdded:
-    # A new workspace has no admin: its first call may only make the caller that admin.
-    bootstrapping = not settings.has_admin and member_id == caller and is_admin
-    if not bootstrapping:
+    # Only admins add members. A workspace's first admin comes from the deployment's
+    # operator, never from whoever asks first (docs/decisions/0021); the operator adds
+    # admins only, the admins add everyone else.
+    if by_operator:
+        if not is_admin:
+            raise InvalidArgument("an operator adds admins only; an admin adds the members")
+    else:
         check_admin(settings, caller)
     if not member_id.strip():
         raise InvalidArgument("member_id is required")
@@ -129,6 +134,9 @@ def add_member(
         normalized.append(clean)
     if not normalized:
         raise InvalidArgument("a member needs at least one address")
+    admins = {m.member_id for m in settings.members if m.is_admin}
+    if not is_admin and admins == {member_id}:
+        raise InvalidArgument("the last admin cannot stop being an admin")
     return MemberAdded(
         event_id=ids.event_id(settings.workspace_id, "MemberAdded", member_id, at.isoformat()),
         workspace_id=settings.workspace_id,

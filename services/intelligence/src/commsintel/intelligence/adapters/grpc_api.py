@@ -7,7 +7,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from commsintel.contracts.api_values import timestamp
-from commsintel.contracts.errors import InvalidArgument
+from commsintel.contracts.errors import InvalidArgument, NotFound
 from commsintel.contracts.grpc_runtime import current_caller
 from commsintel.contracts.proto.intelligence.v1 import intelligence_pb2 as pb
 from commsintel.contracts.proto.intelligence.v1 import intelligence_pb2_grpc as pb_grpc
@@ -86,6 +86,10 @@ class IntelligenceServicer(pb_grpc.IntelligenceServiceServicer):
     async def _intelligence(self, record_id: str, as_of: datetime) -> RecordIntelligence:
         workspace_id = current_caller().workspace_id
         interactions = await self._store.interactions_of(workspace_id, record_id)
+        # A record with interactions exists (its PersonCreated may still be on its way);
+        # one without is either a quiet record or none of this workspace's.
+        if not interactions and not await self._store.has_record(workspace_id, record_id):
+            raise NotFound(f"record {record_id} not found")
         return summarize(record_id, interactions, as_of, self._model)
 
     def _as_of(self, request) -> datetime:

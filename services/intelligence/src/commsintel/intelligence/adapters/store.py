@@ -5,6 +5,8 @@
   bucket's sightings (`refs`) indexed, so a new resolution of one finds it.
 - `member_strengths`: one per (record, member): a decayed score kept at an anchor time,
   with a time-independent rank key so "strongest" is an index scan.
+- `records`: one per record identity created (PersonCreated, CompanyCreated), so the API
+  tells a record without interactions from one that does not exist (NOT_FOUND).
 A removed mailbox's interactions are deleted, so the projections are what they would be
 had it never been synced. One writer per workspace (docs/decisions/0017).
 """
@@ -32,6 +34,7 @@ class IntelligenceStore:
     def __init__(self, database: AsyncDatabase) -> None:
         self._interactions = database["interactions"]
         self._strengths = database["member_strengths"]
+        self._records = database["records"]
 
     async def ensure_indexes(self) -> None:
         await self._interactions.create_index(
@@ -115,6 +118,22 @@ class IntelligenceStore:
             await buckets.cancel()
             await strengths.cancel()
         book.changed.clear()
+
+    async def add_records(self, workspace_id: str, record_ids: Iterable[str]) -> None:
+        writes = [
+            UpdateOne(
+                {"_id": _record_key(workspace_id, record_id)},
+                {"$setOnInsert": {"workspace_id": workspace_id, "record_id": record_id}},
+                upsert=True,
+            )
+            for record_id in sorted(set(record_ids))
+        ]
+        for start in range(0, len(writes), WRITE_CHUNK):
+            await self._records.bulk_write(writes[start : start + WRITE_CHUNK], ordered=False)
+
+    async def has_record(self, workspace_id: str, record_id: str) -> bool:
+        found = await self._records.find_one({"_id": _record_key(workspace_id, record_id)})
+        return found is not None
 
     async def interactions_of(self, workspace_id: str, record_id: str) -> list[Interaction]:
         cursor = self._interactions.find({"workspace_id": workspace_id, "record_id": record_id})
@@ -202,6 +221,10 @@ def _strength_write(
     if stored is None:
         return InsertOne({"_id": pair_id, **document})
     return UpdateOne({"_id": pair_id}, {"$set": document}, upsert=True)
+
+
+def _record_key(workspace_id: str, record_id: str) -> str:
+    return "\x1f".join((workspace_id, record_id))
 
 
 def _bucket_document(workspace_id: str, key: BucketKey, interactions: list[Interaction]) -> dict:

@@ -76,8 +76,8 @@ class WorkspaceServiceServicer:
     """
 
     def AddMember(self, request, context):
-        """Admins only, except the very first call of a new workspace, which may add its caller
-        as the first admin.
+        """Admins only. A workspace's first admin is set by the deployment's operator (an
+        operator token, e.g. `commsintel workspace create`), never by whoever calls first.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
