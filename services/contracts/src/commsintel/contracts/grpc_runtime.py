@@ -209,8 +209,10 @@ async def start_grpc_server(
         raise OSError(f"cannot bind gRPC server to {bind}")
     await server.start()
     await health_servicer.set(LIVENESS, health_pb2.HealthCheckResponse.SERVING)
-    readiness = health_pb2.HealthCheckResponse.SERVING if ready_now else (
-        health_pb2.HealthCheckResponse.NOT_SERVING
+    readiness = (
+        health_pb2.HealthCheckResponse.SERVING
+        if ready_now
+        else (health_pb2.HealthCheckResponse.NOT_SERVING)
     )
     for name in ("", *service_names):
         await health_servicer.set(name, readiness)

@@ -22,7 +22,7 @@ from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
 from opentelemetry.sdk.trace import TracerProvider
-from pymongo.errors import ConnectionFailure
+from pymongo.errors import ConnectionFailure, PyMongoError
 
 from commsintel.contracts.envelope import PoisonMessage, decode_event, encode_event, header_map
 from commsintel.contracts.errors import ResourceExhausted
@@ -39,6 +39,11 @@ TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
     OSError,
     TimeoutError,
 )
+# A store error that passes by itself: a transaction that met another (a killed
+# instance's transaction holds its documents until the server aborts it), a commit whose
+# outcome is unknown, a write the server asks to retry.
+TRANSIENT_STORE_LABELS = ("TransientTransactionError", "UnknownTransactionCommitResult")
+TRANSIENT_STORE_CODES = frozenset({112, 251, 24, 50, 189, 91, 11600, 11602, 10107, 13435})
 HANDLER_ATTEMPTS = 3
 REDELIVERY_PAUSE_SECONDS = 1.0
 
@@ -237,16 +242,29 @@ def interleave_by_time(records) -> list:
     return list(heapq.merge(*streams, key=lambda record: record.timestamp))
 
 
+def is_transient(error: BaseException) -> bool:
+    """Infrastructure trouble that passes: the batch is redelivered, never dead-lettered."""
+    if isinstance(error, TRANSIENT_ERRORS):
+        return True
+    if isinstance(error, PyMongoError):
+        code = getattr(error, "code", None)
+        return code in TRANSIENT_STORE_CODES or any(
+            error.has_error_label(label) for label in TRANSIENT_STORE_LABELS
+        )
+    return False
+
+
 async def _handle_isolating_poison(decoded, handle: EventBatchHandler, dead_letters) -> None:
     if not decoded:
         return
     try:
         await handle([event for _, event in decoded])
         return
-    except TRANSIENT_ERRORS:
-        await asyncio.sleep(REDELIVERY_PAUSE_SECONDS)
-        raise
-    except Exception:
+    except Exception as error:
+        if is_transient(error):
+            log.warning("batch of %d redelivered after %r", len(decoded), error)
+            await asyncio.sleep(REDELIVERY_PAUSE_SECONDS)
+            raise
         log.exception("batch of %d failed; retrying event by event", len(decoded))
     # One bad event must not hold up its partition: retry each alone, dead-letter the
     # ones that keep failing. Handlers are idempotent, so redoing the good ones is safe.
@@ -257,10 +275,10 @@ async def _handle_isolating_poison(decoded, handle: EventBatchHandler, dead_lett
                 await handle([event])
                 failure = None
                 break
-            except TRANSIENT_ERRORS:
-                await asyncio.sleep(REDELIVERY_PAUSE_SECONDS)
-                raise
             except Exception as error:
+                if is_transient(error):
+                    await asyncio.sleep(REDELIVERY_PAUSE_SECONDS)
+                    raise
                 failure = error
         if failure is not None:
             await dead_letters.send(record, f"handler failed {HANDLER_ATTEMPTS} times: {failure!r}")

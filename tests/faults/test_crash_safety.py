@@ -1,0 +1,296 @@
+"""Crash safety, as deployed: broker, store and each service as separate processes.
+
+A fault-free run imports two sample mailboxes (about 1,500 messages); each faulted run
+imports the same and must end with every projection equal to it, field by field:
+- services killed with SIGKILL three times each (early in the import, in the middle, and
+  while catching up), the import itself killed twice, poison on every input topic;
+- then every input delivered a second time, then each projection replayed;
+- the broker, then the store, stopped and started again mid-stream.
+How long each case took to converge is printed (docs/benchmarks.md keeps the figures).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from fault_runs import (
+    CONSUMING_SERVICES,
+    WORKSPACE,
+    Servers,
+    ServiceProcesses,
+    config_for,
+    differences,
+    kill_import_after,
+    poison_records,
+    publish_raw,
+    records_of,
+    run_import,
+    snapshot,
+)
+
+from commsintel.contracts import topics
+from commsintel.contracts.envelope import header_map
+from commsintel.pipeline import wait_until_caught_up
+from commsintel.sample_mailboxes import write_sample_mailboxes
+
+pytestmark = [pytest.mark.kafka, pytest.mark.mongo, pytest.mark.e2e, pytest.mark.timeout(600)]
+
+MEMBERS = ("alice", "ben")
+CATCH_UP_SECONDS = 300.0
+
+
+@pytest.fixture(scope="module")
+def mailboxes(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    written = write_sample_mailboxes(tmp_path_factory.mktemp("mail"))
+    return [written[member] for member in MEMBERS]
+
+
+async def _started(root: Path, signing_key: str) -> tuple[Servers, ServiceProcesses]:
+    servers = Servers(root).start()
+    services = ServiceProcesses(config_for(servers, signing_key), root / "logs")
+    try:
+        await services.start()
+    except BaseException:
+        services.stop()
+        servers.stop()
+        raise
+    return servers, services
+
+
+async def _caught_up(services: ServiceProcesses) -> float:
+    started = time.monotonic()
+    config = services.config
+    await wait_until_caught_up(config.kafka_bootstrap, config.consumer_groups(), CATCH_UP_SECONDS)
+    return time.monotonic() - started
+
+
+@pytest.fixture(scope="module")
+async def fault_free(tmp_path_factory, mailboxes, signing_key) -> dict:
+    root = tmp_path_factory.mktemp("fault-free")
+    servers, services = await _started(root, signing_key)
+    try:
+        for mailbox in mailboxes:
+            await run_import(services.environment(), mailbox, root / "import.log")
+        await _caught_up(services)
+        return await snapshot(servers.mongo_uri)
+    finally:
+        services.stop()
+        servers.stop()
+
+
+def _assert_equal(expected: dict, actual: dict) -> None:
+    found = differences(expected, actual)
+    assert not found, "\n".join(found)
+
+
+async def _kill_each_service_three_times(services: ServiceProcesses, pause: float) -> list[float]:
+    """Round robin over the consuming services; returns each restart's seconds to ready."""
+    ready_after = []
+    for _ in range(3):
+        for service in CONSUMING_SERVICES:
+            await asyncio.sleep(pause)
+            services.kill(service)
+            ready_after.append(await services.restart(service))
+    return ready_after
+
+
+async def test_killed_services_and_imports_end_equal_to_a_fault_free_run(
+    fault_free, mailboxes, signing_key, tmp_path
+) -> None:
+    servers, services = await _started(tmp_path, signing_key)
+    try:
+        # Poison first, on the partitions the workspace's real inputs take.
+        poison = poison_records()
+        await publish_raw(servers.bootstrap, poison)
+        environment = services.environment()
+        log = tmp_path / "import.log"
+        kills = asyncio.create_task(_kill_each_service_three_times(services, pause=2.5))
+        # The first import is killed twice part way, then run again to the end.
+        await kill_import_after(environment, mailboxes[0], log, seconds=3)
+        await kill_import_after(environment, mailboxes[0], log, seconds=6)
+        for mailbox in mailboxes:
+            await run_import(environment, mailbox, log)
+        ready_after = await kills
+        converged_after = await _caught_up(services)
+        print(f"\nrestarted services ready after {max(ready_after):.1f}s at most")
+        print(f"converged {converged_after:.1f}s after the last kill")
+
+        # Every projection equals the fault-free run's.
+        _assert_equal(fault_free, await snapshot(servers.mongo_uri))
+
+        # Every poison record is in its topic's dead-letter twin with a reason.
+        for topic in topics.ALL_TOPICS:
+            dead = [
+                header_map(r.headers)
+                for r in await records_of(servers.bootstrap, topics.dead_letter_topic(topic))
+            ]
+            reasons = {d["dlq_source_offset"]: d["dlq_reason"] for d in dead}
+            expected = len([p for p in poison if p[0] == topic])
+            assert len(reasons) == expected, (topic, reasons)
+            assert sum("not JSON" in r for r in reasons.values()) == 1, reasons
+            assert sum("does not match its schema" in r for r in reasons.values()) == 1
+            assert sum("unknown event type" in r for r in reasons.values()) == 1
+
+        # Every input delivered again: nothing changes.
+        started = time.monotonic()
+        again = []
+        for topic in (topics.INGEST_MAILBOXES, topics.INGEST_MESSAGES, topics.INGEST_CALENDAR):
+            again += [
+                (topic, r.value, list(r.headers))
+                for r in await records_of(servers.bootstrap, topic)
+                if r.key == WORKSPACE.encode()
+            ]
+        await publish_raw(servers.bootstrap, again)
+        await _caught_up(services)
+        print(f"{len(again)} inputs delivered again, handled in {time.monotonic() - started:.1f}s")
+        _assert_equal(fault_free, await snapshot(servers.mongo_uri))
+
+        # Each service's replay of the faulted topics gives the same projections again.
+        services.stop()
+        for service in CONSUMING_SERVICES:
+            started = time.monotonic()
+            replay = await asyncio.create_subprocess_exec(
+                *(sys.executable, "-m", "commsintel.cli", "replay", service),
+                env=environment,
+                stdout=asyncio.subprocess.DEVNULL,
+                stderr=asyncio.subprocess.PIPE,
+            )
+            _, errors = await asyncio.wait_for(replay.communicate(), 300)
+            assert replay.returncode == 0, errors.decode()[-2000:]
+            print(f"replay of {service}: {time.monotonic() - started:.1f}s")
+        _assert_equal(fault_free, await snapshot(servers.mongo_uri))
+    finally:
+        services.stop()
+        servers.stop()
+
+
+async def test_broker_and_store_restarts_mid_stream_end_equal_to_a_fault_free_run(
+    fault_free, mailboxes, signing_key, tmp_path
+) -> None:
+    servers, services = await _started(tmp_path, signing_key)
+    try:
+        for mailbox in mailboxes:
+            await run_import(services.environment(), mailbox, tmp_path / "import.log")
+        # The services are mid-stream: most of the import is still to be handled.
+        servers.kafka.stop()
+        await asyncio.sleep(5)
+        servers.kafka.start()
+        await asyncio.sleep(5)
+        servers.mongo.stop()
+        await asyncio.sleep(5)
+        servers.mongo.start()
+        converged_after = await _caught_up(services)
+        print(f"\nconverged {converged_after:.1f}s after the store came back")
+        _assert_equal(fault_free, await snapshot(servers.mongo_uri))
+    finally:
+        services.stop()
+        servers.stop()
+
+
+def _fill_maildir(server, user: str, mbox: Path) -> int:
+    """The sample mailbox as the user's Dovecot INBOX; returns how many messages."""
+    import mailbox as stdlib_mailbox
+    import shutil
+
+    maildir = stdlib_mailbox.Maildir(server.maildir(user), create=True)
+    count = 0
+    for message in stdlib_mailbox.mbox(str(mbox)):
+        maildir.add(message)
+        count += 1
+    for path in (server.maildir(user).parent, *server.maildir(user).parent.rglob("*")):
+        shutil.chown(path, "dovecot", "dovecot")
+    return count
+
+
+async def _synced_keys(mongo_uri: str, mailbox_id: str | None = None) -> dict[str, set[str]]:
+    """Each mailbox's synced message keys (its sightings)."""
+    from pymongo import AsyncMongoClient
+
+    client = AsyncMongoClient(mongo_uri)
+    try:
+        found: dict[str, set[str]] = {}
+        query = {} if mailbox_id is None else {"mailbox_id": mailbox_id}
+        async for sighting in client["faults_ingest"]["sightings"].find(query):
+            found.setdefault(sighting["mailbox_id"], set()).add(sighting["message_key"])
+        return found
+    finally:
+        await client.close()
+
+
+async def test_ingest_killed_mid_sync_ends_with_the_same_message_set(
+    fault_free, mailboxes, signing_key, tmp_path
+) -> None:
+    import grpc
+
+    from commsintel.contracts.auth import Caller, issue_token
+    from commsintel.contracts.proto.ingest.v1 import ingest_pb2, ingest_pb2_grpc
+    from commsintel.local_dovecot import running_dovecot
+
+    # What the fault-free run imported from alice's archive.
+    expected = {
+        document["message_key"]
+        for document in fault_free["ingest.sightings"].values()
+        if document["mailbox_id"] in _mailboxes_of(fault_free, "alice")
+    }
+    with running_dovecot({"alice": "secret"}) as dovecot:
+        _fill_maildir(dovecot, "alice", mailboxes[0])
+        servers, services = await _started(tmp_path, signing_key)
+        try:
+            token = issue_token(signing_key, Caller(WORKSPACE, "alice"))
+            target = f"127.0.0.1:{services.pipeline.ingest_port}"
+            async with grpc.aio.insecure_channel(target) as channel:
+                connected = await ingest_pb2_grpc.MailboxServiceStub(channel).ConnectMailbox(
+                    ingest_pb2.ConnectMailboxRequest(
+                        imap=ingest_pb2.ImapCredentials(
+                            host="127.0.0.1",
+                            port=dovecot.port,
+                            security=ingest_pb2.IMAP_SECURITY_NONE,
+                            username="alice",
+                            password="secret",
+                        ),
+                        owner_addresses=["alice@northwind.io"],
+                    ),
+                    metadata=(("authorization", f"Bearer {token}"),),
+                )
+            mailbox_id = connected.mailbox.mailbox_id
+            # Killed part way through the backfill, twice, and started again.
+            for share in (0.2, 0.6):
+                await _synced_at_least(servers.mongo_uri, mailbox_id, share * len(expected))
+                services.kill("ingest")
+                await services.restart("ingest")
+            started = time.monotonic()
+            await _synced_at_least(servers.mongo_uri, mailbox_id, len(expected))
+            assert (await _synced_keys(servers.mongo_uri, mailbox_id))[mailbox_id] == expected
+            print(f"\nbackfill finished {time.monotonic() - started:.1f}s after the last kill")
+            # Every message once on the topic as well.
+            synced = [
+                r
+                for r in await records_of(servers.bootstrap, topics.INGEST_MESSAGES)
+                if header_map(r.headers).get("ce_type", "").endswith("MessageSynced.v1")
+            ]
+            assert len({header_map(r.headers)["ce_id"] for r in synced}) == len(expected)
+        finally:
+            services.stop()
+            servers.stop()
+
+
+async def _synced_at_least(mongo_uri: str, mailbox_id: str, count: float) -> None:
+    deadline = time.monotonic() + CATCH_UP_SECONDS
+    while True:
+        synced = (await _synced_keys(mongo_uri, mailbox_id)).get(mailbox_id, set())
+        if len(synced) >= count:
+            return
+        assert time.monotonic() < deadline, f"{len(synced)} of {count} synced in time"
+        await asyncio.sleep(0.3)
+
+
+def _mailboxes_of(snapshot_: dict, member: str) -> set[str]:
+    return {
+        document["_id"]
+        for document in snapshot_["ingest.mailboxes"].values()
+        if document.get("member_id") == member
+    }
