@@ -77,6 +77,7 @@ def config_for(servers: Servers, signing_key: str) -> PipelineConfig:
         identity_bind=f"127.0.0.1:{free_port()}",
         encryption_key=encode_key(new_key()),
         name="faults",
+        outbound_allowed_networks="127.0.0.0/8",  # the test's Dovecot
     )
 
 

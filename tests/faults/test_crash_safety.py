@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -240,7 +241,9 @@ async def test_ingest_killed_mid_sync_ends_with_the_same_message_set(
         _fill_maildir(dovecot, "alice", mailboxes[0])
         servers, services = await _started(tmp_path, signing_key)
         try:
-            token = issue_token(signing_key, Caller(WORKSPACE, "alice"))
+            token = issue_token(
+                signing_key, Caller(WORKSPACE, "alice"), issued_at=datetime.now(UTC)
+            )
             target = f"127.0.0.1:{services.pipeline.ingest_port}"
             async with grpc.aio.insecure_channel(target) as channel:
                 connected = await ingest_pb2_grpc.MailboxServiceStub(channel).ConnectMailbox(
