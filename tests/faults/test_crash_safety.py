@@ -197,6 +197,7 @@ def _fill_maildir(server, user: str, mbox: Path) -> int:
     import mailbox as stdlib_mailbox
     import shutil
 
+    server.maildir(user).parent.mkdir(parents=True, exist_ok=True)
     maildir = stdlib_mailbox.Maildir(server.maildir(user), create=True)
     count = 0
     for message in stdlib_mailbox.mbox(str(mbox)):
@@ -276,6 +277,10 @@ async def test_ingest_killed_mid_sync_ends_with_the_same_message_set(
                 if header_map(r.headers).get("ce_type", "").endswith("MessageSynced.v1")
             ]
             assert len({header_map(r.headers)["ce_id"] for r in synced}) == len(expected)
+            # And the same threads (what thread-level blocklisting reads), terms and all.
+            assert _threads_of(await snapshot(servers.mongo_uri), {mailbox_id}) == _threads_of(
+                fault_free, _mailboxes_of(fault_free, "alice")
+            )
         finally:
             services.stop()
             servers.stop()
@@ -289,6 +294,14 @@ async def _synced_at_least(mongo_uri: str, mailbox_id: str, count: float) -> Non
             return
         assert time.monotonic() < deadline, f"{len(synced)} of {count} synced in time"
         await asyncio.sleep(0.3)
+
+
+def _threads_of(snapshot_: dict, mailbox_ids: set[str]) -> dict[str, list[str]]:
+    return {
+        document["thread_key"]: sorted(document["terms"])
+        for document in snapshot_["ingest.threads"].values()
+        if document["mailbox_id"] in mailbox_ids
+    }
 
 
 def _mailboxes_of(snapshot_: dict, member: str) -> set[str]:
