@@ -35,7 +35,7 @@ from fault_runs import (
 
 from commsintel.contracts import topics
 from commsintel.contracts.envelope import header_map
-from commsintel.pipeline import wait_until_caught_up
+from commsintel.pipeline import consumer_lag, ensure_topics, wait_until_caught_up
 from commsintel.sample_mailboxes import write_sample_mailboxes
 
 pytestmark = [pytest.mark.kafka, pytest.mark.mongo, pytest.mark.e2e, pytest.mark.timeout(600)]
@@ -50,16 +50,27 @@ def mailboxes(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
     return [written[member] for member in MEMBERS]
 
 
-async def _started(root: Path, signing_key: str) -> tuple[Servers, ServiceProcesses]:
+async def _started(
+    root: Path, signing_key: str, *, with_services: bool = True
+) -> tuple[Servers, ServiceProcesses]:
     servers = Servers(root).start()
     services = ServiceProcesses(config_for(servers, signing_key), root / "logs")
     try:
-        await services.start()
+        await ensure_topics(servers.bootstrap)
+        if with_services:
+            await services.start()
     except BaseException:
         services.stop()
         servers.stop()
         raise
     return servers, services
+
+
+async def _backlog(services: ServiceProcesses, service: str) -> int:
+    """What the service's consumer group has not committed yet."""
+    config = services.config
+    group = f"{config.name}-{service}"
+    return await consumer_lag(config.kafka_bootstrap, {group: config.consumer_groups()[group]})
 
 
 async def _caught_up(services: ServiceProcesses) -> float:
@@ -88,37 +99,48 @@ def _assert_equal(expected: dict, actual: dict) -> None:
     assert not found, "\n".join(found)
 
 
-async def _kill_each_service_three_times(services: ServiceProcesses, pause: float) -> list[float]:
-    """Round robin over the consuming services; returns each restart's seconds to ready."""
-    ready_after = []
+async def _kill_each_service_three_times(
+    services: ServiceProcesses, pause: float
+) -> list[tuple[str, int, float]]:
+    """Round robin over the consuming services: (service, its backlog when killed, seconds
+    until it reported ready again) for each kill."""
+    kills = []
     for _ in range(3):
         for service in CONSUMING_SERVICES:
             await asyncio.sleep(pause)
+            backlog = await _backlog(services, service)
             services.kill(service)
-            ready_after.append(await services.restart(service))
-    return ready_after
+            kills.append((service, backlog, await services.restart(service)))
+    return kills
 
 
 async def test_killed_services_and_imports_end_equal_to_a_fault_free_run(
     fault_free, mailboxes, signing_key, tmp_path
 ) -> None:
-    servers, services = await _started(tmp_path, signing_key)
+    servers, services = await _started(tmp_path, signing_key, with_services=False)
     try:
         # Poison first, on the partitions the workspace's real inputs take.
         poison = poison_records()
         await publish_raw(servers.bootstrap, poison)
         environment = services.environment()
         log = tmp_path / "import.log"
-        kills = asyncio.create_task(_kill_each_service_three_times(services, pause=2.5))
         # The first import is killed twice part way, then run again to the end.
         await kill_import_after(environment, mailboxes[0], log, seconds=3)
         await kill_import_after(environment, mailboxes[0], log, seconds=6)
         for mailbox in mailboxes:
             await run_import(environment, mailbox, log)
-        ready_after = await kills
+        # The services start on the whole backlog and are killed while they work on it.
+        await services.start()
+        kills = await _kill_each_service_three_times(services, pause=0.5)
         converged_after = await _caught_up(services)
-        print(f"\nrestarted services ready after {max(ready_after):.1f}s at most")
+        for service, backlog, ready_after in kills:
+            print(
+                f"\n{service} killed with {backlog} records to go, ready {ready_after:.1f}s later"
+            )
         print(f"converged {converged_after:.1f}s after the last kill")
+        for service in CONSUMING_SERVICES:
+            mid_stream = [backlog for name, backlog, _ in kills if name == service and backlog]
+            assert len(mid_stream) >= 2, f"{service} was not killed mid-stream: {kills}"
 
         # Every projection equals the fault-free run's.
         _assert_equal(fault_free, await snapshot(servers.mongo_uri))
@@ -172,18 +194,26 @@ async def test_killed_services_and_imports_end_equal_to_a_fault_free_run(
 async def test_broker_and_store_restarts_mid_stream_end_equal_to_a_fault_free_run(
     fault_free, mailboxes, signing_key, tmp_path
 ) -> None:
-    servers, services = await _started(tmp_path, signing_key)
+    servers, services = await _started(tmp_path, signing_key, with_services=False)
     try:
         for mailbox in mailboxes:
             await run_import(services.environment(), mailbox, tmp_path / "import.log")
-        # The services are mid-stream: most of the import is still to be handled.
+        # The services start on the whole backlog; mid-stream, the broker goes away for
+        # five seconds, then the store does.
+        await services.start()
+        await asyncio.sleep(1)
+        backlog = await _backlog(services, "identity-resolution")
         servers.kafka.stop()
         await asyncio.sleep(5)
         servers.kafka.start()
-        await asyncio.sleep(5)
+        await asyncio.sleep(2)
+        store_backlog = sum([await _backlog(services, s) for s in CONSUMING_SERVICES])
         servers.mongo.stop()
         await asyncio.sleep(5)
         servers.mongo.start()
+        print(f"\nbroker stopped with {backlog} records to go for identity-resolution")
+        print(f"store stopped with {store_backlog} records to go for the three consumers")
+        assert backlog > 0 and store_backlog > 0, "the restarts were not mid-stream"
         converged_after = await _caught_up(services)
         print(f"\nconverged {converged_after:.1f}s after the store came back")
         _assert_equal(fault_free, await snapshot(servers.mongo_uri))
