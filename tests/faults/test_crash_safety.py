@@ -100,18 +100,29 @@ def _assert_equal(expected: dict, actual: dict) -> None:
 
 
 async def _kill_each_service_three_times(
-    services: ServiceProcesses, pause: float
+    services: ServiceProcesses,
 ) -> list[tuple[str, int, float]]:
-    """Round robin over the consuming services: (service, its backlog when killed, seconds
-    until it reported ready again) for each kill."""
+    """Round robin over the consuming services, each killed as soon as it has committed
+    some of its backlog (so mid-stream, not while it starts): (service, its backlog when
+    killed, seconds until it reported ready again) for each kill."""
     kills = []
     for _ in range(3):
         for service in CONSUMING_SERVICES:
-            await asyncio.sleep(pause)
-            backlog = await _backlog(services, service)
+            backlog = await _working_on_backlog(services, service)
             services.kill(service)
             kills.append((service, backlog, await services.restart(service)))
     return kills
+
+
+async def _working_on_backlog(services: ServiceProcesses, service: str) -> int:
+    """Waits (30 s at most) until the service's backlog shrinks and is not gone yet."""
+    first = await _backlog(services, service)
+    deadline = time.monotonic() + 30
+    while True:
+        backlog = await _backlog(services, service)
+        if 0 < backlog < first or backlog == 0 or time.monotonic() > deadline:
+            return backlog
+        await asyncio.sleep(0.1)
 
 
 async def test_killed_services_and_imports_end_equal_to_a_fault_free_run(
@@ -131,7 +142,7 @@ async def test_killed_services_and_imports_end_equal_to_a_fault_free_run(
             await run_import(environment, mailbox, log)
         # The services start on the whole backlog and are killed while they work on it.
         await services.start()
-        kills = await _kill_each_service_three_times(services, pause=0.5)
+        kills = await _kill_each_service_three_times(services)
         converged_after = await _caught_up(services)
         for service, backlog, ready_after in kills:
             print(
@@ -291,8 +302,8 @@ async def test_ingest_killed_mid_sync_ends_with_the_same_message_set(
                     metadata=(("authorization", f"Bearer {token}"),),
                 )
             mailbox_id = connected.mailbox.mailbox_id
-            # Killed part way through the backfill, twice, and started again.
-            for share in (0.2, 0.6):
+            # Killed three times part way through the backfill, and started again.
+            for share in (0.2, 0.45, 0.7):
                 await _synced_at_least(servers.mongo_uri, mailbox_id, share * len(expected))
                 services.kill("ingest")
                 await services.restart("ingest")
