@@ -20,10 +20,12 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import get_args
 
 from opentelemetry import trace
 
 from commsintel.contracts.events import SyncProgressed
+from commsintel.contracts.metrics import forget, observe
 from commsintel.contracts.streaming import EventPublisher
 from commsintel.ingest.adapters.caldav_source import CalDavAccount, CalDavSource
 from commsintel.ingest.adapters.calendar_source import CalendarSource, CalendarSourceError
@@ -51,6 +53,7 @@ from commsintel.ingest.domain.folder_sync import (
 )
 from commsintel.ingest.domain.mailboxes import (
     SyncErrorKind,
+    SyncState,
     SyncStatus,
     retry_delay,
     sync_advanced,
@@ -123,6 +126,10 @@ class MailboxSyncer(_WakeableLoop):
         self._publisher = publisher
         self._timings = timings
         self._clock = clock
+
+    @property
+    def status(self) -> SyncStatus:
+        return self._status
 
     async def run(self) -> None:
         while True:
@@ -414,8 +421,35 @@ class SyncSupervisor:
         ] = {}
 
     async def start(self) -> None:
+        observe("commsintel.mailboxes", self.mailboxes_by_state)
+        observe("commsintel.backfill.backlog", self.backlog)
         for record in await self._store.imap_mailboxes():
             self.watch(record)
+
+    def _mail_syncers(self) -> list[MailboxSyncer]:
+        return [
+            syncer
+            for running in list(self._syncers.values())
+            for syncer, _ in running
+            if isinstance(syncer, MailboxSyncer)
+        ]
+
+    def mailboxes_by_state(self) -> list[tuple[float, dict]]:
+        """The commsintel.mailboxes gauge: this instance's IMAP mailboxes per sync state."""
+        counts = dict.fromkeys(get_args(SyncState), 0)
+        for syncer in self._mail_syncers():
+            counts[syncer.status.state] = counts.get(syncer.status.state, 0) + 1
+        return [(count, {"commsintel.sync.state": state}) for state, count in counts.items()]
+
+    def backlog(self) -> list[tuple[float, dict]]:
+        """The commsintel.backfill.backlog gauge: messages the running passes still have
+        to fetch (a backfill's remainder; an incremental pass's few)."""
+        remaining = sum(
+            max(0, syncer.status.messages_total - syncer.status.messages_done)
+            for syncer in self._mail_syncers()
+            if syncer.status.state == "syncing"
+        )
+        return [(remaining, {})]
 
     def watch(self, record: MailboxRecord) -> None:
         mailbox_id = record.mailbox.mailbox_id
@@ -461,6 +495,8 @@ class SyncSupervisor:
                 await task
 
     async def stop(self) -> None:
+        forget("commsintel.mailboxes", self.mailboxes_by_state)
+        forget("commsintel.backfill.backlog", self.backlog)
         for mailbox_id in list(self._syncers):
             await self.forget(mailbox_id)
 
