@@ -13,6 +13,7 @@ from pathlib import Path
 
 import grpc
 import pytest
+from aiokafka import AIOKafkaProducer
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from commsintel.contracts import telemetry
@@ -109,7 +110,8 @@ async def test_one_message_is_one_trace_across_the_four_services(
     linked = [
         s
         for s in spans
-        if s.context.trace_id != trace_id and any(l.context.trace_id == trace_id for l in s.links)
+        if s.context.trace_id != trace_id
+        and any(link.context.trace_id == trace_id for link in s.links)
     ]
     assert linked
 
@@ -130,22 +132,45 @@ def _exported_names(text: str) -> set[str]:
 
 
 def dashboard_metric_names() -> set[str]:
-    """Every metric a dashboard's PromQL queries (`commsintel_`, `rpc_`, `db_`,
-    `messaging_` names)."""
+    """Every metric a dashboard's PromQL queries: the names left once label matchers,
+    grouping clauses and range selectors are taken out, less PromQL's own words."""
     names = set()
     for path in DASHBOARDS.glob("*.json"):
         for panel in json.loads(path.read_text())["panels"]:
             for target in panel.get("targets", ()):
-                names |= set(
-                    re.findall(r"\b((?:commsintel|rpc|db|messaging)_[a-z0-9_]+)", target["expr"])
-                )
+                expr = re.sub(r"\{[^}]*\}|\[[^\]]*\]", " ", target["expr"])
+                expr = re.sub(r"\b(?:by|without)\s*\([^)]*\)", " ", expr)
+                for word in re.finditer(r"[a-zA-Z_:][a-zA-Z0-9_:]*", expr):
+                    is_function = expr[word.end() :].lstrip().startswith("(")
+                    if not is_function and word.group() not in PROMQL_WORDS:
+                        names.add(word.group())
     return names
 
 
-async def test_metrics_endpoint_serves_every_metric_the_dashboards_query(
-    traced_pipeline, tmp_path
-):
+def dashboard_label_names() -> set[str]:
+    """The labels the dashboards group by (Prometheus' own job and instance aside)."""
+    labels = set()
+    for path in DASHBOARDS.glob("*.json"):
+        for panel in json.loads(path.read_text())["panels"]:
+            for target in panel.get("targets", ()):
+                for clause in re.findall(r"\bby\s*\(([^)]*)\)", target["expr"]):
+                    labels |= {label.strip() for label in clause.split(",")}
+    return labels - {"le", "job", "instance"}
+
+
+PROMQL_WORDS = {"by", "without", "on", "ignoring", "and", "or", "unless", "le", "bool"}
+
+
+async def test_metrics_endpoint_serves_every_metric_the_dashboards_query(traced_pipeline, tmp_path):
     await _import_one_message(traced_pipeline, tmp_path)
+    # One poison record: dead-lettered, counted as failed.
+    producer = AIOKafkaProducer(bootstrap_servers=traced_pipeline.config.kafka_bootstrap)
+    await producer.start()
+    try:
+        await producer.send_and_wait("ingest.messages", b"not an event", key=b"w-poison")
+    finally:
+        await producer.stop()
+    await traced_pipeline.wait_until_caught_up()
     # One gRPC call, refused (no token): rpc.server.duration with its status code.
     async with grpc.aio.insecure_channel(traced_pipeline.access_target) as channel:
         with pytest.raises(grpc.aio.AioRpcError):
@@ -162,11 +187,17 @@ async def test_metrics_endpoint_serves_every_metric_the_dashboards_query(
     wanted = dashboard_metric_names()
     assert wanted, "the dashboards query no metric"
     assert wanted <= exported, sorted(wanted - exported)
+    for label in dashboard_label_names():
+        assert f'{label}="' in text, label
 
     group = f"{traced_pipeline.config.name}-identity-resolution"
     assert re.search(
         rf'commsintel_events_handled_total\{{[^}}]*messaging_consumer_group_name="{group}"', text
     )
-    assert re.search(r'rpc_server_duration_milliseconds_count\{[^}]*rpc_grpc_status_code="16"', text)
+    assert re.search(
+        r'commsintel_dead_letters_total\{[^}]*messaging_destination_name="ingest.messages"', text
+    )
+    unauthenticated = r'rpc_server_duration_milliseconds_count\{[^}]*rpc_grpc_status_code="16"'
+    assert re.search(unauthenticated, text)
     assert re.search(r'commsintel_consumer_lag\{[^}]*messaging_consumer_group_name="', text)
     assert re.search(r'db_client_operation_duration_seconds_count\{[^}]*db_operation_name="', text)
