@@ -9,6 +9,7 @@ stand-in, which never expires a killed member's session."""
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import contextvars
 import dataclasses
@@ -452,8 +453,12 @@ async def _handle_isolating_poison(
     counted = counted or {}
     try:
         await handle([event for _, event in decoded])
-        for record, event in decoded:
-            _count(INSTRUMENTS.events_handled, record, event, counted)
+        # One add per topic and type: a counter's add costs ~25 us, a batch holds 500.
+        handled = collections.Counter((record.topic, event.TYPE) for record, event in decoded)
+        for (topic, event_type), count in handled.items():
+            INSTRUMENTS.events_handled.add(
+                count, {**counted, DESTINATION: topic, EVENT_TYPE: event_type}
+            )
         return
     except Exception as error:
         if is_transient(error):
