@@ -4,11 +4,14 @@ one trace, and `/metrics` serves the instruments the Grafana dashboards query.""
 from __future__ import annotations
 
 import asyncio
+import imaplib
 import json
 import re
+import time
 import urllib.request
 import uuid
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 import grpc
@@ -17,9 +20,12 @@ from aiokafka import AIOKafkaProducer
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from commsintel.contracts import telemetry
+from commsintel.contracts.auth import Caller, issue_token
 from commsintel.contracts.metrics import metrics_port
 from commsintel.contracts.proto.access.v1 import access_pb2 as pb
 from commsintel.contracts.proto.access.v1 import access_pb2_grpc as pb_grpc
+from commsintel.contracts.proto.ingest.v1 import ingest_pb2, ingest_pb2_grpc
+from commsintel.local_dovecot import DovecotFailed, DovecotUnavailable, running_dovecot
 from commsintel.pipeline import SERVICES, InProcessPipeline
 
 pytestmark = [pytest.mark.kafka, pytest.mark.mongo, pytest.mark.e2e]
@@ -201,3 +207,82 @@ async def test_metrics_endpoint_serves_every_metric_the_dashboards_query(traced_
     assert re.search(unauthenticated, text)
     assert re.search(r'commsintel_consumer_lag\{[^}]*messaging_consumer_group_name="', text)
     assert re.search(r'db_client_operation_duration_seconds_count\{[^}]*db_operation_name="', text)
+
+
+def _scrape() -> str:
+    port = metrics_port("127.0.0.1:0")
+    assert port
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as answer:
+        return answer.read().decode()
+
+
+def _sample(text: str, name: str, **labels: str) -> float:
+    """The sum of `name`'s samples whose labels include `labels`."""
+    total = 0.0
+    for line in text.splitlines():
+        match = re.match(rf"{name}(?:\{{(.*)\}})? (\S+)$", line)
+        if match and all(f'{k}="{v}"' in (match.group(1) or "") for k, v in labels.items()):
+            total += float(match.group(2))
+    return total
+
+
+async def test_an_imap_sync_is_metered_and_each_message_is_one_trace(
+    traced_pipeline, span_exporter, signing_key
+):
+    try:
+        dovecot = running_dovecot({"dana": "secret"})
+        server = dovecot.__enter__()
+    except DovecotUnavailable as missing:
+        pytest.skip(str(missing))
+    except DovecotFailed as failed:
+        pytest.fail(str(failed))
+    try:
+        imap = imaplib.IMAP4("127.0.0.1", server.port, timeout=10)
+        imap.login("dana", "secret")
+        imap.append("INBOX", None, None, MESSAGE.replace("\n", "\r\n").encode())
+        imap.logout()
+        workspace = f"ws-{uuid.uuid4().hex[:8]}"
+        token = issue_token(signing_key, Caller(workspace, "dana"), issued_at=datetime.now(UTC))
+        async with grpc.aio.insecure_channel(traced_pipeline.ingest_target) as channel:
+            await ingest_pb2_grpc.MailboxServiceStub(channel).ConnectMailbox(
+                ingest_pb2.ConnectMailboxRequest(
+                    imap=ingest_pb2.ImapCredentials(
+                        host="127.0.0.1",
+                        port=server.port,
+                        security=ingest_pb2.IMAP_SECURITY_NONE,
+                        username="dana",
+                        password="secret",
+                    ),
+                    owner_addresses=["alice@ours.com"],
+                ),
+                metadata=(("authorization", f"Bearer {token}"),),
+            )
+        # The backfill of one message ends; the sync then idles on its IMAP connection.
+        deadline = time.monotonic() + 60
+        while True:
+            text = await asyncio.to_thread(_scrape)
+            idle = _sample(text, "commsintel_mailboxes", commsintel_sync_state="idle")
+            if idle >= 1 and _sample(text, "commsintel_imap_connections") >= 1:
+                break
+            assert time.monotonic() < deadline, "the mailbox never went idle"
+            await asyncio.sleep(0.2)
+        assert _sample(text, "commsintel_backfill_backlog") == 0
+        await traced_pipeline.wait_until_caught_up()
+        await asyncio.sleep(0.5)
+
+        spans = span_exporter.get_finished_spans()
+        (sync_pass,) = [s for s in spans if s.name == "ingest.sync_pass"][:1]
+        (journey,) = [
+            s
+            for s in spans
+            if s.name == "commsintel.journey"
+            and any(link.context.span_id == sync_pass.context.span_id for link in s.links)
+        ]
+        in_trace = {
+            s.resource.attributes["service.name"]
+            for s in spans
+            if s.context.trace_id == journey.context.trace_id
+        }
+        assert in_trace == set(SERVICES)
+    finally:
+        dovecot.__exit__(None, None, None)

@@ -109,6 +109,7 @@ def build(settings: IngestSettings) -> IngestService:
         timings=settings.sync_timings(),
         calendars=calendars,
         destinations=settings.destination_policy(),
+        tracer_provider=provider,
     )
     sends = SendStore(database)
     identity_channel = grpc.aio.insecure_channel(settings.identity_target)

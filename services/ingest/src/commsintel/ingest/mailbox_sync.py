@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from typing import get_args
 
 from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
 
 from commsintel.contracts.events import SyncProgressed
 from commsintel.contracts.metrics import forget, observe
@@ -116,8 +117,10 @@ class MailboxSyncer(_WakeableLoop):
         timings: SyncTimings,
         clock: Callable[[], datetime] = utc_now,
         destinations: DestinationPolicy = PUBLIC_ONLY,
+        tracer: trace.Tracer = tracer,
     ) -> None:
         super().__init__()
+        self._tracer = tracer
         self.mailbox = record.mailbox
         self._status = record.status
         self._destinations = destinations
@@ -168,7 +171,7 @@ class MailboxSyncer(_WakeableLoop):
 
     async def sync_pass(self, imap: ImapSession) -> int:
         """Every folder worth syncing, from its cursor; the number of messages read."""
-        with tracer.start_as_current_span("ingest.sync_pass") as span:
+        with self._tracer.start_as_current_span("ingest.sync_pass") as span:
             span.set_attribute("commsintel.mailbox_id", self.mailbox.mailbox_id)
             record = await self._store.mailbox(self.mailbox.workspace_id, self.mailbox.mailbox_id)
             blocklist = record.blocklist
@@ -321,8 +324,10 @@ class CalendarSyncer(_WakeableLoop):
         timings: SyncTimings,
         clock: Callable[[], datetime] = utc_now,
         destinations: DestinationPolicy = PUBLIC_ONLY,
+        tracer: trace.Tracer = tracer,
     ) -> None:
         super().__init__()
+        self._tracer = tracer
         self.mailbox = record.mailbox
         self._status = record.calendar_status
         self._destinations = destinations
@@ -363,7 +368,7 @@ class CalendarSyncer(_WakeableLoop):
         policy = self._destinations
         self._status = sync_started(self._status, 0, self._clock())
         await self._store.save_calendar_status(self.mailbox.mailbox_id, self._status)
-        with tracer.start_as_current_span("ingest.calendar_pass") as span:
+        with self._tracer.start_as_current_span("ingest.calendar_pass") as span:
             span.set_attribute("commsintel.mailbox_id", self.mailbox.mailbox_id)
             if link.kind == "caldav":
                 caldav = CalDavSource(
@@ -409,7 +414,10 @@ class SyncSupervisor:
         timings: SyncTimings,
         calendars: CalendarStore,
         destinations: DestinationPolicy = PUBLIC_ONLY,
+        tracer_provider: TracerProvider | None = None,
     ) -> None:
+        # The sync passes' spans, in ingest's traces (the services may share a process).
+        self._tracer = trace.get_tracer("commsintel.ingest.sync", tracer_provider=tracer_provider)
         self._store = store
         self._destinations = destinations
         self._intake = intake
@@ -463,6 +471,7 @@ class SyncSupervisor:
                 publisher=self._publisher,
                 timings=self._timings,
                 destinations=self._destinations,
+                tracer=self._tracer,
             )
         ]
         if record.calendar is not None:
@@ -474,6 +483,7 @@ class SyncSupervisor:
                     publisher=self._publisher,
                     timings=self._timings,
                     destinations=self._destinations,
+                    tracer=self._tracer,
                 )
             )
         running = []
