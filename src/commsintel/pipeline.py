@@ -51,6 +51,8 @@ class PipelineConfig:
     # OUTBOUND_ALLOWED_NETWORKS): the local run and the tests allow loopback, where
     # their IMAP, SMTP and CalDAV servers listen. Empty: the environment decides.
     outbound_allowed_networks: str = ""
+    # Every service's METRICS_BIND (in one process they share the endpoint). Empty: off.
+    metrics_bind: str = ""
 
     def ingest(self, identity_target: str = "127.0.0.1:50053") -> IngestSettings:
         return IngestSettings(
@@ -101,6 +103,7 @@ class PipelineConfig:
             "mongo_uri": self.mongo_uri,
             "mongo_database": f"{self.name}_{service}",
             "consumer_group": f"{self.name}-{group}",
+            "metrics_bind": self.metrics_bind,
         }
 
 

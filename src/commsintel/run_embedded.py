@@ -32,6 +32,7 @@ PREFERRED_PORTS = {
     "intelligence": 50052,
     "identity": 50053,
     "ingest": 50054,
+    "metrics": 9464,
 }
 LEVELS = {
     value: name.removeprefix("STRENGTH_LEVEL_").replace("_", " ").lower()
@@ -76,6 +77,7 @@ async def run_embedded(data_dir: Path, *, serve: bool = True) -> int:
             encryption_key=dev_encryption_key(data_dir / "dev-encryption-key"),
             # A local run connects mailboxes on this machine (a local Dovecot, say).
             outbound_allowed_networks="127.0.0.0/8,::1/128",
+            metrics_bind=f"127.0.0.1:{_port('metrics')}",
         )
         pipeline = InProcessPipeline(config)
         await pipeline.start()
@@ -186,6 +188,7 @@ async def _print_summary(pipeline: InProcessPipeline, token: str) -> None:
     print(f"gRPC IntelligenceService  {pipeline.intelligence_target}")
     print(f"gRPC WorkspaceService, IdentityService  {pipeline.identity_target}")
     print(f"gRPC MailboxService       {pipeline.ingest_target}  (connect IMAP mailboxes here)")
+    print(f"Prometheus metrics        http://{pipeline.config.metrics_bind}/metrics")
     print(
         f"workspace {SAMPLE_WORKSPACE.workspace_id}: "
         f"{counts[access_pb2.RECORD_KIND_PERSON]} people, "

@@ -16,6 +16,7 @@ from commsintel.access.config import AccessSettings
 from commsintel.access.handlers import AccessHandlers
 from commsintel.contracts import topics
 from commsintel.contracts.grpc_runtime import CallerInterceptor
+from commsintel.contracts.metrics import configure_metrics
 from commsintel.contracts.mongo import mongo_client
 from commsintel.contracts.proto.access.v1 import access_pb2, access_pb2_grpc
 from commsintel.contracts.service_runtime import GrpcEndpoint, ServiceRuntime
@@ -37,6 +38,7 @@ GRPC_SERVICE = access_pb2.DESCRIPTOR.services_by_name["AccessService"].full_name
 
 def build(settings: AccessSettings) -> ServiceRuntime:
     provider = configure_tracing(SERVICE_NAME)
+    configure_metrics(settings.metrics_bind)
     broker = build_broker(settings.kafka_bootstrap, provider, SERVICE_NAME)
     mongo = mongo_client(settings.mongo_uri, SERVICE_NAME)
     store = AccessStore(mongo[settings.mongo_database])
@@ -50,6 +52,7 @@ def build(settings: AccessSettings) -> ServiceRuntime:
         handle=AccessHandlers(store, states).handle_batch,
         max_records=settings.batch_size,
         instance_id=settings.instance_id,
+        tracer_provider=provider,
     )
     clock = lambda: datetime.now(UTC)  # noqa: E731
     intelligence = grpc.aio.insecure_channel(settings.intelligence_target)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextvars
 import logging
 import re
+import time
 from collections.abc import Callable, Sequence
 
 import grpc
@@ -31,6 +32,7 @@ from commsintel.contracts.errors import (
     ResourceExhausted,
     Unavailable,
 )
+from commsintel.contracts.metrics import INSTRUMENTS
 from commsintel.contracts.request_checks import check_request
 from commsintel.contracts.telemetry import extract_trace_context, inject_trace_context
 
@@ -138,11 +140,36 @@ class CallerInterceptor(grpc.aio.ServerInterceptor):
                     _current_caller.reset(caller_token)
                     _current_token.reset(token_token)
 
+        async def metered(request, context: grpc.aio.ServicerContext):
+            started = time.perf_counter()
+            try:
+                return await guarded(request, context)
+            finally:
+                _record_duration(method, context, started)
+
         return grpc.unary_unary_rpc_method_handler(
-            guarded,
+            metered,
             request_deserializer=_tolerant(handler.request_deserializer),
             response_serializer=handler.response_serializer,
         )
+
+
+def _record_duration(method: str, context, started: float) -> None:
+    """rpc.server.duration (OpenTelemetry RPC semantic conventions), with the status code
+    the caller got."""
+    service, _, name = method.strip("/").partition("/")
+    code = context.code() if hasattr(context, "code") else None
+    if isinstance(code, grpc.StatusCode):
+        code = code.value[0]
+    INSTRUMENTS.rpc_duration.record(
+        (time.perf_counter() - started) * 1000,
+        {
+            "rpc.system": "grpc",
+            "rpc.service": service,
+            "rpc.method": name,
+            "rpc.grpc.status_code": int(code or 0),
+        },
+    )
 
 
 async def _refuse(context, span, status: grpc.StatusCode, details: str) -> None:

@@ -18,6 +18,11 @@ class ServiceSettings(BaseSettings):
     mongo_database: str = Field(description="This service's own database")
     consumer_group: str = Field(description="Kafka consumer group of this service")
     batch_size: int = Field(500, ge=1, le=10_000, description="Kafka records per batch")
+    metrics_bind: str = Field(
+        "",
+        description="host:port of this instance's Prometheus `/metrics` endpoint (e.g. "
+        "0.0.0.0:9464); empty: none. Services sharing a process share one endpoint",
+    )
     instance_id: str = Field(
         default_factory=socket.gethostname,
         min_length=1,

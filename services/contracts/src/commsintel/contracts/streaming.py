@@ -9,10 +9,14 @@ stand-in, which never expires a killed member's session."""
 from __future__ import annotations
 
 import asyncio
+import collections
+import contextlib
+import contextvars
 import dataclasses
 import heapq
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+import weakref
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 
 from aiokafka.abc import ConsumerRebalanceListener
 from aiokafka.coordinator.assignors.range import RangePartitionAssignor
@@ -21,6 +25,8 @@ from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
+from opentelemetry import context as otel_context
+from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
 from pymongo.errors import ConnectionFailure, PyMongoError
 
@@ -28,6 +34,18 @@ from commsintel.contracts.envelope import PoisonMessage, decode_event, encode_ev
 from commsintel.contracts.errors import ResourceExhausted
 from commsintel.contracts.events import Event
 from commsintel.contracts.fetch_pacing import pace_empty_fetches
+from commsintel.contracts.metrics import (
+    CONSUMER_GROUP,
+    DESTINATION,
+    ERROR_TYPE,
+    EVENT_TYPE,
+    INSTRUMENTS,
+    MESSAGING_SYSTEM,
+    PARTITION,
+    configure_metrics,
+    observe,
+)
+from commsintel.contracts.telemetry import extract_trace_context
 from commsintel.contracts.topics import dead_letter_topic
 
 log = logging.getLogger(__name__)
@@ -52,42 +70,58 @@ EventBatchHandler = Callable[[Sequence[Event]], Awaitable[None]]
 MAX_EVENT_BYTES = 900_000
 
 
+_tracer_providers: weakref.WeakKeyDictionary[KafkaBroker, TracerProvider] = (
+    weakref.WeakKeyDictionary()
+)
+
+
 def build_broker(bootstrap: str, tracer_provider: TracerProvider, client_id: str) -> KafkaBroker:
     pace_empty_fetches()
-    return KafkaBroker(
+    broker = KafkaBroker(
         bootstrap,
         client_id=client_id,
         # An event counts as sent once every in-sync replica has it, and a retried send
         # is never written twice: only then may the input's offset be committed.
         acks="all",
         enable_idempotence=True,
-        middlewares=[KafkaTelemetryMiddleware(tracer_provider=tracer_provider)],
+        middlewares=[
+            KafkaTelemetryMiddleware(
+                tracer_provider=tracer_provider, meter_provider=configure_metrics()
+            )
+        ],
         logger=logging.getLogger(f"commsintel.{client_id}.kafka"),
     )
+    _tracer_providers[broker] = tracer_provider
+    return broker
 
 
 class EventPublisher:
     def __init__(self, broker: KafkaBroker) -> None:
         self._broker = broker
+        self._tracer = trace.get_tracer(
+            "commsintel.streaming", tracer_provider=_tracer_providers.get(broker)
+        )
 
     async def publish(self, events: Iterable[Event]) -> int:
         """Send in order and wait until the broker has every one of them."""
         pending = []
+        events = list(events)
         records = [encode_event(event) for event in events]
         # Refused before anything is sent: a command too large for Kafka is the caller's
         # RESOURCE_EXHAUSTED, not the producer's MessageSizeTooLargeError.
         if any(len(record.value) > MAX_EVENT_BYTES for record in records):
             raise ResourceExhausted("the change is too large to record")
-        for record in records:
-            pending.append(
-                await self._broker.publish(
-                    record.value,
-                    record.topic,
-                    key=record.key,
-                    headers=record.headers,
-                    no_confirm=True,
+        for event, record in zip(events, records, strict=True):
+            with _in_journey_of(event, self._tracer):
+                pending.append(
+                    await self._broker.publish(
+                        record.value,
+                        record.topic,
+                        key=record.key,
+                        headers=record.headers,
+                        no_confirm=True,
+                    )
                 )
-            )
         if pending:
             await asyncio.gather(*pending)
         return len(pending)
@@ -110,6 +144,7 @@ class DeadLetters:
         log.error(
             "dead-lettered %s[%s]@%s: %s", record.topic, record.partition, record.offset, reason
         )
+        INSTRUMENTS.dead_letters.add(1, {MESSAGING_SYSTEM: "kafka", DESTINATION: record.topic})
         await self._broker.publish(
             record.value or b"", dead_letter_topic(record.topic), key=record.key, headers=headers
         )
@@ -117,12 +152,14 @@ class DeadLetters:
 
 class GroupMembership(ConsumerRebalanceListener):
     """What a service's consumer holds of its group: readiness waits for the first
-    assignment (an empty one too: more instances than partitions is a normal state)."""
+    assignment (an empty one too: more instances than partitions is a normal state).
+    It also reports the consumer's lag per partition as a metric."""
 
     def __init__(self, group_id: str) -> None:
         self.group_id = group_id
         self.assigned = asyncio.Event()
         self.partitions: frozenset[tuple[str, int]] = frozenset()
+        self.subscriber = None  # FastStream's subscriber; its `consumer` once started
 
     async def on_partitions_revoked(self, revoked) -> None:
         self.partitions = frozenset()
@@ -132,6 +169,123 @@ class GroupMembership(ConsumerRebalanceListener):
         if not self.assigned.is_set():
             log.info("group %s assigned %d partitions", self.group_id, len(self.partitions))
         self.assigned.set()
+
+    def lag(self) -> Iterator[tuple[float, dict]]:
+        """Per assigned partition: the broker's end offset (as of the last fetch) minus
+        the consumer's position. Commits follow each handled batch, so the position is
+        at most one batch ahead of the committed offset."""
+        consumer = getattr(self.subscriber, "consumer", None)
+        if consumer is None:
+            return
+        for tp in consumer.assignment():
+            highwater = consumer.highwater(tp)
+            state = consumer._subscription.subscription.assignment.state_value(tp)
+            if highwater is None or state is None or not state.has_valid_position:
+                continue
+            yield (
+                max(0, highwater - state.position),
+                {
+                    MESSAGING_SYSTEM: "kafka",
+                    CONSUMER_GROUP: self.group_id,
+                    DESTINATION: tp.topic,
+                    PARTITION: str(tp.partition),
+                },
+            )
+
+
+JOURNEY_SPAN = "commsintel.journey"
+# The trace context of each message a consumer is handling, by the journey it belongs
+# to: the events a handler publishes for that message continue its trace.
+_journeys: contextvars.ContextVar[dict[tuple, otel_context.Context]] = contextvars.ContextVar(
+    "commsintel_journeys"
+)
+
+
+def journey_key(event: Event) -> tuple | None:
+    """What ties the events of one message (or calendar event) in one mailbox together
+    across services: MessageSynced's message_key is InteractionResolved's
+    interaction_key."""
+    key = (
+        getattr(event, "message_key", None)
+        or getattr(event, "interaction_key", None)
+        or getattr(event, "calendar_event_key", None)
+    )
+    mailbox = getattr(event, "mailbox_id", None)
+    if not key or not mailbox:
+        return None
+    return (event.workspace_id, mailbox, key)
+
+
+@contextlib.contextmanager
+def _in_journey_of(event: Event, tracer: trace.Tracer) -> Iterator[None]:
+    """Publish `event` in the trace of the message it follows from (a consumer handling
+    that message publishes it): the message with the same journey, else the batch's only
+    message. An event that starts a journey (ingest's MessageSynced, or identity's
+    InteractionResolved redone after a merge) starts a trace of its own, rooted in a
+    `commsintel.journey` span linked to whatever span is current (the sync pass, the
+    import, the batch). Anything else is published in the current context."""
+    journeys = _journeys.get(None) or {}
+    key = journey_key(event)
+    parent = journeys.get(key) if key is not None else None
+    if parent is None and journeys and len(set(map(id, journeys.values()))) == 1:
+        parent = next(iter(journeys.values()))
+    if parent is not None:
+        token = otel_context.attach(parent)
+        try:
+            yield
+        finally:
+            otel_context.detach(token)
+        return
+    if key is None:
+        yield
+        return
+    current = trace.get_current_span().get_span_context()
+    with tracer.start_as_current_span(
+        JOURNEY_SPAN,
+        context=otel_context.Context(),
+        kind=trace.SpanKind.INTERNAL,
+        links=[trace.Link(current)] if current.is_valid else [],
+        attributes={
+            DESTINATION: event.TOPIC,
+            "messaging.message.id": event.event_id,
+            EVENT_TYPE: event.TYPE,
+        },
+    ):
+        yield
+
+
+def _message_spans(tracer: trace.Tracer, group_id: str, decoded) -> list[trace.Span]:
+    """One CONSUMER `<topic> process` span per message, in the message's own trace (from
+    its `traceparent`), linked to the batch's span (which links every message)."""
+    batch_span = trace.get_current_span().get_span_context()
+    links = [trace.Link(batch_span)] if batch_span.is_valid else []
+    spans = []
+    journeys: dict[tuple, otel_context.Context] = {}
+    for record, event in decoded:
+        parent = extract_trace_context(header_map(record.headers or ()))
+        span = tracer.start_span(
+            f"{record.topic} process",
+            context=parent,
+            kind=trace.SpanKind.CONSUMER,
+            links=links,
+            attributes={
+                MESSAGING_SYSTEM: "kafka",
+                "messaging.operation.type": "process",
+                "messaging.operation.name": "process",
+                DESTINATION: record.topic,
+                PARTITION: str(record.partition),
+                CONSUMER_GROUP: group_id,
+                "messaging.kafka.offset": record.offset,
+                "messaging.message.id": event.event_id,
+                EVENT_TYPE: event.TYPE,
+            },
+        )
+        spans.append(span)
+        key = journey_key(event)
+        if key is not None:
+            journeys[key] = trace.set_span_in_context(span, parent)
+    _journeys.set(journeys)
+    return spans
 
 
 def subscribe_event_batches(
@@ -143,6 +297,7 @@ def subscribe_event_batches(
     max_records: int = 500,
     batch_wait_ms: int = 20,
     instance_id: str | None = None,
+    tracer_provider: TracerProvider | None = None,
 ) -> GroupMembership:
     """Register one batch subscriber for `topics` that feeds decoded events to `handle`.
 
@@ -151,8 +306,10 @@ def subscribe_event_batches(
     """
     dead_letters = DeadLetters(broker)
     membership = GroupMembership(group_id)
+    observe("commsintel.consumer.lag", membership.lag)
+    tracer = trace.get_tracer("commsintel.streaming", tracer_provider=tracer_provider)
 
-    @broker.subscriber(
+    subscriber = broker.subscriber(
         *topics,
         group_id=group_id,
         batch=True,
@@ -180,6 +337,10 @@ def subscribe_event_batches(
         decoder=_undecoded,
         title=f"{group_id}:{','.join(topics)}",
     )
+    membership.subscriber = subscriber
+    counted = {MESSAGING_SYSTEM: "kafka", CONSUMER_GROUP: group_id}
+
+    @subscriber
     async def consume_batch(message: KafkaMessage) -> None:
         records = message.raw_message
         if not isinstance(records, tuple):
@@ -192,8 +353,31 @@ def subscribe_event_batches(
                     (record, decode_event(header_map(record.headers or ()), record.value))
                 )
             except PoisonMessage as poison:
+                ce_type = header_map(record.headers or ()).get("ce_type", "unknown")
+                INSTRUMENTS.events_failed.add(
+                    1,
+                    {
+                        **counted,
+                        DESTINATION: record.topic,
+                        EVENT_TYPE: ce_type[:100],
+                        ERROR_TYPE: "PoisonMessage",
+                    },
+                )
                 await dead_letters.send(record, str(poison))
-        await _handle_isolating_poison(decoded, handle, dead_letters)
+        spans = _message_spans(tracer, group_id, decoded)
+        error: BaseException | None = None
+        try:
+            await _handle_isolating_poison(decoded, handle, dead_letters, counted)
+        except BaseException as raised:
+            error = raised
+            raise
+        finally:
+            _journeys.set({})
+            for span in spans:
+                if error is not None:
+                    span.set_attribute(ERROR_TYPE, type(error).__name__)
+                    span.set_status(trace.StatusCode.ERROR)
+                span.end()
 
     return membership
 
@@ -254,11 +438,27 @@ def is_transient(error: BaseException) -> bool:
     return False
 
 
-async def _handle_isolating_poison(decoded, handle: EventBatchHandler, dead_letters) -> None:
+def _count(instrument, record, event: Event, counted: dict, error: str | None = None) -> None:
+    attributes = {**counted, DESTINATION: record.topic, EVENT_TYPE: event.TYPE}
+    if error is not None:
+        attributes[ERROR_TYPE] = error
+    instrument.add(1, attributes)
+
+
+async def _handle_isolating_poison(
+    decoded, handle: EventBatchHandler, dead_letters, counted: dict | None = None
+) -> None:
     if not decoded:
         return
+    counted = counted or {}
     try:
         await handle([event for _, event in decoded])
+        # One add per topic and type: a counter's add costs ~25 us, a batch holds 500.
+        handled = collections.Counter((record.topic, event.TYPE) for record, event in decoded)
+        for (topic, event_type), count in handled.items():
+            INSTRUMENTS.events_handled.add(
+                count, {**counted, DESTINATION: topic, EVENT_TYPE: event_type}
+            )
         return
     except Exception as error:
         if is_transient(error):
@@ -281,4 +481,7 @@ async def _handle_isolating_poison(decoded, handle: EventBatchHandler, dead_lett
                     raise
                 failure = error
         if failure is not None:
+            _count(INSTRUMENTS.events_failed, record, event, counted, type(failure).__name__)
             await dead_letters.send(record, f"handler failed {HANDLER_ATTEMPTS} times: {failure!r}")
+        else:
+            _count(INSTRUMENTS.events_handled, record, event, counted)

@@ -10,6 +10,7 @@ import grpc
 from commsintel.contracts import topics
 from commsintel.contracts.events import Event
 from commsintel.contracts.grpc_runtime import CallerInterceptor
+from commsintel.contracts.metrics import configure_metrics
 from commsintel.contracts.mongo import mongo_client
 from commsintel.contracts.proto.identity.v1 import identity_pb2, identity_pb2_grpc
 from commsintel.contracts.service_runtime import GrpcEndpoint, ServiceRuntime
@@ -46,6 +47,7 @@ OPERATOR_METHODS = frozenset(
 
 def build(settings: IdentitySettings) -> ServiceRuntime:
     provider = configure_tracing(SERVICE_NAME)
+    configure_metrics(settings.metrics_bind)
     broker = build_broker(settings.kafka_bootstrap, provider, SERVICE_NAME)
     mongo = mongo_client(settings.mongo_uri, SERVICE_NAME)
     store = IdentityStore(mongo[settings.mongo_database])
@@ -62,6 +64,7 @@ def build(settings: IdentitySettings) -> ServiceRuntime:
         handle=handle,
         max_records=settings.batch_size,
         instance_id=settings.instance_id,
+        tracer_provider=provider,
     )
     gateway = CommandGateway(store, publisher)
     clock = lambda: datetime.now(UTC)  # noqa: E731

@@ -11,6 +11,7 @@ from pathlib import Path
 import grpc
 
 from commsintel.contracts.grpc_runtime import CallerInterceptor
+from commsintel.contracts.metrics import configure_metrics
 from commsintel.contracts.mongo import mongo_client
 from commsintel.contracts.proto.ingest.v1 import ingest_pb2, ingest_pb2_grpc
 from commsintel.contracts.service_runtime import GrpcEndpoint, ServiceRuntime
@@ -91,6 +92,7 @@ class IngestService:
 
 def build(settings: IngestSettings) -> IngestService:
     provider = configure_tracing(SERVICE_NAME)
+    configure_metrics(settings.metrics_bind)
     broker = build_broker(settings.kafka_bootstrap, provider, SERVICE_NAME)
     mongo = mongo_client(settings.mongo_uri, SERVICE_NAME)
     database = mongo[settings.mongo_database]
@@ -107,6 +109,7 @@ def build(settings: IngestSettings) -> IngestService:
         timings=settings.sync_timings(),
         calendars=calendars,
         destinations=settings.destination_policy(),
+        tracer_provider=provider,
     )
     sends = SendStore(database)
     identity_channel = grpc.aio.insecure_channel(settings.identity_target)

@@ -20,10 +20,13 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import get_args
 
 from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
 
 from commsintel.contracts.events import SyncProgressed
+from commsintel.contracts.metrics import forget, observe
 from commsintel.contracts.streaming import EventPublisher
 from commsintel.ingest.adapters.caldav_source import CalDavAccount, CalDavSource
 from commsintel.ingest.adapters.calendar_source import CalendarSource, CalendarSourceError
@@ -51,6 +54,7 @@ from commsintel.ingest.domain.folder_sync import (
 )
 from commsintel.ingest.domain.mailboxes import (
     SyncErrorKind,
+    SyncState,
     SyncStatus,
     retry_delay,
     sync_advanced,
@@ -113,8 +117,10 @@ class MailboxSyncer(_WakeableLoop):
         timings: SyncTimings,
         clock: Callable[[], datetime] = utc_now,
         destinations: DestinationPolicy = PUBLIC_ONLY,
+        tracer: trace.Tracer = tracer,
     ) -> None:
         super().__init__()
+        self._tracer = tracer
         self.mailbox = record.mailbox
         self._status = record.status
         self._destinations = destinations
@@ -123,6 +129,10 @@ class MailboxSyncer(_WakeableLoop):
         self._publisher = publisher
         self._timings = timings
         self._clock = clock
+
+    @property
+    def status(self) -> SyncStatus:
+        return self._status
 
     async def run(self) -> None:
         while True:
@@ -161,7 +171,7 @@ class MailboxSyncer(_WakeableLoop):
 
     async def sync_pass(self, imap: ImapSession) -> int:
         """Every folder worth syncing, from its cursor; the number of messages read."""
-        with tracer.start_as_current_span("ingest.sync_pass") as span:
+        with self._tracer.start_as_current_span("ingest.sync_pass") as span:
             span.set_attribute("commsintel.mailbox_id", self.mailbox.mailbox_id)
             record = await self._store.mailbox(self.mailbox.workspace_id, self.mailbox.mailbox_id)
             blocklist = record.blocklist
@@ -314,8 +324,10 @@ class CalendarSyncer(_WakeableLoop):
         timings: SyncTimings,
         clock: Callable[[], datetime] = utc_now,
         destinations: DestinationPolicy = PUBLIC_ONLY,
+        tracer: trace.Tracer = tracer,
     ) -> None:
         super().__init__()
+        self._tracer = tracer
         self.mailbox = record.mailbox
         self._status = record.calendar_status
         self._destinations = destinations
@@ -356,7 +368,7 @@ class CalendarSyncer(_WakeableLoop):
         policy = self._destinations
         self._status = sync_started(self._status, 0, self._clock())
         await self._store.save_calendar_status(self.mailbox.mailbox_id, self._status)
-        with tracer.start_as_current_span("ingest.calendar_pass") as span:
+        with self._tracer.start_as_current_span("ingest.calendar_pass") as span:
             span.set_attribute("commsintel.mailbox_id", self.mailbox.mailbox_id)
             if link.kind == "caldav":
                 caldav = CalDavSource(
@@ -402,7 +414,10 @@ class SyncSupervisor:
         timings: SyncTimings,
         calendars: CalendarStore,
         destinations: DestinationPolicy = PUBLIC_ONLY,
+        tracer_provider: TracerProvider | None = None,
     ) -> None:
+        # The sync passes' spans, in ingest's traces (the services may share a process).
+        self._tracer = trace.get_tracer("commsintel.ingest.sync", tracer_provider=tracer_provider)
         self._store = store
         self._destinations = destinations
         self._intake = intake
@@ -414,8 +429,35 @@ class SyncSupervisor:
         ] = {}
 
     async def start(self) -> None:
+        observe("commsintel.mailboxes", self.mailboxes_by_state)
+        observe("commsintel.backfill.backlog", self.backlog)
         for record in await self._store.imap_mailboxes():
             self.watch(record)
+
+    def _mail_syncers(self) -> list[MailboxSyncer]:
+        return [
+            syncer
+            for running in list(self._syncers.values())
+            for syncer, _ in running
+            if isinstance(syncer, MailboxSyncer)
+        ]
+
+    def mailboxes_by_state(self) -> list[tuple[float, dict]]:
+        """The commsintel.mailboxes gauge: this instance's IMAP mailboxes per sync state."""
+        counts = dict.fromkeys(get_args(SyncState), 0)
+        for syncer in self._mail_syncers():
+            counts[syncer.status.state] = counts.get(syncer.status.state, 0) + 1
+        return [(count, {"commsintel.sync.state": state}) for state, count in counts.items()]
+
+    def backlog(self) -> list[tuple[float, dict]]:
+        """The commsintel.backfill.backlog gauge: messages the running passes still have
+        to fetch (a backfill's remainder; an incremental pass's few)."""
+        remaining = sum(
+            max(0, syncer.status.messages_total - syncer.status.messages_done)
+            for syncer in self._mail_syncers()
+            if syncer.status.state == "syncing"
+        )
+        return [(remaining, {})]
 
     def watch(self, record: MailboxRecord) -> None:
         mailbox_id = record.mailbox.mailbox_id
@@ -429,6 +471,7 @@ class SyncSupervisor:
                 publisher=self._publisher,
                 timings=self._timings,
                 destinations=self._destinations,
+                tracer=self._tracer,
             )
         ]
         if record.calendar is not None:
@@ -440,6 +483,7 @@ class SyncSupervisor:
                     publisher=self._publisher,
                     timings=self._timings,
                     destinations=self._destinations,
+                    tracer=self._tracer,
                 )
             )
         running = []
@@ -461,6 +505,8 @@ class SyncSupervisor:
                 await task
 
     async def stop(self) -> None:
+        forget("commsintel.mailboxes", self.mailboxes_by_state)
+        forget("commsintel.backfill.backlog", self.backlog)
         for mailbox_id in list(self._syncers):
             await self.forget(mailbox_id)
 

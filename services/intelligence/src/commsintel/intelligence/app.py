@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from commsintel.contracts import topics
 from commsintel.contracts.grpc_runtime import CallerInterceptor
+from commsintel.contracts.metrics import configure_metrics
 from commsintel.contracts.mongo import mongo_client
 from commsintel.contracts.proto.intelligence.v1 import intelligence_pb2, intelligence_pb2_grpc
 from commsintel.contracts.service_runtime import GrpcEndpoint, ServiceRuntime
@@ -23,6 +24,7 @@ GRPC_SERVICE = intelligence_pb2.DESCRIPTOR.services_by_name["IntelligenceService
 
 def build(settings: IntelligenceSettings) -> ServiceRuntime:
     provider = configure_tracing(SERVICE_NAME)
+    configure_metrics(settings.metrics_bind)
     broker = build_broker(settings.kafka_bootstrap, provider, SERVICE_NAME)
     mongo = mongo_client(settings.mongo_uri, SERVICE_NAME)
     store = IntelligenceStore(mongo[settings.mongo_database])
@@ -34,6 +36,7 @@ def build(settings: IntelligenceSettings) -> ServiceRuntime:
         handle=IntelligenceHandlers(store, model).handle_batch,
         max_records=settings.batch_size,
         instance_id=settings.instance_id,
+        tracer_provider=provider,
     )
     servicer = IntelligenceServicer(store, model)
     endpoint = GrpcEndpoint(

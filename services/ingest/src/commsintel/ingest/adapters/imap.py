@@ -19,6 +19,7 @@ from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, TypeVar
 
+from commsintel.contracts.metrics import INSTRUMENTS
 from commsintel.ingest.adapters.destinations import PUBLIC_ONLY, connect_checked
 from commsintel.ingest.domain.destinations import DestinationPolicy, DestinationRefused
 from commsintel.ingest.domain.folder_sync import FolderStatus
@@ -94,11 +95,13 @@ class ImapSession:
             imap, self._imap = self._imap, None
             await asyncio.to_thread(_shutdown, imap)
             raise
+        INSTRUMENTS.imap_connections.add(1)
         return self
 
     async def __aexit__(self, exc_type: type[BaseException] | None, *_exc: object) -> None:
         if self._imap is not None:
             imap, self._imap = self._imap, None
+            INSTRUMENTS.imap_connections.add(-1)
             # Cancelled (a stop or a removal): the last command may still run in its
             # thread (IDLE waits on the socket), and a LOGOUT behind it would wait for the
             # socket timeout (30 s); closing the socket ends both at once.
