@@ -21,7 +21,7 @@ from commsintel.contracts import topics
 from commsintel.embedded import LocalServer, free_port, kafka_bootstrap, local_kafka, local_mongo
 from commsintel.embedded import mongo_uri as uri_of
 from commsintel.ingest.adapters.crypto import encode_key, new_key
-from commsintel.pipeline import PipelineConfig, ProcessPipeline, wait_until_serving
+from commsintel.pipeline import SERVICES, PipelineConfig, ProcessPipeline, wait_until_serving
 from commsintel.sample_mailboxes import SAMPLE_WORKSPACE
 
 WORKSPACE = SAMPLE_WORKSPACE.workspace_id
@@ -35,6 +35,8 @@ VOLATILE_FIELDS = {
 }
 # Sealed bytes (bodies, attachments' chunks, wrapped content keys) differ in every run.
 SKIPPED_COLLECTIONS = {"ingest": {"contents", "content_keys", "attachments.chunks"}}
+# Arrays that are sets: their order is the order batches added to them.
+SET_FIELDS = {"ingest.threads": {"terms"}}
 # Documents keyed by a field of theirs where their _id is random.
 KEYED_BY = {"ingest.attachments.files": "filename"}
 
@@ -87,10 +89,21 @@ class ServiceProcesses:
 
     config: PipelineConfig
     log_dir: Path
+    # Settings of this run's services beside the config's, e.g. {"BATCH_SIZE": "100"}.
+    overrides: dict[str, str] = field(default_factory=dict)
     pipeline: ProcessPipeline = field(init=False)
 
     def __post_init__(self) -> None:
         self.pipeline = ProcessPipeline(self.config, self.log_dir, free_port(), free_port())
+        base = self.pipeline.environment
+        self.pipeline.environment = lambda: (
+            base()
+            | {  # type: ignore[method-assign]
+                f"COMMSINTEL_{prefix}_{name}": value
+                for name, value in self.overrides.items()
+                for prefix in ("INGEST", "IDENTITY", "INTELLIGENCE", "ACCESS")
+            }
+        )
 
     @property
     def ports(self) -> dict[str, int]:
@@ -104,10 +117,18 @@ class ServiceProcesses:
         await self.pipeline.start()
         await self.wait_ready("identity-resolution")
 
+    def spawn(self) -> None:
+        """Starts every service without waiting for any to be ready."""
+        for service in SERVICES:
+            self.pipeline.start_service(service)
+
     def kill(self, service: str) -> None:
         process = self.pipeline.processes.pop(service)
         process.send_signal(signal.SIGKILL)
         process.wait()
+
+    def respawn(self, service: str) -> None:
+        self.pipeline.start_service(service)
 
     async def restart(self, service: str) -> float:
         """Starts the service again; returns the seconds until it reports ready."""
@@ -186,6 +207,9 @@ async def snapshot(mongo_uri: str, name: str = "faults") -> dict:
                 if "_id" in skip:
                     for document in documents:
                         document.pop("_id")
+                for field_name in SET_FIELDS.get(f"{service}.{collection}", ()):
+                    for document in documents:
+                        document[field_name] = sorted(document[field_name])
                 key = KEYED_BY.get(f"{service}.{collection}", "_id")
                 found[f"{service}.{collection}"] = {repr(d[key]): d for d in documents}
         return found
