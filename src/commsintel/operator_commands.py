@@ -43,6 +43,7 @@ class RateColumn(ProgressColumn):
 
 
 def progress_bar() -> Progress:
+    console = Console(stderr=True)
     return Progress(
         SpinnerColumn(),
         TextColumn("{task.description}"),
@@ -53,7 +54,9 @@ def progress_bar() -> Progress:
         TextColumn("eta"),
         TimeRemainingColumn(),
         TextColumn("{task.fields[detail]}"),
-        console=Console(stderr=True),
+        console=console,
+        # In a log or a pipe the closing summary line says it all.
+        disable=not console.is_terminal,
     )
 
 
