@@ -1,0 +1,68 @@
+"""`make run` stops at once: one SIGTERM to its process group (what a terminal, `timeout`
+or a supervisor sends; `uv run` forwards a second one to its child) ends the services and
+both local servers within 10 s, with no traceback, and the stack file goes away."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+pytestmark = [pytest.mark.e2e]
+
+
+def _accepts(address: str) -> bool:
+    host, port = address.rsplit(":", 1)
+    try:
+        with socket.create_connection((host, int(port)), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def test_one_sigterm_to_the_process_group_stops_the_run_within_ten_seconds(
+    tmp_path: Path,
+) -> None:
+    data_dir = tmp_path / "data"
+    log = tmp_path / "run.log"
+    with log.open("wb") as output:
+        run = subprocess.Popen(
+            [sys.executable, "-m", "commsintel.cli", "run", "--data-dir", str(data_dir)],
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        # Wait until the services run and the sample import is under way.
+        deadline = time.monotonic() + 120
+        while "workspace northwind: admin" not in log.read_text():
+            assert run.poll() is None and time.monotonic() < deadline, log.read_text()
+            time.sleep(0.2)
+        stack = json.loads((data_dir / "stack.json").read_text())
+        assert _accepts(stack["kafka_bootstrap"])
+
+        # The group's SIGTERM, and a second one as `uv run` forwards it.
+        stopping = time.monotonic()
+        os.killpg(run.pid, signal.SIGTERM)
+        time.sleep(0.2)
+        if run.poll() is None:
+            os.kill(run.pid, signal.SIGTERM)
+        assert run.wait(timeout=10) == 0
+        assert time.monotonic() - stopping < 10
+    finally:
+        if run.poll() is None:
+            os.killpg(run.pid, signal.SIGKILL)
+            run.wait()
+    output = log.read_text()
+    assert "Traceback" not in output and "CancelledError" not in output, output
+    assert output.rstrip().endswith("stopped"), output
+    assert not (data_dir / "stack.json").exists()
+    mongo = stack["mongo_uri"].removeprefix("mongodb://").split("/")[0]
+    assert not _accepts(stack["kafka_bootstrap"]) and not _accepts(mongo)
