@@ -109,9 +109,9 @@ async def import_path(args: argparse.Namespace) -> int:
                     args.path, on_progress=show_calendar, **who
                 )
                 summary = (
-                    f"{result.files} calendar files: {result.events_read} events read, "
-                    f"{result.published} published, {result.cancelled} cancelled, "
-                    f"{result.quarantined} quarantined"
+                    f"calendar files {result.files}  events read {result.events_read}  "
+                    f"published {result.published}  cancelled {result.cancelled}  "
+                    f"quarantined {result.quarantined}"
                 )
                 read = result.events_read + result.quarantined
             else:
@@ -129,9 +129,9 @@ async def import_path(args: argparse.Namespace) -> int:
                 result = await service.import_archive(args.path, on_progress=show_mail, **who)
                 show_mail(result)
                 summary = (
-                    f"{result.read} messages read: {result.published} published, "
-                    f"{result.already_synced} already synced, {result.hidden} hidden, "
-                    f"{result.quarantined} quarantined"
+                    f"read {result.read}  published {result.published}  already synced "
+                    f"{result.already_synced}  hidden {result.hidden}  quarantined "
+                    f"{result.quarantined}"
                 )
                 read = result.read
     except ArchiveNotFound as missing:

@@ -113,9 +113,9 @@ async def test_a_new_user_imports_mail_and_calendar_gets_a_token_and_sees_lag(
 
     # An mbox, then a directory of .ics files with one that is not iCalendar.
     assert await commsintel("import", *who, str(mbox), "--data-dir", str(data_dir)) == 0
-    assert "2 messages read: 2 published" in capsys.readouterr().out
+    assert "read 2  published 2  already synced 0" in capsys.readouterr().out
     assert await commsintel("import", *who, str(calendars), "--data-dir", str(data_dir)) == 0
-    assert "2 calendar files: 1 events read, 1 published, 0 cancelled, 1 quarantined" in (
+    assert "calendar files 2  events read 1  published 1  cancelled 0  quarantined 1" in (
         capsys.readouterr().out
     )
     await pipeline.wait_until_caught_up()
