@@ -21,6 +21,7 @@ from commsintel.contracts.proto.access.v1 import access_pb2, access_pb2_grpc
 from commsintel.contracts.streaming import DeadLetters, build_broker
 from commsintel.contracts.telemetry import configure_tracing
 from commsintel.contracts.topics import INGEST_MAILBOXES, dead_letter_topic
+from commsintel.ingest.domain.sightings import archive_mailbox
 from commsintel.local_stack import LocalStack, write_stack
 from commsintel.pipeline import ensure_topics
 
@@ -118,6 +119,15 @@ async def test_a_new_user_imports_mail_and_calendar_gets_a_token_and_sees_lag(
     assert "calendar files 2  events read 1  published 1  cancelled 0  quarantined 1" in (
         capsys.readouterr().out
     )
+    # Importing the calendars again publishes nothing; the broken file waits in
+    # quarantine with its reason.
+    assert await commsintel("import", *who, str(calendars), "--data-dir", str(data_dir)) == 0
+    assert "events read 0  published 0" in capsys.readouterr().out
+    mailbox = archive_mailbox(workspace, "alice", "alice@ours.com")
+    quarantined = await pipeline.ingest.calendars.quarantined(mailbox.mailbox_id)
+    assert [(q["href"], q["reason"][:14]) for q in quarantined] == [
+        ("broken.ics", "not iCalendar:")
+    ]
     await pipeline.wait_until_caught_up()
 
     # The token is signed with the run's key: the servers accept it.
