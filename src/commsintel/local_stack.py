@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -134,9 +135,24 @@ def _environment_names_servers(prefix: str) -> bool:
     return any(os.environ.get(prefix + name) for name in ("KAFKA_BOOTSTRAP", "MONGO_URI"))
 
 
-def service_settings(service: str, data_dir: Path, **overrides):
+def service_settings(service: str, data_dir: Path, *, check: bool = True, **overrides):
     """`service`'s settings: from its environment when that names the servers, else
-    from the running stack in `data_dir` (with the stack's ports and keys)."""
+    from the running stack in `data_dir` (with the stack's ports and keys). With `check`,
+    a Kafka or MongoDB that does not accept connections is one line, not a 30 s wait."""
+    settings = _service_settings(service, data_dir, **overrides)
+    if check:
+        prefix = ENV_PREFIXES[service]
+        from_environment = _environment_names_servers(prefix)
+        require_reachable(
+            settings.kafka_bootstrap,
+            settings.mongo_uri,
+            f"{prefix}KAFKA_BOOTSTRAP" if from_environment else str(data_dir / STACK_FILE),
+            f"{prefix}MONGO_URI" if from_environment else str(data_dir / STACK_FILE),
+        )
+    return settings
+
+
+def _service_settings(service: str, data_dir: Path, **overrides):
     from commsintel import pipeline
 
     prefix = ENV_PREFIXES[service]
@@ -153,7 +169,7 @@ def service_settings(service: str, data_dir: Path, **overrides):
             raise StackNotConfigured(_one_line(invalid, prefix)) from None
     stack = require_stack(data_dir, prefix)
     config = pipeline_config(stack, service)
-    grpc = stack.grpc
+    grpc = {"identity-resolution": "", "intelligence": "", "ingest": "", **stack.grpc}
     settings = {
         "ingest": lambda: config.ingest(identity_target=grpc["identity-resolution"]),
         "identity-resolution": config.identity,
@@ -182,14 +198,47 @@ def pipeline_config(stack: LocalStack, service: str | None = None):
     )
 
 
-def kafka_and_mongo(data_dir: Path) -> tuple[str, str, str]:
+def kafka_and_mongo(data_dir: Path, *, check: bool = True) -> tuple[str, str, str]:
     """The broker, the store and the name prefix, for the operator commands."""
     prefix = ENV_PREFIXES["ingest"]
     if _environment_names_servers(prefix):
-        settings = service_settings("ingest", data_dir, encryption_key="unused")
+        settings = service_settings(
+            "ingest", data_dir, check=check, encryption_key="unused", signing_key="unused"
+        )
         return settings.kafka_bootstrap, settings.mongo_uri, "commsintel"
     stack = require_stack(data_dir, prefix)
+    if check:
+        where = str(data_dir / STACK_FILE)
+        require_reachable(stack.kafka_bootstrap, stack.mongo_uri, where, where)
     return stack.kafka_bootstrap, stack.mongo_uri, stack.name
+
+
+def _accepts(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=3):
+            return True
+    except OSError:
+        return False
+
+
+def require_reachable(kafka_bootstrap: str, mongo_uri: str, kafka_from: str, mongo_from: str):
+    """Some Kafka bootstrap server and some MongoDB host accept connections."""
+    from pymongo.uri_parser import parse_uri
+
+    kafka = []
+    for server in kafka_bootstrap.split(","):
+        host, _, port = server.strip().rpartition(":")
+        kafka.append((host.strip("[]") or "127.0.0.1", int(port or 9092)))
+    if not any(_accepts(host, port) for host, port in kafka):
+        raise StackNotConfigured(f"cannot reach Kafka at {kafka_bootstrap} (from {kafka_from})")
+    if mongo_uri.startswith("mongodb+srv://"):
+        return  # its hosts come from DNS; the driver reports on them
+    try:
+        nodes = parse_uri(mongo_uri)["nodelist"]
+    except Exception:
+        raise StackNotConfigured(f"{mongo_from} is not a MongoDB connection string") from None
+    if not any(_accepts(host, port) for host, port in nodes):
+        raise StackNotConfigured(f"cannot reach MongoDB at {mongo_uri} (from {mongo_from})")
 
 
 def _one_line(invalid: ValidationError, prefix: str) -> str:

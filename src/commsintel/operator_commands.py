@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import os
 import signal
 import sys
@@ -180,7 +181,8 @@ async def replay(args: argparse.Namespace) -> int:
 async def serve(args: argparse.Namespace) -> int:
     from commsintel import pipeline
 
-    settings = local_stack.service_settings(args.service, args.data_dir)
+    # A service waits for nothing here: its start fails, and its supervisor restarts it.
+    settings = local_stack.service_settings(args.service, args.data_dir, check=False)
     module = {
         "ingest": pipeline.ingest_app,
         "identity-resolution": pipeline.identity_app,
@@ -279,10 +281,12 @@ async def status(args: argparse.Namespace) -> int:
 async def doctor(args: argparse.Namespace) -> int:
     from commsintel.stack_status import Check, check_grpc, check_kafka, check_key, check_mongo
 
+    # The checks say what failed; the client libraries' own error logs would repeat it.
+    logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
     checks: list[Check] = []
     stack = None
     try:
-        bootstrap, mongo_uri, _ = local_stack.kafka_and_mongo(args.data_dir)
+        bootstrap, mongo_uri, _ = local_stack.kafka_and_mongo(args.data_dir, check=False)
         stack = local_stack.read_stack(args.data_dir)
     except StackNotConfigured as missing:
         checks.append(Check("stack", False, str(missing)))

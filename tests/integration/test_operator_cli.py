@@ -278,3 +278,40 @@ async def _dead_letters(bootstrap: str):
     from commsintel.dead_letter_admin import read_dead_letters
 
     return await read_dead_letters(bootstrap, INGEST_MAILBOXES)
+
+
+async def test_a_stack_whose_servers_are_gone_is_one_line_naming_its_file(
+    tmp_path: Path, no_environment, capsys
+) -> None:
+    from commsintel.embedded import free_port
+
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    (data_dir / "dev-signing-key").write_text("k")
+    (data_dir / "dev-encryption-key").write_text("k")
+    dead = f"127.0.0.1:{free_port()}"
+    write_stack(
+        data_dir,
+        LocalStack(
+            dead,
+            f"mongodb://{dead}/",
+            {"ingest": dead, "identity-resolution": dead},
+            str(data_dir / "dev-signing-key"),
+            str(data_dir / "dev-encryption-key"),
+        ),
+    )
+    for argv in (
+        ("import", "--workspace", "w", "--member", "m", "--owner-address", "m@x.io",
+         str(tmp_path)),
+        ("status",),
+        ("dlq", "show", "ingest.messages"),
+        ("replay", "access"),
+    ):  # fmt: skip
+        assert await commsintel(*argv, "--data-dir", str(data_dir)) == 2, argv
+        errors = capsys.readouterr().err.strip()
+        assert (
+            errors
+            == f"commsintel {argv[0]}: cannot reach Kafka at {dead} (from "
+            + str(data_dir / "stack.json")
+            + ")"
+        ), errors
