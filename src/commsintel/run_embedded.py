@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import signal
 import socket
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import grpc
@@ -162,8 +162,37 @@ def _stack_of(pipeline: InProcessPipeline, data_dir: Path) -> LocalStack:
     )
 
 
+def write_sample_calendar(path: Path, now: datetime) -> Path:
+    """Alice's meetings around today, for the README's `commsintel import` of an .ics."""
+    meetings = [
+        ("security-review", -6, "Security review", "jose.martinez@castellan-security.es"),
+        ("pilot-kickoff", 3, "Pilot kickoff", "jose.martinez@castellan-security.es"),
+        ("logistics-qbr", 9, "Quarterly review", "sarah.oneill@acme-logistics.co.uk"),
+    ]
+    stamp = now.strftime("%Y%m%dT%H%M%SZ")
+    lines = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//commsintel//sample//EN"]
+    for uid, days, summary, guest in meetings:
+        start = (now + timedelta(days=days)).replace(hour=15, minute=0, second=0, microsecond=0)
+        lines += [
+            "BEGIN:VEVENT",
+            f"UID:{uid}@northwind.io",
+            f"DTSTAMP:{stamp}",
+            f"DTSTART:{start.strftime('%Y%m%dT%H%M%SZ')}",
+            f"DTEND:{(start + timedelta(hours=1)).strftime('%Y%m%dT%H%M%SZ')}",
+            f"SUMMARY:{summary}",
+            "ORGANIZER;CN=Alice Martin:mailto:alice@northwind.io",
+            f"ATTENDEE;PARTSTAT=ACCEPTED:mailto:{guest}",
+            "END:VEVENT",
+        ]
+    lines.append("END:VCALENDAR")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\r\n".join(lines) + "\r\n")
+    return path
+
+
 async def _import_sample(pipeline: InProcessPipeline, directory: Path) -> None:
     mailboxes = write_sample_mailboxes(directory)
+    write_sample_calendar(directory / "alice-calendar.ics", datetime.now(UTC))
     members = {member.member_id: member for member in SAMPLE_WORKSPACE.members}
     for member_id, path in mailboxes.items():
         member = members[member_id]
