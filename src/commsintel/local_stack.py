@@ -142,14 +142,21 @@ def service_settings(service: str, data_dir: Path, *, check: bool = True, **over
     settings = _service_settings(service, data_dir, **overrides)
     if check:
         prefix = ENV_PREFIXES[service]
-        from_environment = _environment_names_servers(prefix)
+        from_environment = _environment_names_servers(prefix) or read_stack(data_dir) is None
+        stack_file = str(data_dir / STACK_FILE)
         require_reachable(
             settings.kafka_bootstrap,
             settings.mongo_uri,
-            f"{prefix}KAFKA_BOOTSTRAP" if from_environment else str(data_dir / STACK_FILE),
-            f"{prefix}MONGO_URI" if from_environment else str(data_dir / STACK_FILE),
+            _source(f"{prefix}KAFKA_BOOTSTRAP") if from_environment else stack_file,
+            _source(f"{prefix}MONGO_URI") if from_environment else stack_file,
         )
     return settings
+
+
+def _source(variable: str) -> str:
+    if variable in os.environ:
+        return variable
+    return f"the default: {variable} is not set and no `make run` is running"
 
 
 def _service_settings(service: str, data_dir: Path, **overrides):
@@ -167,7 +174,14 @@ def _service_settings(service: str, data_dir: Path, **overrides):
             return classes[service](**overrides)
         except ValidationError as invalid:
             raise StackNotConfigured(_one_line(invalid, prefix)) from None
-    stack = require_stack(data_dir, prefix)
+    stack = read_stack(data_dir)
+    if stack is None and any(name.startswith(prefix) for name in os.environ):
+        # A deployment that keeps the default addresses and sets only the rest.
+        try:
+            return classes[service](**overrides)
+        except ValidationError as invalid:
+            raise StackNotConfigured(_one_line(invalid, prefix)) from None
+    stack = stack or require_stack(data_dir, prefix)
     config = pipeline_config(stack, service)
     grpc = {"identity-resolution": "", "intelligence": "", "ingest": "", **stack.grpc}
     settings = {
