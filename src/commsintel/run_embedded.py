@@ -16,9 +16,11 @@ from pathlib import Path
 
 import grpc
 
+from commsintel.contracts import topics
 from commsintel.contracts.auth import Caller, dev_signing_key, issue_token
 from commsintel.contracts.proto.access.v1 import access_pb2, access_pb2_grpc
 from commsintel.contracts.proto.intelligence.v1 import intelligence_pb2, intelligence_pb2_grpc
+from commsintel.dead_letter_admin import read_dead_letters
 from commsintel.embedded import free_port, kafka_bootstrap, local_kafka, local_mongo, mongo_uri
 from commsintel.ingest.adapters.crypto import dev_encryption_key
 from commsintel.local_stack import (
@@ -30,7 +32,7 @@ from commsintel.local_stack import (
     remove_stack,
     write_stack,
 )
-from commsintel.pipeline import InProcessPipeline, PipelineConfig, dead_lettered
+from commsintel.pipeline import InProcessPipeline, PipelineConfig
 from commsintel.sample_mailboxes import SAMPLE_WORKSPACE, write_sample_mailboxes
 from commsintel.workspace_admin import create_workspace
 
@@ -272,10 +274,16 @@ async def _print_summary(pipeline: InProcessPipeline, token: str) -> None:
         f"{counts[access_pb2.RECORD_KIND_PERSON]} people, "
         f"{counts[access_pb2.RECORD_KIND_COMPANY]} companies"
     )
-    poison = {
-        topic: n for topic, n in (await dead_lettered(pipeline.config.kafka_bootstrap)).items() if n
-    }
-    print("dead-lettered: " + (", ".join(f"{t} {n}" for t, n in poison.items()) or "nothing"))
+    poison = {}
+    for topic in topics.ALL_TOPICS:
+        letters = await read_dead_letters(pipeline.config.kafka_bootstrap, topic)
+        if waiting := sum(not letter.redriven for letter in letters):
+            poison[topics.dead_letter_topic(topic)] = waiting
+    print(
+        "dead letters: "
+        + (", ".join(f"{t} {n}" for t, n in poison.items()) or "none")
+        + ("  (`commsintel dlq list TOPIC`)" if poison else "")
+    )
     print()
     print(f"{'strongest connections':<32} {'record':<34} {'member':<8} {'strength':>8}  level")
     for name, label, member, strength, level in rows:

@@ -315,3 +315,9 @@ async def test_a_stack_whose_servers_are_gone_is_one_line_naming_its_file(
             + str(data_dir / "stack.json")
             + ")"
         ), errors
+
+    # doctor names each part that does not answer, and fails.
+    assert await commsintel("doctor", "--data-dir", str(data_dir)) == 1
+    checks = capsys.readouterr().out
+    assert f"FIX  Kafka {dead}: no answer" in checks
+    assert f"FIX  gRPC ingest {dead}" in checks and "ok   signing key" in checks
