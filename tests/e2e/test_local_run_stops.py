@@ -1,4 +1,5 @@
-"""`make run` stops at once: one SIGTERM to its process group (what a terminal, `timeout`
+"""`make run` is found from a second terminal through its data directory alone, and stops
+at once: one SIGTERM to its process group (what a terminal, `timeout`
 or a supervisor sends; `uv run` forwards a second one to its child) ends the services and
 both local servers within 10 s, with no traceback, and the stack file goes away."""
 
@@ -15,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from commsintel.contracts.auth import TokenVerifier
+
 pytestmark = [pytest.mark.e2e]
 
 
@@ -27,7 +30,7 @@ def _accepts(address: str) -> bool:
         return False
 
 
-def test_one_sigterm_to_the_process_group_stops_the_run_within_ten_seconds(
+def test_a_second_terminal_finds_the_run_and_one_sigterm_stops_it_within_ten_seconds(
     tmp_path: Path,
 ) -> None:
     data_dir = tmp_path / "data"
@@ -47,6 +50,25 @@ def test_one_sigterm_to_the_process_group_stops_the_run_within_ten_seconds(
             time.sleep(0.2)
         stack = json.loads((data_dir / "stack.json").read_text())
         assert _accepts(stack["kafka_bootstrap"])
+
+        # A second terminal, with nothing in its environment, finds the run through its
+        # data directory: a token signed with the run's key, and the topics' status.
+        clean = {k: v for k, v in os.environ.items() if not k.startswith("COMMSINTEL_")}
+        for argv, expected in (
+            (["token", "--workspace", "northwind", "--member", "alice"], "eyJ"),
+            (["status"], "consumer groups"),
+        ):
+            done = subprocess.run(
+                [sys.executable, "-m", "commsintel.cli", *argv, "--data-dir", str(data_dir)],
+                env=clean,
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
+            assert done.returncode == 0 and expected in done.stdout, done.stderr
+            if argv[0] == "token":
+                key = (data_dir / "dev-signing-key").read_text().strip()
+                assert TokenVerifier(key).verify(done.stdout.strip()).member_id == "alice"
 
         # The group's SIGTERM, and a second one as `uv run` forwards it.
         stopping = time.monotonic()
