@@ -88,3 +88,39 @@ def test_a_second_terminal_finds_the_run_and_one_sigterm_stops_it_within_ten_sec
     assert not (data_dir / "stack.json").exists()
     mongo = stack["mongo_uri"].removeprefix("mongodb://").split("/")[0]
     assert not _accepts(stack["kafka_bootstrap"]) and not _accepts(mongo)
+
+
+@pytest.mark.kafka
+@pytest.mark.mongo
+def test_a_served_service_stops_within_ten_seconds_of_one_sigterm(
+    pipeline_config, tmp_path: Path
+) -> None:
+    from commsintel.embedded import free_port
+    from commsintel.pipeline import ProcessPipeline
+
+    environment = ProcessPipeline(
+        pipeline_config, tmp_path, access_port=free_port(), intelligence_port=free_port()
+    ).environment()
+    log = tmp_path / "serve.log"
+    with log.open("wb") as output:
+        serve = subprocess.Popen(
+            [sys.executable, "-m", "commsintel.cli", "serve", "intelligence"],
+            env=environment,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        deadline = time.monotonic() + 60
+        while "intelligence running" not in log.read_text():
+            assert serve.poll() is None and time.monotonic() < deadline, log.read_text()
+            time.sleep(0.2)
+        stopping = time.monotonic()
+        os.killpg(serve.pid, signal.SIGTERM)
+        assert serve.wait(timeout=10) == 0
+        assert time.monotonic() - stopping < 10
+    finally:
+        if serve.poll() is None:
+            os.killpg(serve.pid, signal.SIGKILL)
+            serve.wait()
+    assert "Traceback" not in log.read_text(), log.read_text()
