@@ -11,17 +11,28 @@ from __future__ import annotations
 import asyncio
 import signal
 import socket
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import grpc
 
+from commsintel.contracts import topics
 from commsintel.contracts.auth import Caller, dev_signing_key, issue_token
 from commsintel.contracts.proto.access.v1 import access_pb2, access_pb2_grpc
 from commsintel.contracts.proto.intelligence.v1 import intelligence_pb2, intelligence_pb2_grpc
+from commsintel.dead_letter_admin import read_dead_letters
 from commsintel.embedded import free_port, kafka_bootstrap, local_kafka, local_mongo, mongo_uri
 from commsintel.ingest.adapters.crypto import dev_encryption_key
-from commsintel.pipeline import InProcessPipeline, PipelineConfig, dead_lettered
+from commsintel.local_stack import (
+    ENCRYPTION_KEY_FILE,
+    GRPC_SERVICES,
+    SIGNING_KEY_FILE,
+    STACK_FILE,
+    LocalStack,
+    remove_stack,
+    write_stack,
+)
+from commsintel.pipeline import InProcessPipeline, PipelineConfig
 from commsintel.sample_mailboxes import SAMPLE_WORKSPACE, write_sample_mailboxes
 from commsintel.workspace_admin import create_workspace
 
@@ -34,6 +45,8 @@ PREFERRED_PORTS = {
     "ingest": 50054,
     "metrics": 9464,
 }
+# A stop within 10 s of the signal: the services, then the two servers.
+STOP_SECONDS = 5.0
 LEVELS = {
     value: name.removeprefix("STRENGTH_LEVEL_").replace("_", " ").lower()
     for name, value in intelligence_pb2.StrengthLevel.items()
@@ -54,10 +67,20 @@ async def run_embedded(data_dir: Path, *, serve: bool = True) -> int:
     # Ctrl-C or SIGTERM at any stage cancels the run, so everything started is stopped.
     run = asyncio.current_task()
     loop = asyncio.get_running_loop()
+    stopping = asyncio.Event()
+
+    def stop_once() -> None:
+        # `uv run` forwards a SIGTERM that its process group also got: the second one
+        # must not cut the stop short.
+        if not stopping.is_set():
+            stopping.set()
+            run.cancel()
+
     for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, run.cancel)
+        loop.add_signal_handler(signum, stop_once)
     data_dir.mkdir(parents=True, exist_ok=True)
-    signing_key = dev_signing_key(data_dir / "dev-signing-key")
+    signing_key = dev_signing_key(data_dir / SIGNING_KEY_FILE)
+    encryption_key = dev_encryption_key(data_dir / ENCRYPTION_KEY_FILE)
     print(f"starting the local Kafka and MongoDB stand-ins (data in {data_dir}/)", flush=True)
     servers = []
     pipeline: InProcessPipeline | None = None
@@ -74,14 +97,17 @@ async def run_embedded(data_dir: Path, *, serve: bool = True) -> int:
             intelligence_bind=f"127.0.0.1:{_port('intelligence')}",
             identity_bind=f"127.0.0.1:{_port('identity')}",
             ingest_bind=f"127.0.0.1:{_port('ingest')}",
-            encryption_key=dev_encryption_key(data_dir / "dev-encryption-key"),
+            encryption_key=encryption_key,
             # A local run connects mailboxes on this machine (a local Dovecot, say).
             outbound_allowed_networks="127.0.0.0/8,::1/128",
             metrics_bind=f"127.0.0.1:{_port('metrics')}",
         )
         pipeline = InProcessPipeline(config)
         await pipeline.start()
+        stack_file = write_stack(data_dir, _stack_of(pipeline, data_dir))
         print("services started: ingest, identity-resolution, intelligence, access", flush=True)
+        print(f"Kafka {config.kafka_bootstrap}  MongoDB {config.mongo_uri}", flush=True)
+        print(f"addresses and key files: {stack_file}", flush=True)
         # The operator's step of every new workspace: its first admin (decision 0021).
         admin = SAMPLE_WORKSPACE.members[0]
         await create_workspace(
@@ -105,22 +131,72 @@ async def run_embedded(data_dir: Path, *, serve: bool = True) -> int:
             print("\nserving; press Ctrl-C to stop", flush=True)
             await asyncio.Event().wait()
     except asyncio.CancelledError:
+        run.uncancel()
         print("\ninterrupted", flush=True)
     finally:
+        remove_stack(data_dir)
         try:
             if pipeline is not None:
-                await asyncio.shield(pipeline.stop())
+                # Bounded: a consumer that does not leave its group in time is stopped
+                # with its broker below (its offsets are committed per batch).
+                await asyncio.wait_for(pipeline.stop(), STOP_SECONDS)
+        except (TimeoutError, asyncio.CancelledError):
+            print("services did not stop in time; stopping the servers", flush=True)
         finally:
-            # Even when a second Ctrl-C cuts the services' stop short: no server is left
-            # running behind the user's back.
+            # No server is left running behind the user's back.
             for server in reversed(servers):
-                server.stop()
+                server.stop(timeout=2.0)
             print("stopped", flush=True)
     return 0
 
 
+def _stack_of(pipeline: InProcessPipeline, data_dir: Path) -> LocalStack:
+    return LocalStack(
+        kafka_bootstrap=pipeline.config.kafka_bootstrap,
+        mongo_uri=pipeline.config.mongo_uri,
+        grpc={
+            "access": pipeline.access_target,
+            "intelligence": pipeline.intelligence_target,
+            "identity-resolution": pipeline.identity_target,
+            "ingest": pipeline.ingest_target,
+        },
+        signing_key_file=str((data_dir / SIGNING_KEY_FILE).resolve()),
+        encryption_key_file=str((data_dir / ENCRYPTION_KEY_FILE).resolve()),
+        name=pipeline.config.name,
+    )
+
+
+def write_sample_calendar(path: Path, now: datetime) -> Path:
+    """Alice's meetings around today, for the README's `commsintel import` of an .ics."""
+    meetings = [
+        ("security-review", -6, "Security review", "jose.martinez@castellan-security.es"),
+        ("pilot-kickoff", 3, "Pilot kickoff", "jose.martinez@castellan-security.es"),
+        ("logistics-qbr", 9, "Quarterly review", "sarah.oneill@acme-logistics.co.uk"),
+    ]
+    stamp = now.strftime("%Y%m%dT%H%M%SZ")
+    lines = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//commsintel//sample//EN"]
+    for uid, days, summary, guest in meetings:
+        start = (now + timedelta(days=days)).replace(hour=15, minute=0, second=0, microsecond=0)
+        lines += [
+            "BEGIN:VEVENT",
+            f"UID:{uid}@northwind.io",
+            f"DTSTAMP:{stamp}",
+            f"DTSTART:{start.strftime('%Y%m%dT%H%M%SZ')}",
+            f"DTEND:{(start + timedelta(hours=1)).strftime('%Y%m%dT%H%M%SZ')}",
+            f"SUMMARY:{summary}",
+            "ORGANIZER;CN=Alice Martin:mailto:alice@northwind.io",
+            f"ATTENDEE;PARTSTAT=ACCEPTED:mailto:{guest}",
+            "END:VEVENT",
+        ]
+    lines.append("END:VCALENDAR")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\r\n".join(lines) + "\r\n")
+    return path
+
+
 async def _import_sample(pipeline: InProcessPipeline, directory: Path) -> None:
     mailboxes = write_sample_mailboxes(directory)
+    write_sample_calendar(directory / "alice-calendar.ics", datetime.now(UTC))
     members = {member.member_id: member for member in SAMPLE_WORKSPACE.members}
     for member_id, path in mailboxes.items():
         member = members[member_id]
@@ -184,25 +260,39 @@ async def _print_summary(pipeline: InProcessPipeline, token: str) -> None:
             )
 
     print()
-    print(f"gRPC AccessService        {pipeline.access_target}  (health + reflection on)")
-    print(f"gRPC IntelligenceService  {pipeline.intelligence_target}")
-    print(f"gRPC WorkspaceService, IdentityService  {pipeline.identity_target}")
-    print(f"gRPC MailboxService       {pipeline.ingest_target}  (connect IMAP mailboxes here)")
-    print(f"Prometheus metrics        http://{pipeline.config.metrics_bind}/metrics")
+    targets = {
+        "access": pipeline.access_target,
+        "intelligence": pipeline.intelligence_target,
+        "identity-resolution": pipeline.identity_target,
+        "ingest": pipeline.ingest_target,
+    }
+    print(f"Kafka    {pipeline.config.kafka_bootstrap}")
+    print(f"MongoDB  {pipeline.config.mongo_uri}")
+    for service, names in GRPC_SERVICES.items():
+        print(f"gRPC {targets[service]:<16} {', '.join(names)}  ({service})")
+    print("every gRPC server offers health checking and reflection")
+    print(f"Prometheus metrics  http://{pipeline.config.metrics_bind}/metrics")
     print(
         f"workspace {SAMPLE_WORKSPACE.workspace_id}: "
         f"{counts[access_pb2.RECORD_KIND_PERSON]} people, "
         f"{counts[access_pb2.RECORD_KIND_COMPANY]} companies"
     )
-    poison = {
-        topic: n for topic, n in (await dead_lettered(pipeline.config.kafka_bootstrap)).items() if n
-    }
-    print("dead-lettered: " + (", ".join(f"{t} {n}" for t, n in poison.items()) or "nothing"))
+    poison = {}
+    for topic in topics.ALL_TOPICS:
+        letters = await read_dead_letters(pipeline.config.kafka_bootstrap, topic)
+        if waiting := sum(not letter.redriven for letter in letters):
+            poison[topics.dead_letter_topic(topic)] = waiting
+    print(
+        "dead letters: "
+        + (", ".join(f"{t} {n}" for t, n in poison.items()) or "none")
+        + ("  (`commsintel dlq list TOPIC`)" if poison else "")
+    )
     print()
     print(f"{'strongest connections':<32} {'record':<34} {'member':<8} {'strength':>8}  level")
     for name, label, member, strength, level in rows:
         print(f"{name[:32]:<32} {label[:34]:<34} {member:<8} {strength:>8.2f}  {level}")
     print()
+    print(f"the other commands find this stack through {STACK_FILE} in the data directory")
     print("a bearer token for the first member (valid 12 hours):")
     print(f"  {token}")
     print(

@@ -6,22 +6,13 @@ identity-resolution has applied it."""
 
 from __future__ import annotations
 
-import os
 from datetime import UTC, datetime
-from pathlib import Path
 
 import grpc
 
-from commsintel.contracts.auth import dev_signing_key, issue_operator_token
+from commsintel.contracts.auth import issue_operator_token
 from commsintel.contracts.proto.identity.v1 import identity_pb2 as pb
 from commsintel.contracts.proto.identity.v1 import identity_pb2_grpc as pb_grpc
-
-SIGNING_KEY_VARIABLE = "COMMSINTEL_IDENTITY_SIGNING_KEY"
-
-
-def operator_signing_key(key_file: Path) -> str:
-    """The deployment's key from the identity service's environment, else the dev key."""
-    return os.environ.get(SIGNING_KEY_VARIABLE) or dev_signing_key(key_file)
 
 
 async def create_workspace(

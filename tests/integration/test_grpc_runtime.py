@@ -161,3 +161,40 @@ async def test_bad_requests_missing_tokens_and_bugs_get_short_canonical_answers(
             )
     finally:
         await server.stop(grace=None)
+
+
+async def test_reflection_answers_as_v1_and_v1alpha_listing_every_service() -> None:
+    from grpc_reflection.v1alpha import reflection_pb2
+
+    server, port = await start_grpc_server(
+        "127.0.0.1:0",
+        lambda s: pb_grpc.add_IntelligenceServiceServicer_to_server(EchoCaller(), s),
+        ["commsintel.intelligence.v1.IntelligenceService"],
+        [CallerInterceptor(KEY, configure_tracing("reflection-test"))],
+    )
+    try:
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+            for package in ("grpc.reflection.v1", "grpc.reflection.v1alpha"):
+                # No token: reflection is public, like health.
+                ask = channel.stream_stream(
+                    f"/{package}.ServerReflection/ServerReflectionInfo",
+                    request_serializer=reflection_pb2.ServerReflectionRequest.SerializeToString,
+                    response_deserializer=reflection_pb2.ServerReflectionResponse.FromString,
+                )
+                requests = [
+                    reflection_pb2.ServerReflectionRequest(list_services=""),
+                    reflection_pb2.ServerReflectionRequest(
+                        file_containing_symbol="commsintel.intelligence.v1.IntelligenceService"
+                    ),
+                ]
+                listed, described = [answer async for answer in ask(iter(requests))]
+                names = {s.name for s in listed.list_services_response.service}
+                assert {
+                    "commsintel.intelligence.v1.IntelligenceService",
+                    "grpc.health.v1.Health",
+                    "grpc.reflection.v1.ServerReflection",
+                    "grpc.reflection.v1alpha.ServerReflection",
+                } <= names, package
+                assert described.file_descriptor_response.file_descriptor_proto, package
+    finally:
+        await server.stop(None)

@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection
+from grpc_reflection.v1alpha import reflection, reflection_pb2, reflection_pb2_grpc
 from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
 
@@ -211,6 +211,29 @@ def _bearer(value: str) -> str:
 LIVENESS = "liveness"
 
 
+REFLECTION_V1 = "grpc.reflection.v1.ServerReflection"
+
+
+def enable_reflection(service_names: Sequence[str], server: grpc.aio.Server) -> None:
+    """Server reflection as grpc.reflection.v1 and v1alpha. grpcio-reflection (1.85)
+    serves only v1alpha, while grpcurl and newer clients ask v1 first; v1 is the same
+    messages under a new package name, so one servicer answers both."""
+    names = (*service_names, reflection.SERVICE_NAME, REFLECTION_V1)
+    servicer = reflection.aio.ReflectionServicer(names)
+    reflection_pb2_grpc.add_ServerReflectionServicer_to_server(servicer, server)
+    v1 = grpc.method_handlers_generic_handler(
+        REFLECTION_V1,
+        {
+            "ServerReflectionInfo": grpc.stream_stream_rpc_method_handler(
+                servicer.ServerReflectionInfo,
+                request_deserializer=reflection_pb2.ServerReflectionRequest.FromString,
+                response_serializer=reflection_pb2.ServerReflectionResponse.SerializeToString,
+            )
+        },
+    )
+    server.add_generic_rpc_handlers((v1,))
+
+
 async def start_grpc_server(
     bind: str,
     register: Callable[[grpc.aio.Server], None],
@@ -228,9 +251,7 @@ async def start_grpc_server(
     ready_now = health_servicer is None
     health_servicer = health_servicer or health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-    reflection.enable_server_reflection(
-        (*service_names, health.SERVICE_NAME, reflection.SERVICE_NAME), server
-    )
+    enable_reflection((*service_names, health.SERVICE_NAME), server)
     port = server.add_insecure_port(bind)
     if port == 0:
         raise OSError(f"cannot bind gRPC server to {bind}")

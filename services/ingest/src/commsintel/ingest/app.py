@@ -25,6 +25,7 @@ from commsintel.ingest.adapters.record_directory import RecordDirectory
 from commsintel.ingest.adapters.send_store import SendStore
 from commsintel.ingest.adapters.store import IngestStore
 from commsintel.ingest.archive_import import ImportProgress, import_archive
+from commsintel.ingest.calendar_import import CalendarImportProgress, import_calendar_archive
 from commsintel.ingest.config import IngestSettings
 from commsintel.ingest.domain.sightings import archive_mailbox
 from commsintel.ingest.mailbox_commands import MailboxCommands
@@ -53,6 +54,7 @@ class IngestService:
     supervisor: SyncSupervisor
     commands: MailboxCommands
     sending: SendCommands
+    calendars: CalendarStore
 
     @property
     def grpc_port(self) -> int:
@@ -86,6 +88,27 @@ class IngestService:
             publisher=EventPublisher(self.runtime.broker),
             now=utc_now(),
             batch_size=self.settings.batch_size,
+            on_progress=on_progress,
+        )
+
+    async def import_calendar_archive(
+        self,
+        path: Path,
+        *,
+        workspace_id: str,
+        member_id: str,
+        owner_address: str,
+        on_progress: Callable[[CalendarImportProgress], None] = lambda progress: None,
+    ) -> CalendarImportProgress:
+        """An .ics file or a directory of them, into the same archive mailbox as the
+        member's imported mail."""
+        return await import_calendar_archive(
+            path,
+            archive_mailbox(workspace_id, member_id, owner_address),
+            store=self.store,
+            calendars=self.calendars,
+            publisher=EventPublisher(self.runtime.broker),
+            now=utc_now(),
             on_progress=on_progress,
         )
 
@@ -156,4 +179,6 @@ def build(settings: IngestSettings) -> IngestService:
     runtime = ServiceRuntime(
         SERVICE_NAME, broker, mongo, prepare_store, endpoint, closers=[identity_channel.close]
     )
-    return IngestService(settings, runtime, store, contents, intake, supervisor, commands, sending)
+    return IngestService(
+        settings, runtime, store, contents, intake, supervisor, commands, sending, calendars
+    )

@@ -66,8 +66,10 @@ async def sync_calendar(
     window_days_back: int = DEFAULT_DAYS_BACK,
     window_days_ahead: int = DEFAULT_DAYS_AHEAD,
     batch_size: int = 200,
+    remove_missing: bool = True,
 ) -> CalendarSyncResult:
-    """One pass over every calendar of `source` for `mailbox`.
+    """One pass over every calendar of `source` for `mailbox`. `remove_missing=False`
+    (an import of files) leaves calendars the source does not list alone.
 
     Raises the source's CalendarAuthFailed / CalendarUnavailable / CalendarServerError;
     what was saved before the failure stays saved, and the next pass goes on from there.
@@ -86,6 +88,8 @@ async def sync_calendar(
         ):
             await sync.calendar(source, calendar)
         result.calendars += 1
+    if not remove_missing:
+        return result
     seen = {calendar.calendar_id for calendar in calendars}
     for calendar_id in sorted(await store.calendar_ids(mailbox.mailbox_id) - seen):
         await sync.calendar_removed(calendar_id)
