@@ -138,9 +138,11 @@ def mailbox(dovecot: Dovecot) -> TestMailbox:
 
 
 @contextmanager
-def _running_dovecot(passwords: dict[str, str]) -> Iterator[Dovecot]:
+def _running_dovecot(
+    passwords: dict[str, str], oauth_introspection_url: str | None = None
+) -> Iterator[Dovecot]:
     try:
-        with running_dovecot(passwords) as server:
+        with running_dovecot(passwords, oauth_introspection_url) as server:
             yield Dovecot(server.host, server.port, passwords)
     except DovecotUnavailable as missing:
         pytest.skip(str(missing))
