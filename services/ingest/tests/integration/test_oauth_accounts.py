@@ -3,10 +3,18 @@ tokens by introspection (decision 0023)."""
 
 from __future__ import annotations
 
+import asyncio
+import imaplib
+import logging
+import time
 from collections.abc import Iterator
 
+import grpc
 import pytest
+from pymongo import AsyncMongoClient
 
+from commsintel.contracts.events import SyncProgressed
+from commsintel.contracts.proto.ingest.v1 import ingest_pb2 as pb
 from commsintel.ingest.adapters.imap import ImapAccount, ImapAuthFailed, ImapSession
 from commsintel.ingest.adapters.oauth import (
     OAuthClient,
@@ -22,6 +30,7 @@ from services.ingest.tests.integration.oauth_server import (
     AuthorizationServer,
     running_authorization_server,
 )
+from services.ingest.tests.integration.test_mailbox_service import running_ingest
 
 USER = "carol"
 REDIRECT = "https://app.example/oauth/callback"
@@ -104,3 +113,156 @@ async def test_dovecot_accepts_a_live_token_and_refuses_an_expired_one(provider,
         async with ImapSession(account("at-not-a-token-" + "y" * 20)):
             pass
     assert "at-not-a-token" not in str(failed.value)
+
+
+def mail(n: int) -> bytes:
+    return (
+        f"From: Priya Shah <priya.shah@brightpath.com>\r\nTo: Carol <carol@northwind.io>\r\n"
+        f"Subject: renewal #{n}\r\nMessage-ID: <oauth-{n}@brightpath.com>\r\n"
+        "Date: Tue, 02 Jan 2024 10:00:00 +0000\r\n\r\nHi.\r\n"
+    ).encode()
+
+
+def put(dovecot: Dovecot, *numbers: int) -> None:
+    """Mail arriving from elsewhere: plain imaplib with the user's password."""
+    imap = imaplib.IMAP4(dovecot.host, dovecot.port, timeout=10)
+    try:
+        imap.login(USER, dovecot.passwords[USER])
+        for n in numbers:
+            typ, data = imap.append("INBOX", None, None, mail(n))
+            assert typ == "OK", data
+    finally:
+        imap.logout()
+
+
+@pytest.mark.imap
+@pytest.mark.kafka
+@pytest.mark.mongo
+async def test_an_oauth_mailbox_keeps_syncing_across_expiries_then_needs_reauthorization(
+    provider, oauth_dovecot, kafka_bootstrap, mongo_uri, signing_key, caplog
+):
+    caplog.set_level(logging.DEBUG)
+    overrides = dict(
+        oauth_redirect_uri=REDIRECT,
+        oauth_generic_client_id=provider.client_id,
+        oauth_generic_client_secret=provider.client_secret,
+        oauth_generic_authorization_endpoint=provider.authorization_endpoint,
+        oauth_generic_token_endpoint=provider.token_endpoint,
+        oauth_generic_scopes="mail",
+        oauth_generic_imap=f"{oauth_dovecot.host}:{oauth_dovecot.port}:none",
+        poll_interval_seconds=1.0,
+    )
+    responses: list[bytes] = []
+    async with running_ingest(kafka_bootstrap, mongo_uri, signing_key, **overrides) as ingest:
+        member = ingest.as_member("m1")
+        started = await ingest.mailboxes.StartAuthorization(
+            pb.StartAuthorizationRequest(
+                provider=pb.OAUTH_PROVIDER_GENERIC, login_hint="carol@northwind.io"
+            ),
+            metadata=member,
+        )
+        responses.append(started.SerializeToString())
+        code, state = provider.authorize(started.authorization_url, USER)
+        assert state == started.state
+        put(oauth_dovecot, 1, 2, 3)
+        connected = (
+            await ingest.mailboxes.ConnectMailbox(
+                pb.ConnectMailboxRequest(
+                    imap=pb.ImapCredentials(
+                        username=USER, oauth2=pb.OAuth2Grant(state=state, code=code)
+                    ),
+                    owner_addresses=["carol@northwind.io"],
+                ),
+                metadata=member,
+            )
+        ).mailbox
+        responses.append(connected.SerializeToString())
+        assert connected.imap_host == oauth_dovecot.host  # from the provider's preset
+        assert connected.imap_auth == "xoauth2" and connected.oauth_provider == "generic"
+        mailbox_id = connected.mailbox_id
+
+        async def synced(*numbers: int) -> None:
+            wanted = {f"oauth-{n}@brightpath.com" for n in numbers}
+            deadline = time.monotonic() + 30
+            while not wanted <= set(await ingest.synced_keys(mailbox_id)):
+                assert time.monotonic() < deadline, "not synced in time"
+                await asyncio.sleep(0.3)
+
+        await synced(1, 2, 3)
+        # Access tokens live 4 s: new mail keeps arriving across several expiries.
+        for n in range(4, 8):
+            await asyncio.sleep(2.5)
+            put(oauth_dovecot, n)
+            await synced(n)
+        assert provider.refreshes >= 3
+        healthy = await ingest.status(mailbox_id)
+        responses.append(healthy.SerializeToString())
+        assert healthy.status.error == pb.SYNC_ERROR_UNSPECIFIED
+
+        # Consent withdrawn: the next refresh is refused.
+        provider.revoke_all(USER)
+        put(oauth_dovecot, 8)
+        stuck = await ingest.wait_for(
+            mailbox_id,
+            lambda m: m.status.error == pb.SYNC_ERROR_REAUTHORIZATION_NEEDED,
+            timeout=30,
+        )
+        responses.append(stuck.SerializeToString())
+        assert stuck.status.state == pb.SYNC_STATE_ERROR
+        assert "authorize again" in stuck.status.error_message
+        events = [e for e in await ingest.events(SyncProgressed) if e.mailbox_id == mailbox_id]
+        assert events[-1].error_kind == "reauthorization_needed"
+
+        # A new authorization resumes from the same cursors: nothing lost, nothing twice.
+        again = await ingest.mailboxes.StartAuthorization(
+            pb.StartAuthorizationRequest(provider=pb.OAUTH_PROVIDER_GENERIC), metadata=member
+        )
+        code, state = provider.authorize(again.authorization_url, USER)
+        reconnected = await ingest.mailboxes.ReconnectMailbox(
+            pb.ReconnectMailboxRequest(
+                mailbox_id=mailbox_id,
+                imap=pb.ImapCredentials(
+                    username=USER, oauth2=pb.OAuth2Grant(state=state, code=code)
+                ),
+            ),
+            metadata=member,
+        )
+        responses.append(reconnected.SerializeToString())
+        put(oauth_dovecot, 9)
+        await synced(8, 9)
+        keys = await ingest.synced_keys(mailbox_id)
+        assert sorted(keys) == sorted({f"oauth-{n}@brightpath.com" for n in range(1, 10)})
+        back = await ingest.status(mailbox_id)
+        assert back.status.error == pb.SYNC_ERROR_UNSPECIFIED
+
+        # A state is good once, and only for the member who started it.
+        with pytest.raises(grpc.aio.AioRpcError) as reused:
+            await ingest.mailboxes.ReconnectMailbox(
+                pb.ReconnectMailboxRequest(
+                    mailbox_id=mailbox_id,
+                    imap=pb.ImapCredentials(
+                        username=USER, oauth2=pb.OAuth2Grant(state=state, code=code)
+                    ),
+                ),
+                metadata=member,
+            )
+        assert reused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+
+        # No token in any response, event, document or log line.
+        secrets = set(provider.issued) | set(provider.grants) | set(provider.codes)
+        secrets |= {provider.client_secret}
+        assert len(secrets) > 8
+        dumps = [r for r in responses]
+        dumps += [e.model_dump_json().encode() for e in await ingest.events()]
+        client = AsyncMongoClient(mongo_uri)
+        try:
+            database = client[ingest.service.settings.mongo_database]
+            for name in await database.list_collection_names():
+                async for document in database[name].find({}):
+                    dumps.append(repr(document).encode())
+        finally:
+            await client.close()
+        dumps.append(caplog.text.encode())
+        for secret in secrets:
+            for dump in dumps:
+                assert secret.encode() not in dump
