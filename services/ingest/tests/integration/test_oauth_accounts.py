@@ -6,8 +6,10 @@ from __future__ import annotations
 import asyncio
 import imaplib
 import logging
+import threading
 import time
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import grpc
 import pytest
@@ -15,6 +17,8 @@ from pymongo import AsyncMongoClient
 
 from commsintel.contracts.events import SyncProgressed
 from commsintel.contracts.proto.ingest.v1 import ingest_pb2 as pb
+from commsintel.ingest.adapters.caldav_source import CalDavAccount, CalDavSource
+from commsintel.ingest.adapters.calendar_source import CalendarAuthFailed
 from commsintel.ingest.adapters.imap import ImapAccount, ImapAuthFailed, ImapSession
 from commsintel.ingest.adapters.oauth import (
     OAuthClient,
@@ -266,3 +270,43 @@ async def test_an_oauth_mailbox_keeps_syncing_across_expiries_then_needs_reautho
         for secret in secrets:
             for dump in dumps:
                 assert secret.encode() not in dump
+
+
+async def test_caldav_sends_the_access_token_as_a_bearer_and_never_shows_it():
+    seen: list[str] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def _refuse(self) -> None:
+            seen.append(self.headers.get("Authorization", ""))
+            body = f"token {self.headers.get('Authorization', '')} refused".encode()
+            self.send_response(401)
+            self.send_header("WWW-Authenticate", 'Bearer realm="cal"')
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        do_GET = do_PROPFIND = do_OPTIONS = do_REPORT = _refuse
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    token = "at-calendar-" + "z" * 30
+    source = CalDavSource(
+        CalDavAccount(
+            f"http://127.0.0.1:{server.server_address[1]}/cal/",
+            "carol",
+            bearer_token=token,
+            destinations=LOOPBACK_ALLOWED,
+        )
+    )
+    try:
+        with pytest.raises(CalendarAuthFailed) as refused:
+            await source.calendars()
+    finally:
+        await source.aclose()
+        server.shutdown()
+        server.server_close()
+    assert f"Bearer {token}" in seen
+    assert token not in str(refused.value)

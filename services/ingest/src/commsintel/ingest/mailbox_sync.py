@@ -367,9 +367,12 @@ class CalendarSyncer(_WakeableLoop):
         timings: SyncTimings,
         clock: Callable[[], datetime] = utc_now,
         destinations: DestinationPolicy = PUBLIC_ONLY,
+        oauth: OAuthAccounts | None = None,
     ) -> None:
         super().__init__()
         self.mailbox = record.mailbox
+        self._oauth = oauth
+        self._bearer_refused = False  # the server refused the last access token
         self._status = record.calendar_status
         self._destinations = destinations
         self._store = store
@@ -384,8 +387,20 @@ class CalendarSyncer(_WakeableLoop):
             try:
                 await self.sync_pass()
                 self._failures = 0
+            except (ReauthorizationNeeded, TokenEndpointUnavailable) as error:
+                self._failures += 1
+                kind: SyncErrorKind = (
+                    "reauthorization_needed"
+                    if isinstance(error, ReauthorizationNeeded)
+                    else "unreachable"
+                )
+                message = str(error) or "the provider refused to renew access: authorize again"
+                self._status = sync_failed(self._status, kind, message, self._clock())
+                await self._store.save_calendar_status(self.mailbox.mailbox_id, self._status)
+                delay = self._timings.retry_after(self._failures)
             except CalendarSourceError as error:
                 self._failures += 1
+                self._bearer_refused = error.kind == "auth_failed"
                 self._status = sync_failed(self._status, error.kind, str(error), self._clock())
                 await self._store.save_calendar_status(self.mailbox.mailbox_id, self._status)
                 if error.kind != "auth_failed":
@@ -412,8 +427,21 @@ class CalendarSyncer(_WakeableLoop):
         with tracer.start_as_current_span("ingest.calendar_pass") as span:
             span.set_attribute("commsintel.mailbox_id", self.mailbox.mailbox_id)
             if link.kind == "caldav":
+                bearer = None
+                if password is None and record.oauth is not None and self._oauth is not None:
+                    # The mailbox's own OAuth2 access token (e.g. Google's CalDAV).
+                    bearer = await self._oauth.access_token(
+                        self.mailbox.mailbox_id, auth_failed=self._bearer_refused
+                    )
+                    self._bearer_refused = False
                 caldav = CalDavSource(
-                    CalDavAccount(url, link.username or None, password, destinations=policy)
+                    CalDavAccount(
+                        url,
+                        link.username or None,
+                        password,
+                        destinations=policy,
+                        bearer_token=bearer,
+                    )
                 )
                 try:
                     result = await self._sync(caldav)
@@ -496,6 +524,7 @@ class SyncSupervisor:
                     publisher=self._publisher,
                     timings=self._timings,
                     destinations=self._destinations,
+                    oauth=self._oauth,
                 )
             )
         running = []
