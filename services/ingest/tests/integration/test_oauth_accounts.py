@@ -4,8 +4,10 @@ tokens by introspection (decision 0023)."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import imaplib
 import logging
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -13,10 +15,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import grpc
 import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult
 from pymongo import AsyncMongoClient
 
 from commsintel.contracts.events import SyncProgressed
 from commsintel.contracts.proto.ingest.v1 import ingest_pb2 as pb
+from commsintel.contracts.proto.ingest.v1 import ingest_pb2_grpc as pb_grpc
 from commsintel.ingest.adapters.caldav_source import CalDavAccount, CalDavSource
 from commsintel.ingest.adapters.calendar_source import CalendarAuthFailed
 from commsintel.ingest.adapters.imap import ImapAccount, ImapAuthFailed, ImapSession
@@ -310,3 +315,104 @@ async def test_caldav_sends_the_access_token_as_a_bearer_and_never_shows_it():
         server.server_close()
     assert f"Bearer {token}" in seen
     assert token not in str(refused.value)
+
+
+class OAuthSmtp:
+    """An SMTP submission server (aiosmtpd) that takes XOAUTH2 and checks the token with
+    the authorization server's introspection, like Gmail's or Office 365's."""
+
+    def __init__(self, provider: AuthorizationServer) -> None:
+        self.provider = provider
+        self.tokens_used: list[str] = []
+        self.received: list[bytes] = []
+
+    async def auth_XOAUTH2(self, server, args):
+        decoded = base64.b64decode(args[1]).decode()
+        fields = dict(part.split("=", 1) for part in decoded.split("\x01") if "=" in part)
+        token = fields.get("auth", "").removeprefix("Bearer ")
+        answer = self.provider.introspect({"token": token})
+        ok = answer.get("active") is True and answer.get("username") == fields.get("user")
+        if ok:
+            self.tokens_used.append(token)
+        return AuthResult(success=ok, handled=False)
+
+    async def handle_DATA(self, server, session, envelope):
+        self.received.append(envelope.content)
+        return "250 Message accepted"
+
+
+@pytest.mark.imap
+@pytest.mark.kafka
+@pytest.mark.mongo
+@pytest.mark.smtp
+async def test_a_refresh_token_from_elsewhere_connects_and_smtp_sends_with_fresh_tokens(
+    provider, oauth_dovecot, kafka_bootstrap, mongo_uri, signing_key
+):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        smtp_port = probe.getsockname()[1]
+    smtp = OAuthSmtp(provider)
+    controller = Controller(
+        smtp, hostname="127.0.0.1", port=smtp_port, auth_required=True, auth_require_tls=False
+    )
+    controller.start()
+    overrides = dict(
+        oauth_generic_client_id=provider.client_id,
+        oauth_generic_client_secret=provider.client_secret,
+        oauth_generic_authorization_endpoint=provider.authorization_endpoint,
+        oauth_generic_token_endpoint=provider.token_endpoint,
+        oauth_generic_imap=f"{oauth_dovecot.host}:{oauth_dovecot.port}:none",
+        oauth_generic_smtp=f"127.0.0.1:{smtp_port}:none",
+        send_rate_per_minute=600,
+    )
+    try:
+        async with running_ingest(kafka_bootstrap, mongo_uri, signing_key, **overrides) as ingest:
+            member = ingest.as_member("m1")
+            refresh_token = provider.grant_directly(USER)
+            with pytest.raises(grpc.aio.AioRpcError) as no_provider:
+                await ingest.mailboxes.ConnectMailbox(
+                    pb.ConnectMailboxRequest(
+                        imap=pb.ImapCredentials(
+                            username=USER, oauth2=pb.OAuth2Grant(refresh_token=refresh_token)
+                        ),
+                        owner_addresses=["carol@northwind.io"],
+                    ),
+                    metadata=member,
+                )
+            assert no_provider.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+            connected = (
+                await ingest.mailboxes.ConnectMailbox(
+                    pb.ConnectMailboxRequest(
+                        imap=pb.ImapCredentials(
+                            username=USER,
+                            oauth2=pb.OAuth2Grant(
+                                provider=pb.OAUTH_PROVIDER_GENERIC, refresh_token=refresh_token
+                            ),
+                        ),
+                        owner_addresses=["carol@northwind.io"],
+                    ),
+                    metadata=member,
+                )
+            ).mailbox
+            assert connected.smtp_host == "127.0.0.1" and connected.smtp_port == smtp_port
+            send = pb_grpc.SendServiceStub(ingest.channel)
+            for n in range(2):
+                if n:
+                    await asyncio.sleep(4.5)  # the first access token has expired
+                sent = await send.SendEmail(
+                    pb.SendEmailRequest(
+                        mailbox_id=connected.mailbox_id,
+                        idempotency_key=f"send-{n}",
+                        to=["priya.shah@brightpath.com"],
+                        subject=f"renewal {n}",
+                        text_body="Hello",
+                    ),
+                    metadata=member,
+                )
+                assert sent.state == pb.DELIVERY_STATE_SENT, sent.failure
+            assert len(smtp.received) == 2
+            assert len(set(smtp.tokens_used)) == 2  # a new token for the second send
+            for token in smtp.tokens_used:
+                assert token.encode() not in sent.SerializeToString()
+    finally:
+        controller.stop()
