@@ -144,3 +144,45 @@ def test_state_machine_only_leaves_needs_reauthorization_by_a_new_grant(lifetime
         assert credential.provider == "microsoft"
     # a new authorization always brings it back
     assert usable(granted("microsoft", now, lifetime))
+
+
+def settings(**overrides):
+    from commsintel.ingest.config import IngestSettings
+
+    return IngestSettings(signing_key="k" * 32, encryption_key="A" * 43 + "=", **overrides)
+
+
+def test_operator_settings_offer_only_the_configured_providers():
+    assert settings().oauth_clients() == {}
+    clients = settings(
+        oauth_redirect_uri="https://app.example/cb",
+        oauth_google_client_id="g-id",
+        oauth_google_client_secret="g-secret",
+        oauth_microsoft_client_id="m-id",
+        oauth_microsoft_tenant="contoso",
+        oauth_generic_client_id="x-id",
+        oauth_generic_token_endpoint="https://idp.example/token",
+        oauth_generic_authorization_endpoint="https://idp.example/auth",
+        oauth_generic_scopes="mail offline_access",
+        oauth_generic_imap="mail.example:143:starttls",
+        oauth_generic_smtp="mail.example:587",
+    ).oauth_clients()
+    assert sorted(clients) == ["generic", "google", "microsoft"]
+    assert clients["google"].provider is GOOGLE
+    assert clients["google"].client_secret == "g-secret"
+    assert "g-secret" not in repr(clients["google"])
+    assert clients["microsoft"].provider.token_endpoint.startswith(
+        "https://login.microsoftonline.com/contoso/"
+    )
+    generic_provider = clients["generic"].provider
+    assert generic_provider.imap == Endpoint("mail.example", 143, "starttls")
+    assert generic_provider.smtp == Endpoint("mail.example", 587, "tls")
+    assert generic_provider.scopes == ("mail", "offline_access")
+    assert {c.redirect_uri for c in clients.values()} == {"https://app.example/cb"}
+
+
+def test_a_malformed_generic_server_setting_is_refused_at_start():
+    with pytest.raises(ValueError):
+        settings(oauth_generic_imap="mail.example")
+    with pytest.raises(ValueError):
+        settings(oauth_generic_smtp="mail.example:587:ssl")

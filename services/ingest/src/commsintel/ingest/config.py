@@ -92,6 +92,12 @@ class IngestSettings(GrpcServiceSettings):
         "", description="Generic provider's SMTP server, host:port[:tls|starttls|none]"
     )
 
+    @field_validator("oauth_generic_imap", "oauth_generic_smtp")
+    @classmethod
+    def _servers_parse(cls, value: str) -> str:
+        _endpoint(value)
+        return value
+
     @field_validator("outbound_allowed_networks")
     @classmethod
     def _networks_parse(cls, value: str) -> str:
