@@ -82,6 +82,13 @@ class AuthorizationServer:
                 if grant.username == username:
                     grant.revoked = True
 
+    def end_access_tokens(self, username: str) -> None:
+        """The provider ends every live access token early (the refresh token still works)."""
+        with self.lock:
+            for token, (grant, _) in list(self.access.items()):
+                if grant.username == username:
+                    del self.access[token]
+
     def _new_grant(self, username: str) -> _Grant:
         grant = _Grant(username, "rt-" + secrets.token_urlsafe(24))
         self.grants[grant.refresh_token] = grant

@@ -7,7 +7,9 @@ import asyncio
 import base64
 import imaplib
 import logging
+import shutil
 import socket
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -416,3 +418,71 @@ async def test_a_refresh_token_from_elsewhere_connects_and_smtp_sends_with_fresh
                 assert token.encode() not in sent.SerializeToString()
     finally:
         controller.stop()
+
+
+@pytest.mark.imap
+@pytest.mark.kafka
+@pytest.mark.mongo
+async def test_a_token_ended_early_is_refreshed_after_the_auth_failure(
+    kafka_bootstrap, mongo_uri, signing_key
+):
+    with (
+        running_authorization_server(lifetime=3600) as hour,
+        _running_dovecot(
+            {USER: "not-used-" + "x" * 20}, oauth_introspection_url=hour.introspection_endpoint
+        ) as server,
+    ):
+        overrides = dict(
+            oauth_generic_client_id=hour.client_id,
+            oauth_generic_client_secret=hour.client_secret,
+            oauth_generic_authorization_endpoint=hour.authorization_endpoint,
+            oauth_generic_token_endpoint=hour.token_endpoint,
+            oauth_generic_imap=f"{server.host}:{server.port}:none",
+        )
+        async with running_ingest(kafka_bootstrap, mongo_uri, signing_key, **overrides) as ingest:
+            put(server, 1)
+            connected = (
+                await ingest.mailboxes.ConnectMailbox(
+                    pb.ConnectMailboxRequest(
+                        imap=pb.ImapCredentials(
+                            username=USER,
+                            oauth2=pb.OAuth2Grant(
+                                provider=pb.OAUTH_PROVIDER_GENERIC,
+                                refresh_token=hour.grant_directly(USER),
+                            ),
+                        ),
+                        owner_addresses=["carol@northwind.io"],
+                    ),
+                    metadata=ingest.as_member("m1"),
+                )
+            ).mailbox
+            await ingest.wait_for(
+                connected.mailbox_id, lambda m: m.status.state == pb.SYNC_STATE_IDLE
+            )
+            refreshes = hour.refreshes
+            # The provider ends the hour token early and the session drops: the next
+            # login is refused, ingest refreshes once and goes on.
+            hour.end_access_tokens(USER)
+            kicked = await asyncio.to_thread(
+                subprocess.run,
+                [
+                    shutil.which("doveadm", path="/usr/bin:/usr/sbin") or "doveadm",
+                    "-c",
+                    str(server.directory / "dovecot.conf"),
+                    "kick",
+                    USER,
+                ],
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            assert kicked.returncode == 0, kicked.stderr
+            put(server, 2)
+            deadline = time.monotonic() + 30
+            wanted = {"oauth-1@brightpath.com", "oauth-2@brightpath.com"}
+            while not wanted <= set(await ingest.synced_keys(connected.mailbox_id)):
+                assert time.monotonic() < deadline, "not synced after the early end"
+                await asyncio.sleep(0.3)
+            assert hour.refreshes == refreshes + 1
+            status = await ingest.status(connected.mailbox_id)
+            assert status.status.error == pb.SYNC_ERROR_UNSPECIFIED
