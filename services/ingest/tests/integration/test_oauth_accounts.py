@@ -496,3 +496,68 @@ async def test_a_token_ended_early_is_refreshed_after_the_auth_failure(
                     and m.status.error == pb.SYNC_ERROR_UNSPECIFIED
                 ),
             )
+
+
+@pytest.mark.imap
+@pytest.mark.kafka
+@pytest.mark.mongo
+async def test_a_caldav_calendar_from_the_preset_uses_the_mailbox_token(
+    provider, oauth_dovecot, kafka_bootstrap, mongo_uri, signing_key
+):
+    seen: list[tuple[str, str]] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def _refuse(self) -> None:
+            seen.append((self.path, self.headers.get("Authorization", "")))
+            self.send_response(401)
+            self.send_header("WWW-Authenticate", 'Bearer realm="cal"')
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        do_GET = do_PROPFIND = do_OPTIONS = do_REPORT = _refuse
+
+        def log_message(self, *args) -> None:
+            pass
+
+    web = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=web.serve_forever, daemon=True).start()
+    overrides = dict(
+        oauth_generic_client_id=provider.client_id,
+        oauth_generic_client_secret=provider.client_secret,
+        oauth_generic_authorization_endpoint=provider.authorization_endpoint,
+        oauth_generic_token_endpoint=provider.token_endpoint,
+        oauth_generic_imap=f"{oauth_dovecot.host}:{oauth_dovecot.port}:none",
+        oauth_generic_caldav_url=f"http://127.0.0.1:{web.server_address[1]}/dav/{{username}}/",
+    )
+    try:
+        async with running_ingest(kafka_bootstrap, mongo_uri, signing_key, **overrides) as ingest:
+            connected = (
+                await ingest.mailboxes.ConnectMailbox(
+                    pb.ConnectMailboxRequest(
+                        imap=pb.ImapCredentials(
+                            username=USER,
+                            oauth2=pb.OAuth2Grant(
+                                provider=pb.OAUTH_PROVIDER_GENERIC,
+                                refresh_token=provider.grant_directly(USER),
+                            ),
+                        ),
+                        owner_addresses=["carol@northwind.io"],
+                        calendar=pb.CalendarSource(caldav=pb.CaldavCalendar()),
+                    ),
+                    metadata=ingest.as_member("m1"),
+                )
+            ).mailbox
+            assert connected.calendar_kind == "caldav"
+            assert connected.calendar_url.startswith("http://127.0.0.1:")
+            refused = await ingest.wait_for(
+                connected.mailbox_id,
+                lambda m: m.calendar_status.error == pb.SYNC_ERROR_AUTH_FAILED,
+            )
+            assert seen and seen[0][0].startswith(f"/dav/{USER}/")
+            assert seen[0][1].startswith("Bearer at-")
+            assert seen[0][1].removeprefix("Bearer ") in provider.issued
+            token = seen[0][1].removeprefix("Bearer ").encode()
+            assert token not in refused.SerializeToString()
+    finally:
+        web.shutdown()
+        web.server_close()

@@ -91,6 +91,11 @@ class IngestSettings(GrpcServiceSettings):
     oauth_generic_smtp: str = Field(
         "", description="Generic provider's SMTP server, host:port[:tls|starttls|none]"
     )
+    oauth_generic_caldav_url: str = Field(
+        "",
+        description="Generic provider's CalDAV URL ({username} is replaced by the "
+        "account's address), used with the access token as a bearer",
+    )
 
     @field_validator("oauth_generic_imap", "oauth_generic_smtp")
     @classmethod
@@ -132,6 +137,7 @@ class IngestSettings(GrpcServiceSettings):
                 scopes=tuple(self.oauth_generic_scopes.replace(",", " ").split()),
                 imap=_endpoint(self.oauth_generic_imap),
                 smtp=_endpoint(self.oauth_generic_smtp),
+                caldav_url=self.oauth_generic_caldav_url,
             )
             clients["generic"] = OAuthClient(
                 provider,

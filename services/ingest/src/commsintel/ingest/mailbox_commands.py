@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
+from urllib.parse import quote
 
 from commsintel.contracts import ids
 from commsintel.contracts.auth import Caller
@@ -102,7 +103,7 @@ class MailboxCommands:
         smtp: SmtpConnection | None = None,
         sender_name: str = "",
     ) -> MailboxRecord:
-        imap, smtp = await self._with_preset(caller, imap, smtp)
+        imap, smtp, calendar = await self._with_preset(caller, imap, smtp, calendar)
         owners = _owner_addresses(owner_addresses, imap.endpoint.username)
         entries = _entries(blocklist)
         await self._check_destinations(imap, calendar, smtp)
@@ -194,7 +195,7 @@ class MailboxCommands:
         record = await self.get(caller, mailbox_id)
         if record.source != "imap":
             raise InvalidArgument("an imported archive has no credentials to replace")
-        imap, smtp = await self._with_preset(caller, imap, smtp)
+        imap, smtp, calendar = await self._with_preset(caller, imap, smtp, calendar)
         if record.imap is not None and (
             imap.endpoint.host.lower(),
             imap.endpoint.port,
@@ -230,12 +231,20 @@ class MailboxCommands:
         return record
 
     async def _with_preset(
-        self, caller: Caller, imap: ImapConnection, smtp: SmtpConnection | None
-    ) -> tuple[ImapConnection, SmtpConnection | None]:
+        self,
+        caller: Caller,
+        imap: ImapConnection,
+        smtp: SmtpConnection | None,
+        calendar: CalendarConnection | None,
+    ) -> tuple[ImapConnection, SmtpConnection | None, CalendarConnection | None]:
         """An OAuth2 account's servers from its provider's preset where the member left
-        them out: IMAP when no host is given, SMTP when no SMTP settings are."""
+        them out: IMAP when no host is given, SMTP when no SMTP settings are, the CalDAV
+        URL when a CalDAV calendar is asked for without one."""
+        no_caldav_url = calendar is not None and not calendar.link.url
         if imap.oauth is None:
-            return imap, smtp
+            if no_caldav_url:
+                raise InvalidArgument("calendar.caldav.url must be an http(s) URL")
+            return imap, smtp, calendar
         if self._oauth is None:
             raise InvalidArgument("OAuth2 accounts are not configured on this server")
         if not imap.endpoint.username:
@@ -269,7 +278,15 @@ class MailboxCommands:
                     imap.endpoint.username,
                 )
             )
-        return imap, smtp
+        if calendar is not None and no_caldav_url:
+            if preset is None or not preset.caldav_url:
+                raise InvalidArgument(
+                    f"calendar.caldav.url is required (no CalDAV preset for {provider_name})"
+                )
+            url = preset.caldav_url.format(username=quote(imap.endpoint.username, safe="@"))
+            link = replace(calendar.link, url=url, username=imap.endpoint.username)
+            calendar = replace(calendar, link=link)
+        return imap, smtp, calendar
 
     async def _secrets(
         self,

@@ -385,7 +385,8 @@ def _smtp(request: pb.SmtpSettings, imap: pb.ImapCredentials) -> SmtpConnection:
 def _calendar(request: pb.CalendarSource) -> CalendarConnection:
     kind = request.WhichOneof("source")
     if kind == "caldav":
-        if not request.caldav.url.startswith(("http://", "https://")):
+        # Empty: the OAuth2 provider's preset CalDAV URL (checked by the commands).
+        if request.caldav.url and not request.caldav.url.startswith(("http://", "https://")):
             raise InvalidArgument("calendar.caldav.url must be an http(s) URL")
         return CalendarConnection(
             CalendarLink("caldav", request.caldav.url, request.caldav.username),
