@@ -181,6 +181,21 @@ def running_authorization_server(
             self.wfile.write(payload)
 
         def do_GET(self) -> None:
+            if self.path == "/.well-known/oauth-authorization-server":
+                payload = json.dumps(
+                    {
+                        "issuer": server.base_url,
+                        "authorization_endpoint": server.authorization_endpoint,
+                        "token_endpoint": server.token_endpoint,
+                        "introspection_endpoint": server.introspection_endpoint,
+                    }
+                ).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+                return
             self.send_response(302 if self.path.startswith("/authorize") else 404)
             self.send_header("Location", "/?" + urlencode({"error": "use authorize()"}))
             self.send_header("Content-Length", "0")

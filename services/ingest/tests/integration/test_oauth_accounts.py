@@ -76,7 +76,7 @@ def client_for(provider: AuthorizationServer, dovecot: Dovecot | None = None) ->
 async def test_code_flow_with_pkce_then_refresh_and_revocation(provider):
     tokens = OAuthTokens(LOOPBACK_ALLOWED)
     client = client_for(provider)
-    request = tokens.authorization_request(client, login_hint="carol@example.com")
+    request = await tokens.authorization_request(client, login_hint="carol@example.com")
     assert "code_challenge=" in request.url and request.state in request.url
     assert "login_hint=carol%40example.com" in request.url
     assert request.code_verifier not in request.url
@@ -95,6 +95,23 @@ async def test_code_flow_with_pkce_then_refresh_and_revocation(provider):
     with pytest.raises(TokenRefused) as refused:
         await tokens.refresh(client, grant.refresh_token)
     assert grant.refresh_token not in str(refused.value)
+
+
+async def test_a_generic_provider_given_by_its_issuer_discovers_its_endpoints(provider):
+    tokens = OAuthTokens(LOOPBACK_ALLOWED)
+    client = OAuthClient(
+        generic(issuer=provider.base_url, scopes=("mail",)),
+        provider.client_id,
+        provider.client_secret,
+        REDIRECT,
+    )
+    request = await tokens.authorization_request(client)
+    assert request.url.startswith(provider.authorization_endpoint + "?")
+    grant = await tokens.refresh(client, provider.grant_directly(USER))
+    assert grant.access_token in provider.issued
+    elsewhere = OAuthClient(generic(issuer="http://127.0.0.1:9/", scopes=()), "x")
+    with pytest.raises(TokenEndpointUnavailable):
+        await tokens.refresh(elsewhere, "rt-anything")
 
 
 async def test_the_token_endpoint_is_an_outbound_fetch_checked_by_the_policy(provider):

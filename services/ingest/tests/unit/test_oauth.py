@@ -186,3 +186,9 @@ def test_a_malformed_generic_server_setting_is_refused_at_start():
         settings(oauth_generic_imap="mail.example")
     with pytest.raises(ValueError):
         settings(oauth_generic_smtp="mail.example:587:ssl")
+
+
+def test_a_generic_provider_needs_an_issuer_or_a_token_endpoint():
+    with pytest.raises(ValueError):
+        generic(scopes=("mail",))
+    assert generic(issuer="https://idp.example", scopes=()).token_endpoint == ""

@@ -78,6 +78,11 @@ class IngestSettings(GrpcServiceSettings):
     oauth_generic_client_secret: SecretStr = Field(
         SecretStr(""), description="Generic provider's client secret"
     )
+    oauth_generic_issuer: str = Field(
+        "",
+        description="Generic provider's issuer URL: endpoints not set below are "
+        "discovered from its metadata (RFC 8414 or OpenID discovery)",
+    )
     oauth_generic_authorization_endpoint: str = Field(
         "", description="Generic provider's authorization endpoint URL"
     )
@@ -130,8 +135,11 @@ class IngestSettings(GrpcServiceSettings):
                 self.oauth_microsoft_client_secret.get_secret_value(),
                 redirect,
             )
-        if self.oauth_generic_client_id and self.oauth_generic_token_endpoint:
+        if self.oauth_generic_client_id and (
+            self.oauth_generic_token_endpoint or self.oauth_generic_issuer
+        ):
             provider = generic(
+                issuer=self.oauth_generic_issuer,
                 authorization_endpoint=self.oauth_generic_authorization_endpoint,
                 token_endpoint=self.oauth_generic_token_endpoint,
                 scopes=tuple(self.oauth_generic_scopes.replace(",", " ").split()),

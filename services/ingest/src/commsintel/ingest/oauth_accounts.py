@@ -87,7 +87,11 @@ class OAuthAccounts:
         self, caller: Caller, provider: ProviderName, login_hint: str
     ) -> StartedAuthorization:
         client = self.client(provider)
-        request = self._tokens.authorization_request(client, login_hint.strip())
+        try:
+            request = await self._tokens.authorization_request(client, login_hint.strip())
+        except TokenEndpointUnavailable as error:
+            log.warning("authorization not started: %s", error)
+            raise Unavailable("the provider's metadata could not be read: retry") from None
         now = self._clock()
         expires_at = now + AUTHORIZATION_TTL
         await self._store.forget_expired_authorizations(now)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import httpx2
@@ -62,11 +62,60 @@ class AuthorizationRequest:
 class OAuthTokens:
     def __init__(self, destinations: DestinationPolicy = PUBLIC_ONLY) -> None:
         self._destinations = destinations
+        self._discovered: dict[str, OAuthProvider] = {}
 
-    def authorization_request(
+    async def resolved(self, client: OAuthClient) -> OAuthClient:
+        """The client with its provider's endpoints: as configured, or discovered from its
+        issuer's metadata (RFC 8414, then OpenID discovery), once per process."""
+        provider = client.provider
+        if provider.token_endpoint and provider.authorization_endpoint:
+            return client
+        if not provider.issuer:
+            raise TokenEndpointUnavailable("the provider has no token endpoint configured")
+        found = self._discovered.get(provider.issuer)
+        if found is None:
+            found = await self._discover(provider)
+            self._discovered[provider.issuer] = found
+        return replace(client, provider=found)
+
+    async def _discover(self, provider: OAuthProvider) -> OAuthProvider:
+        issuer = provider.issuer.rstrip("/")
+        for path in (
+            "/.well-known/oauth-authorization-server",
+            "/.well-known/openid-configuration",
+        ):
+            url = issuer + path
+            try:
+                await asyncio.to_thread(check_url, self._destinations, url)
+            except (DestinationRefused, socket.gaierror, UnicodeError):
+                raise TokenEndpointUnavailable("the issuer's address is refused") from None
+            try:
+                async with httpx2.AsyncClient(timeout=TIMEOUT, follow_redirects=False) as http:
+                    answer = await http.get(url)
+                metadata = answer.json() if answer.status_code == 200 else None
+            except (httpx2.HTTPError, ValueError):
+                metadata = None
+            if not isinstance(metadata, dict) or not isinstance(
+                metadata.get("token_endpoint"), str
+            ):
+                continue
+            if str(metadata.get("issuer", "")).rstrip("/") != issuer:
+                continue  # RFC 8414 section 3.3: the metadata must name the same issuer
+            return replace(
+                provider,
+                token_endpoint=provider.token_endpoint or metadata["token_endpoint"],
+                authorization_endpoint=provider.authorization_endpoint
+                or str(metadata.get("authorization_endpoint", "")),
+                revocation_endpoint=provider.revocation_endpoint
+                or str(metadata.get("revocation_endpoint", "")),
+            )
+        raise TokenEndpointUnavailable("the issuer's metadata could not be read")
+
+    async def authorization_request(
         self, client: OAuthClient, login_hint: str = ""
     ) -> AuthorizationRequest:
         """The URL to send the member's browser to, with a new state and PKCE (S256)."""
+        client = await self.resolved(client)
         provider = client.provider
         session = self._session(client)
         verifier = generate_token(64)
@@ -93,6 +142,8 @@ class OAuthTokens:
         return await self._request(client, call)
 
     async def refresh(self, client: OAuthClient, refresh_token: str) -> TokenGrant:
+        client = await self.resolved(client)
+
         async def call(session: AsyncOAuth2Client) -> dict[str, Any]:
             return await session.refresh_token(
                 client.provider.token_endpoint, refresh_token=refresh_token

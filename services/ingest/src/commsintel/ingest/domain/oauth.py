@@ -40,6 +40,8 @@ class OAuthProvider:
     revocation_endpoint: str = ""
     # Extra authorization parameters: what makes the provider hand out a refresh token.
     authorization_params: tuple[tuple[str, str], ...] = ()
+    # Where the endpoints are discovered (RFC 8414 / OpenID discovery) when not given.
+    issuer: str = ""
 
 
 GOOGLE = OAuthProvider(
@@ -80,15 +82,19 @@ MICROSOFT = microsoft()
 
 def generic(
     *,
-    authorization_endpoint: str,
-    token_endpoint: str,
+    authorization_endpoint: str = "",
+    token_endpoint: str = "",
     scopes: tuple[str, ...],
     imap: Endpoint | None = None,
     smtp: Endpoint | None = None,
     caldav_url: str = "",
     revocation_endpoint: str = "",
+    issuer: str = "",
 ) -> OAuthProvider:
-    """A provider the operator defines in settings (any RFC 6749 authorization server)."""
+    """A provider the operator defines in settings (any RFC 6749 authorization server):
+    its endpoints, or its issuer to discover them from."""
+    if not issuer and not token_endpoint:
+        raise ValueError("a generic provider needs an issuer or a token endpoint")
     return OAuthProvider(
         name="generic",
         authorization_endpoint=authorization_endpoint,
@@ -98,6 +104,7 @@ def generic(
         smtp=smtp,
         caldav_url=caldav_url,
         revocation_endpoint=revocation_endpoint,
+        issuer=issuer,
     )
 
 
