@@ -101,9 +101,15 @@ SEARCH_PATH = os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/sbin"]
 
 
 @contextmanager
-def running_dovecot(passwords: dict[str, str]) -> Iterator[DovecotServer]:
+def running_dovecot(
+    passwords: dict[str, str], oauth_introspection_url: str | None = None
+) -> Iterator[DovecotServer]:
     """A Dovecot of its own on a free loopback port, with these users (name -> password),
-    stopped and deleted on exit."""
+    stopped and deleted on exit.
+
+    With `oauth_introspection_url`, XOAUTH2 and OAUTHBEARER tokens are also checked
+    against that RFC 7662 introspection endpoint (POST; `active` must be true and
+    `username` the user), like a provider's IMAP server checks its own tokens."""
     binary = _dovecot_binary()
     doveadm = shutil.which("doveadm", path=SEARCH_PATH) or "doveadm"
     # Not under a private temp dir (pytest's basetemp is 0700): Dovecot's own users must
@@ -111,6 +117,8 @@ def running_dovecot(passwords: dict[str, str]) -> Iterator[DovecotServer]:
     directory = Path(tempfile.mkdtemp(prefix="commsintel-dovecot-"))
     port = _free_port()
     uid, gid, config = _configure(directory, port)
+    if oauth_introspection_url is not None:
+        config += _oauth2_passdb(directory, oauth_introspection_url)
     conf = directory / "dovecot.conf"
     conf.write_text(config)
     (directory / "passwd").write_text(
@@ -147,6 +155,24 @@ def running_dovecot(passwords: dict[str, str]) -> Iterator[DovecotServer]:
         )
         _wait_until_closed(server.host, port)
         shutil.rmtree(directory, ignore_errors=True)
+
+
+def _oauth2_passdb(directory: Path, introspection_url: str) -> str:
+    """Dovecot's oauth2 passdb (2.3: doc.dovecot.org configuration_manual/authentication/
+    oauth2), after the passwd-file one: a token that is no password falls through to it."""
+    args = directory / "dovecot-oauth2.conf.ext"
+    args.write_text(
+        "introspection_mode = post\n"
+        f"introspection_url = {introspection_url}\n"
+        "force_introspection = yes\n"
+        "username_attribute = username\n"
+        "active_attribute = active\n"
+        "active_value = true\n"
+    )
+    return (
+        "auth_mechanisms = plain login xoauth2 oauthbearer\n"
+        f"passdb {{\n  driver = oauth2\n  mechanisms = xoauth2 oauthbearer\n  args = {args}\n}}\n"
+    )
 
 
 def _dovecot_binary() -> str:

@@ -14,6 +14,7 @@ import itertools
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pytest
 
@@ -33,6 +34,7 @@ class Dovecot:
     host: str
     port: int
     passwords: dict[str, str]
+    directory: Path | None = None  # the server's config and log
     oauth_user = OAUTH_USER
     oauth_token = OAUTH_TOKEN
     _members: Iterator[int] = field(default_factory=lambda: itertools.count(1))
@@ -138,10 +140,12 @@ def mailbox(dovecot: Dovecot) -> TestMailbox:
 
 
 @contextmanager
-def _running_dovecot(passwords: dict[str, str]) -> Iterator[Dovecot]:
+def _running_dovecot(
+    passwords: dict[str, str], oauth_introspection_url: str | None = None
+) -> Iterator[Dovecot]:
     try:
-        with running_dovecot(passwords) as server:
-            yield Dovecot(server.host, server.port, passwords)
+        with running_dovecot(passwords, oauth_introspection_url) as server:
+            yield Dovecot(server.host, server.port, passwords, server.directory)
     except DovecotUnavailable as missing:
         pytest.skip(str(missing))
     except DovecotFailed as failed:

@@ -76,7 +76,9 @@ class SyncProgressed(Event):
     state: Literal["syncing", "idle", "error"]
     messages_done: int = 0
     messages_total: int = 0
-    error_kind: Literal["", "auth_failed", "unreachable", "server_error"] = ""
+    error_kind: Literal[
+        "", "auth_failed", "unreachable", "server_error", "reauthorization_needed"
+    ] = ""
     error_message: str = ""
     last_success_at: AwareDatetime | None = None
     reported_at: AwareDatetime

@@ -21,6 +21,7 @@ from commsintel.ingest.adapters.calendar_store import CalendarStore
 from commsintel.ingest.adapters.content_store import ContentStore
 from commsintel.ingest.adapters.crypto import SecretBox, decode_key
 from commsintel.ingest.adapters.grpc_api import ContentServicer, MailboxServicer, SendServicer
+from commsintel.ingest.adapters.oauth import OAuthTokens
 from commsintel.ingest.adapters.record_directory import RecordDirectory
 from commsintel.ingest.adapters.send_store import SendStore
 from commsintel.ingest.adapters.store import IngestStore
@@ -31,6 +32,7 @@ from commsintel.ingest.domain.sightings import archive_mailbox
 from commsintel.ingest.mailbox_commands import MailboxCommands
 from commsintel.ingest.mailbox_sync import SyncSupervisor
 from commsintel.ingest.message_intake import MessageIntake
+from commsintel.ingest.oauth_accounts import OAuthAccounts
 from commsintel.ingest.send_commands import SendCommands
 
 SERVICE_NAME = "ingest"
@@ -125,6 +127,12 @@ def build(settings: IngestSettings) -> IngestService:
     publisher = EventPublisher(broker)
     intake = MessageIntake(store, contents, publisher)
     calendars = CalendarStore(database)
+    oauth = OAuthAccounts(
+        store=store,
+        tokens=OAuthTokens(settings.destination_policy()),
+        clients=settings.oauth_clients(),
+        clock=utc_now,
+    )
     supervisor = SyncSupervisor(
         store=store,
         intake=intake,
@@ -133,6 +141,7 @@ def build(settings: IngestSettings) -> IngestService:
         calendars=calendars,
         destinations=settings.destination_policy(),
         tracer_provider=provider,
+        oauth=oauth,
     )
     sends = SendStore(database)
     identity_channel = grpc.aio.insecure_channel(settings.identity_target)
@@ -145,6 +154,7 @@ def build(settings: IngestSettings) -> IngestService:
         per_minute=settings.send_rate_per_minute,
         clock=utc_now,
         destinations=settings.destination_policy(),
+        oauth=oauth,
     )
     commands = MailboxCommands(
         store=store,
@@ -154,6 +164,7 @@ def build(settings: IngestSettings) -> IngestService:
         supervisor=supervisor,
         forgetters=(sends.forget_mailbox, calendars.forget_mailbox),
         destinations=settings.destination_policy(),
+        oauth=oauth,
     )
     mailbox_servicer = MailboxServicer(commands, utc_now)
     send_servicer = SendServicer(sending)

@@ -10,10 +10,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
+from urllib.parse import quote
 
 from commsintel.contracts import ids
 from commsintel.contracts.auth import Caller
-from commsintel.contracts.errors import InvalidArgument
+from commsintel.contracts.errors import AlreadyExists, InvalidArgument
 from commsintel.contracts.events import MailboxRemoved, MailboxSettingsChanged
 from commsintel.contracts.streaming import EventPublisher
 from commsintel.ingest.adapters.content_store import ContentStore
@@ -31,10 +32,17 @@ from commsintel.ingest.domain.mailboxes import (
     SmtpEndpoint,
     imap_mailbox_id,
 )
+from commsintel.ingest.domain.oauth import OAuthCredential, ProviderName
 from commsintel.ingest.domain.secret_forms import redacted_url
 from commsintel.ingest.domain.sightings import Mailbox, mailbox_connected
 from commsintel.ingest.mailbox_sync import SyncSupervisor
 from commsintel.ingest.message_intake import IntakeCounts, MessageIntake
+from commsintel.ingest.oauth_accounts import (
+    OAuthAccounts,
+    OAuthGrantRequest,
+    StartedAuthorization,
+    sealed_tokens,
+)
 
 # Other stores that keep something per mailbox (e.g. the calendar store): each is
 # told to forget a removed mailbox.
@@ -45,6 +53,9 @@ Forgetter = Callable[[str], object]
 class ImapConnection:
     endpoint: ImapEndpoint
     secret: str  # the password or the OAuth2 access token, per endpoint.auth
+    # An OAuth2 grant kept fresh by ingest (decision 0025): then `secret` is empty, and an
+    # empty host takes the provider's preset.
+    oauth: OAuthGrantRequest | None = None
 
 
 @dataclass(frozen=True)
@@ -70,8 +81,10 @@ class MailboxCommands:
         supervisor: SyncSupervisor,
         forgetters: tuple[Forgetter, ...] = (),
         destinations: DestinationPolicy = PUBLIC_ONLY,
+        oauth: OAuthAccounts | None = None,
     ) -> None:
         self._store = store
+        self._oauth = oauth
         self._destinations = destinations
         self._contents = contents
         self._intake = intake
@@ -90,9 +103,14 @@ class MailboxCommands:
         smtp: SmtpConnection | None = None,
         sender_name: str = "",
     ) -> MailboxRecord:
+        imap, smtp, calendar = await self._with_preset(caller, imap, smtp, calendar)
         owners = _owner_addresses(owner_addresses, imap.endpoint.username)
         entries = _entries(blocklist)
         await self._check_destinations(imap, calendar, smtp)
+        mailbox_id = imap_mailbox_id(caller.workspace_id, caller.member_id, imap.endpoint)
+        if await self._store.exists(mailbox_id):  # before a one-time code is spent
+            raise AlreadyExists(f"this account is already connected as mailbox {mailbox_id}")
+        secrets, oauth = await self._secrets(caller, imap, calendar, smtp)
         mailbox = Mailbox(
             workspace_id=caller.workspace_id,
             mailbox_id=imap_mailbox_id(caller.workspace_id, caller.member_id, imap.endpoint),
@@ -104,14 +122,22 @@ class MailboxCommands:
             imap=imap.endpoint,
             calendar=_shown_link(calendar),
             blocklist=entries,
-            secrets=_secrets(imap, calendar, smtp),
+            secrets=secrets,
             now=now,
             smtp=smtp.endpoint if smtp else None,
             sender_name=sender_name.strip(),
+            oauth=oauth,
         )
         await self._publisher.publish([mailbox_connected(mailbox, "imap", now)])
         self._supervisor.watch(record)
         return record
+
+    async def start_authorization(
+        self, caller: Caller, provider: ProviderName, login_hint: str
+    ) -> StartedAuthorization:
+        if self._oauth is None:
+            raise InvalidArgument("OAuth2 accounts are not configured on this server")
+        return await self._oauth.start(caller, provider, login_hint)
 
     async def get(self, caller: Caller, mailbox_id: str) -> MailboxRecord:
         return await self._store.mailbox(
@@ -169,6 +195,7 @@ class MailboxCommands:
         record = await self.get(caller, mailbox_id)
         if record.source != "imap":
             raise InvalidArgument("an imported archive has no credentials to replace")
+        imap, smtp, calendar = await self._with_preset(caller, imap, smtp, calendar)
         if record.imap is not None and (
             imap.endpoint.host.lower(),
             imap.endpoint.port,
@@ -179,7 +206,7 @@ class MailboxCommands:
                 "connect a different account as a new mailbox"
             )
         await self._check_destinations(imap, calendar, smtp)
-        secrets = _secrets(imap, calendar, smtp)
+        secrets, oauth = await self._secrets(caller, imap, calendar, smtp)
         old = await self._store.secrets(mailbox_id)
         kept = {
             "calendar_password": calendar is None,
@@ -196,11 +223,87 @@ class MailboxCommands:
             secrets=secrets,
             now=now,
             smtp=smtp.endpoint if smtp else None,
+            oauth=oauth,
         )
         await self._supervisor.forget(mailbox_id)
         record = await self.get(caller, mailbox_id)
         self._supervisor.watch(record)
         return record
+
+    async def _with_preset(
+        self,
+        caller: Caller,
+        imap: ImapConnection,
+        smtp: SmtpConnection | None,
+        calendar: CalendarConnection | None,
+    ) -> tuple[ImapConnection, SmtpConnection | None, CalendarConnection | None]:
+        """An OAuth2 account's servers from its provider's preset where the member left
+        them out: IMAP when no host is given, SMTP when no SMTP settings are, the CalDAV
+        URL when a CalDAV calendar is asked for without one."""
+        no_caldav_url = calendar is not None and not calendar.link.url
+        if imap.oauth is None:
+            if no_caldav_url:
+                raise InvalidArgument("calendar.caldav.url must be an http(s) URL")
+            return imap, smtp, calendar
+        if self._oauth is None:
+            raise InvalidArgument("OAuth2 accounts are not configured on this server")
+        if not imap.endpoint.username:
+            raise InvalidArgument("imap.username is required: the account's address")
+        provider = imap.oauth.provider
+        if provider is None and imap.oauth.state:  # the provider the state was started for
+            provider = await self._store.authorization_provider(
+                imap.oauth.state, workspace_id=caller.workspace_id, member_id=caller.member_id
+            )
+        provider_name = provider or "an unknown provider"
+        preset = self._oauth.client(provider).provider if provider is not None else None
+        if not imap.endpoint.host:
+            if preset is None or preset.imap is None:
+                raise InvalidArgument(
+                    f"imap.host is required (no IMAP preset for {provider_name}, "
+                    "or no provider given)"
+                )
+            endpoint = replace(
+                imap.endpoint,
+                host=preset.imap.host,
+                port=preset.imap.port,
+                security=preset.imap.security,
+            )
+            imap = replace(imap, endpoint=endpoint)
+        if smtp is None and preset is not None and preset.smtp is not None:
+            smtp = SmtpConnection(
+                SmtpEndpoint(
+                    preset.smtp.host,
+                    preset.smtp.port,
+                    preset.smtp.security,
+                    imap.endpoint.username,
+                )
+            )
+        if calendar is not None and no_caldav_url:
+            if preset is None or not preset.caldav_url:
+                raise InvalidArgument(
+                    f"calendar.caldav.url is required (no CalDAV preset for {provider_name})"
+                )
+            url = preset.caldav_url.format(username=quote(imap.endpoint.username, safe="@"))
+            link = replace(calendar.link, url=url, username=imap.endpoint.username)
+            calendar = replace(calendar, link=link)
+        return imap, smtp, calendar
+
+    async def _secrets(
+        self,
+        caller: Caller,
+        imap: ImapConnection,
+        calendar: CalendarConnection | None,
+        smtp: SmtpConnection | None,
+    ) -> tuple[dict[str, str], OAuthCredential | None]:
+        """What is sealed for the mailbox, and the OAuth2 credential's first state. The
+        authorization code is exchanged here, after every other check passed: it is good
+        only once."""
+        secrets = _secrets(imap, calendar, smtp)
+        if imap.oauth is None or self._oauth is None:
+            return secrets, None
+        _, tokens, credential = await self._oauth.grant(caller, imap.oauth)
+        secrets.pop("oauth2_access_token", None)
+        return secrets | sealed_tokens(tokens), credential
 
     async def _check_destinations(
         self,

@@ -41,6 +41,7 @@ from commsintel.ingest.adapters.imap import (
     ImapUnavailable,
     UidValidityChanged,
 )
+from commsintel.ingest.adapters.oauth import TokenEndpointUnavailable
 from commsintel.ingest.adapters.store import IngestStore, MailboxRecord
 from commsintel.ingest.calendar_sync import CalendarSyncResult, sync_calendar
 from commsintel.ingest.domain.destinations import DestinationPolicy
@@ -62,9 +63,11 @@ from commsintel.ingest.domain.mailboxes import (
     sync_started,
     sync_succeeded,
 )
+from commsintel.ingest.domain.oauth import refresh_due_at
 from commsintel.ingest.domain.parsing import MalformedMessage, ParsedMessage, parse_message
 from commsintel.ingest.domain.sightings import Mailbox
 from commsintel.ingest.message_intake import MessageIntake
+from commsintel.ingest.oauth_accounts import OAuthAccounts, ReauthorizationNeeded
 
 log = logging.getLogger(__name__)
 tracer = trace.get_tracer("commsintel.ingest.sync")
@@ -118,11 +121,14 @@ class MailboxSyncer(_WakeableLoop):
         clock: Callable[[], datetime] = utc_now,
         destinations: DestinationPolicy = PUBLIC_ONLY,
         tracer: trace.Tracer = tracer,
+        oauth: OAuthAccounts | None = None,
     ) -> None:
         super().__init__()
         self._tracer = tracer
         self.mailbox = record.mailbox
         self._status = record.status
+        self._oauth = oauth if record.oauth is not None else None
+        self._auth_failed = False  # the server refused the last token: refresh first
         self._destinations = destinations
         self._store = store
         self._intake = intake
@@ -140,15 +146,39 @@ class MailboxSyncer(_WakeableLoop):
                 account = await self._account()
                 async with ImapSession(account) as imap:
                     self._failures = 0
+                    self._auth_failed = False
                     while True:
                         await self.sync_pass(imap)
-                        await self._wait_for_news(imap)
+                        if not await self._wait_for_news(imap, await self._token_due()):
+                            break  # the access token is due: log in again with a new one
             except ImapAuthFailed as error:
+                if self._oauth is not None and not self._auth_failed:
+                    # The provider may have ended the token early: refresh and try once
+                    # more before calling it an auth failure.
+                    self._auth_failed = True
+                    continue
+                self._auth_failed = False
                 await self._report(
                     sync_failed(self._status, "auth_failed", str(error), self._clock())
                 )
                 await self._wake.wait()  # new credentials or "sync now"
                 self._wake.clear()
+            except ReauthorizationNeeded:
+                message = (
+                    "the provider refused to renew access (revoked or consent withdrawn): "
+                    "authorize again and reconnect the mailbox"
+                )
+                await self._report(
+                    sync_failed(self._status, "reauthorization_needed", message, self._clock())
+                )
+                await self._wake.wait()  # ReconnectMailbox restarts this task
+                self._wake.clear()
+            except TokenEndpointUnavailable as error:
+                self._failures += 1
+                await self._report(
+                    sync_failed(self._status, "unreachable", str(error), self._clock())
+                )
+                await self._sleep_or_wake(self._timings.retry_after(self._failures))
             except (ImapUnavailable, ImapError) as error:
                 kind: SyncErrorKind = (
                     "unreachable" if isinstance(error, ImapUnavailable) else "server_error"
@@ -168,6 +198,17 @@ class MailboxSyncer(_WakeableLoop):
                         sync_failed(self._status, "server_error", message, self._clock())
                     )
                 await self._sleep_or_wake(self._timings.retry_after(self._failures))
+
+    async def _token_due(self) -> float | None:
+        """Seconds (monotonic clock) until the OAuth2 access token should be replaced, or
+        None for a password or a token ingest does not refresh."""
+        if self._oauth is None:
+            return None
+        record = await self._store.mailbox_by_id(self.mailbox.mailbox_id)
+        due = refresh_due_at(record.oauth) if record.oauth is not None else None
+        if due is None:
+            return None
+        return time.monotonic() + max(0.0, (due - self._clock()).total_seconds())
 
     async def sync_pass(self, imap: ImapSession) -> int:
         """Every folder worth syncing, from its cursor; the number of messages read."""
@@ -240,22 +281,34 @@ class MailboxSyncer(_WakeableLoop):
             self._wake.set()
         return done
 
-    async def _wait_for_news(self, imap: ImapSession) -> None:
+    async def _wait_for_news(self, imap: ImapSession, token_due: float | None = None) -> bool:
+        """Waits for news, a wake-up or the poll interval; False when the session's
+        access token is due for renewal first (the caller logs in again)."""
         deadline = time.monotonic() + self._timings.poll_interval
         while not self._wake.is_set():
+            if token_due is not None and time.monotonic() >= token_due:
+                return False
             remaining = deadline - time.monotonic()
+            if token_due is not None:
+                remaining = min(remaining, max(0.05, token_due - time.monotonic()))
             if remaining <= 0:
-                return
+                return True
             slice_ = min(self._timings.idle_slice, remaining)
             started = time.monotonic()
             await imap.idle_or_wait(INBOX, slice_)
             if time.monotonic() - started < slice_ * 0.9:
-                return  # the server reported something
+                return True  # the server reported something
         self._wake.clear()
+        return True
 
     async def _account(self) -> ImapAccount:
         record = await self._store.mailbox(self.mailbox.workspace_id, self.mailbox.mailbox_id)
         secrets = await self._store.secrets(self.mailbox.mailbox_id)
+        if self._oauth is not None and record.oauth is not None:
+            token = await self._oauth.access_token(
+                self.mailbox.mailbox_id, auth_failed=self._auth_failed
+            )
+            secrets = secrets | {"oauth2_access_token": token}
         return imap_account(record, secrets, self._destinations)
 
     async def _report(self, status: SyncStatus) -> None:
@@ -325,10 +378,13 @@ class CalendarSyncer(_WakeableLoop):
         clock: Callable[[], datetime] = utc_now,
         destinations: DestinationPolicy = PUBLIC_ONLY,
         tracer: trace.Tracer = tracer,
+        oauth: OAuthAccounts | None = None,
     ) -> None:
         super().__init__()
         self._tracer = tracer
         self.mailbox = record.mailbox
+        self._oauth = oauth
+        self._bearer_refused = False  # the server refused the last access token
         self._status = record.calendar_status
         self._destinations = destinations
         self._store = store
@@ -343,8 +399,20 @@ class CalendarSyncer(_WakeableLoop):
             try:
                 await self.sync_pass()
                 self._failures = 0
+            except (ReauthorizationNeeded, TokenEndpointUnavailable) as error:
+                self._failures += 1
+                kind: SyncErrorKind = (
+                    "reauthorization_needed"
+                    if isinstance(error, ReauthorizationNeeded)
+                    else "unreachable"
+                )
+                message = str(error) or "the provider refused to renew access: authorize again"
+                self._status = sync_failed(self._status, kind, message, self._clock())
+                await self._store.save_calendar_status(self.mailbox.mailbox_id, self._status)
+                delay = self._timings.retry_after(self._failures)
             except CalendarSourceError as error:
                 self._failures += 1
+                self._bearer_refused = error.kind == "auth_failed"
                 self._status = sync_failed(self._status, error.kind, str(error), self._clock())
                 await self._store.save_calendar_status(self.mailbox.mailbox_id, self._status)
                 if error.kind != "auth_failed":
@@ -371,8 +439,21 @@ class CalendarSyncer(_WakeableLoop):
         with self._tracer.start_as_current_span("ingest.calendar_pass") as span:
             span.set_attribute("commsintel.mailbox_id", self.mailbox.mailbox_id)
             if link.kind == "caldav":
+                bearer = None
+                if password is None and record.oauth is not None and self._oauth is not None:
+                    # The mailbox's own OAuth2 access token (e.g. Google's CalDAV).
+                    bearer = await self._oauth.access_token(
+                        self.mailbox.mailbox_id, auth_failed=self._bearer_refused
+                    )
+                    self._bearer_refused = False
                 caldav = CalDavSource(
-                    CalDavAccount(url, link.username or None, password, destinations=policy)
+                    CalDavAccount(
+                        url,
+                        link.username or None,
+                        password,
+                        destinations=policy,
+                        bearer_token=bearer,
+                    )
                 )
                 try:
                     result = await self._sync(caldav)
@@ -415,10 +496,12 @@ class SyncSupervisor:
         calendars: CalendarStore,
         destinations: DestinationPolicy = PUBLIC_ONLY,
         tracer_provider: TracerProvider | None = None,
+        oauth: OAuthAccounts | None = None,
     ) -> None:
         # The sync passes' spans, in ingest's traces (the services may share a process).
         self._tracer = trace.get_tracer("commsintel.ingest.sync", tracer_provider=tracer_provider)
         self._store = store
+        self._oauth = oauth
         self._destinations = destinations
         self._intake = intake
         self._publisher = publisher
@@ -472,6 +555,7 @@ class SyncSupervisor:
                 timings=self._timings,
                 destinations=self._destinations,
                 tracer=self._tracer,
+                oauth=self._oauth,
             )
         ]
         if record.calendar is not None:
@@ -484,6 +568,7 @@ class SyncSupervisor:
                     timings=self._timings,
                     destinations=self._destinations,
                     tracer=self._tracer,
+                    oauth=self._oauth,
                 )
             )
         running = []

@@ -26,6 +26,7 @@ from commsintel.contracts.errors import InvalidArgument, NotFound
 from commsintel.ingest.adapters.content_store import ContentStore
 from commsintel.ingest.adapters.destinations import PUBLIC_ONLY
 from commsintel.ingest.adapters.imap import ImapError, ImapSession
+from commsintel.ingest.adapters.oauth import TokenEndpointUnavailable
 from commsintel.ingest.adapters.record_directory import PersonCard, RecordDirectory
 from commsintel.ingest.adapters.send_store import SendStore, new_document, send_id
 from commsintel.ingest.adapters.smtp import SmtpAccount, SmtpError, submit
@@ -48,7 +49,10 @@ from commsintel.ingest.domain.sending import (
 )
 from commsintel.ingest.mailbox_sync import imap_account
 from commsintel.ingest.message_intake import MessageIntake
+from commsintel.ingest.oauth_accounts import OAuthAccounts, ReauthorizationNeeded
 
+REAUTHORIZE = "the mailbox needs a new authorization from its provider: reconnect it"
+TOKEN_UNAVAILABLE = "the provider did not renew access in time; retry later"
 log = logging.getLogger(__name__)
 MAX_RECIPIENTS = 100
 MAX_MASS_RECIPIENTS = 5_000
@@ -90,8 +94,10 @@ class SendCommands:
         per_minute: float,
         clock: Callable[[], datetime],
         destinations: DestinationPolicy = PUBLIC_ONLY,
+        oauth: OAuthAccounts | None = None,
     ) -> None:
         self._store = store
+        self._oauth = oauth
         self._destinations = destinations
         self._sends = sends
         self._contents = contents
@@ -294,6 +300,15 @@ class SendCommands:
     ) -> dict[str, Any]:
         mailbox = record.mailbox
         secrets = await self._store.secrets(mailbox.mailbox_id)
+        if self._oauth is not None and record.oauth is not None:
+            # The same fresh access token as the sync's (decision 0025).
+            try:
+                token = await self._oauth.access_token(mailbox.mailbox_id)
+            except ReauthorizationNeeded:
+                return {"state": "failed", "failure": REAUTHORIZE, "refused": []}
+            except TokenEndpointUnavailable:
+                return {"state": "failed", "failure": TOKEN_UNAVAILABLE, "refused": []}
+            secrets = secrets | {"oauth2_access_token": token}
         account = smtp_account(record, secrets, self._destinations)
         try:
             async with self._pacer.slot(mailbox.mailbox_id):

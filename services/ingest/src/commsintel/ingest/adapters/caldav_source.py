@@ -53,6 +53,9 @@ class CalDavAccount:
     password: str | None = field(default=None, repr=False)
     timeout: float = 30.0
     destinations: DestinationPolicy = PUBLIC_ONLY
+    # An OAuth2 access token (decision 0025): sent as `Authorization: Bearer`, instead of
+    # the password.
+    bearer_token: str | None = field(default=None, repr=False)
 
 
 class CalDavSource:
@@ -61,6 +64,9 @@ class CalDavSource:
         # Credentials written into the URL are credentials, not part of the address.
         self._username = account.username or (unquote(parts.username or "") or None)
         self._password = account.password or (unquote(parts.password or "") or None)
+        self._auth_type: str | None = None
+        if account.bearer_token:
+            self._password, self._auth_type = account.bearer_token, "bearer"
         self._url = _without_userinfo(account.url)
         self._shown = shown_url(account.url)
         self._scrub = calendar_scrub(account.url, self._username, self._password)
@@ -97,6 +103,7 @@ class CalDavSource:
                 url=self._url,
                 username=self._username,
                 password=self._password,
+                auth_type=self._auth_type,
                 timeout=int(self._timeout),
             )
             _check_every_request(self._client, self._destinations)

@@ -33,6 +33,7 @@ from commsintel.ingest.domain.mailboxes import (
     SmtpEndpoint,
     SyncStatus,
 )
+from commsintel.ingest.domain.oauth import ProviderName
 from commsintel.ingest.domain.secret_forms import redacted_url
 from commsintel.ingest.domain.sending import Draft, MessageTemplate, OutgoingAttachment
 from commsintel.ingest.mailbox_commands import (
@@ -41,6 +42,7 @@ from commsintel.ingest.mailbox_commands import (
     MailboxCommands,
     SmtpConnection,
 )
+from commsintel.ingest.oauth_accounts import OAuthGrantRequest
 from commsintel.ingest.send_commands import SendCommands
 
 Clock = Callable[[], datetime]
@@ -62,8 +64,14 @@ _DELIVERY = {
     "sent": pb.DELIVERY_STATE_SENT,
     "failed": pb.DELIVERY_STATE_FAILED,
 }
+_PROVIDER: dict[int, ProviderName] = {
+    pb.OAUTH_PROVIDER_GOOGLE: "google",
+    pb.OAUTH_PROVIDER_MICROSOFT: "microsoft",
+    pb.OAUTH_PROVIDER_GENERIC: "generic",
+}
 _ERROR = {
     "": pb.SYNC_ERROR_UNSPECIFIED,
+    "reauthorization_needed": pb.SYNC_ERROR_REAUTHORIZATION_NEEDED,
     "auth_failed": pb.SYNC_ERROR_AUTH_FAILED,
     "unreachable": pb.SYNC_ERROR_UNREACHABLE,
     "server_error": pb.SYNC_ERROR_SERVER,
@@ -126,6 +134,19 @@ class MailboxServicer(pb_grpc.MailboxServiceServicer):
             smtp=_smtp(request.smtp, request.imap) if request.HasField("smtp") else None,
         )
         return pb.ReconnectMailboxResponse(mailbox=_mailbox(record))
+
+    async def StartAuthorization(self, request, context):
+        provider = _PROVIDER.get(request.provider)
+        if provider is None:
+            raise InvalidArgument("provider is required: google, microsoft or generic")
+        started = await self._commands.start_authorization(
+            current_caller(), provider, request.login_hint
+        )
+        return pb.StartAuthorizationResponse(
+            authorization_url=started.url,
+            state=started.state,
+            expires_at=timestamp(started.expires_at),
+        )
 
     async def SyncMailboxNow(self, request, context):
         record = await self._commands.sync_now(current_caller(), _mailbox_id(request.mailbox_id))
@@ -297,6 +318,8 @@ def _guess(filename: str) -> str:
 
 
 def _imap(request: pb.ImapCredentials) -> ImapConnection:
+    if request.WhichOneof("secret") == "oauth2":
+        return _oauth_imap(request)
     if not request.host.strip() or not request.username.strip():
         raise InvalidArgument("imap.host and imap.username are required")
     if not 0 < request.port < 65536:
@@ -313,6 +336,31 @@ def _imap(request: pb.ImapCredentials) -> ImapConnection:
         auth="password" if secret_kind == "password" else "xoauth2",
     )
     return ImapConnection(endpoint, secret)
+
+
+def _oauth_imap(request: pb.ImapCredentials) -> ImapConnection:
+    """An OAuth2 account: host, port and security may come from the provider's preset."""
+    grant = request.oauth2
+    if not request.username.strip():
+        raise InvalidArgument("imap.username is required: the account's address")
+    if request.host.strip() and not 0 < request.port < 65536:
+        raise InvalidArgument("imap.port must be between 1 and 65535")
+    if grant.provider != pb.OAUTH_PROVIDER_UNSPECIFIED and grant.provider not in _PROVIDER:
+        raise InvalidArgument("imap.oauth2.provider has an unknown value")
+    endpoint = ImapEndpoint(
+        host=request.host.strip(),
+        port=request.port if request.host.strip() else 0,
+        security=_SECURITY.get(request.security, "tls"),
+        username=request.username.strip(),
+        auth="xoauth2",
+    )
+    oauth = OAuthGrantRequest(
+        provider=_PROVIDER.get(grant.provider),
+        state=grant.state.strip(),
+        code=grant.code.strip(),
+        refresh_token=grant.refresh_token.strip(),
+    )
+    return ImapConnection(endpoint, "", oauth)
 
 
 def _smtp(request: pb.SmtpSettings, imap: pb.ImapCredentials) -> SmtpConnection:
@@ -337,7 +385,8 @@ def _smtp(request: pb.SmtpSettings, imap: pb.ImapCredentials) -> SmtpConnection:
 def _calendar(request: pb.CalendarSource) -> CalendarConnection:
     kind = request.WhichOneof("source")
     if kind == "caldav":
-        if not request.caldav.url.startswith(("http://", "https://")):
+        # Empty: the OAuth2 provider's preset CalDAV URL (checked by the commands).
+        if request.caldav.url and not request.caldav.url.startswith(("http://", "https://")):
             raise InvalidArgument("calendar.caldav.url must be an http(s) URL")
         return CalendarConnection(
             CalendarLink("caldav", request.caldav.url, request.caldav.username),
@@ -370,6 +419,7 @@ def _mailbox(record: MailboxRecord) -> pb.Mailbox:
         smtp_port=record.smtp.port if record.smtp else 0,
         sender_name=record.sender_name,
         calendar_status=_status(record.calendar_status),
+        oauth_provider=record.oauth.provider if record.oauth else "",
     )
 
 

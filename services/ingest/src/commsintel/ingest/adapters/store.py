@@ -7,6 +7,8 @@
 - threads: the participants' terms of each mailbox's threads (blocklist matching).
 - folder_cursors: per mailbox and IMAP folder, UIDVALIDITY and the last UID done.
 - quarantine: messages we could not parse, with the reason and the bytes.
+- oauth_authorizations: authorizations started and not completed yet (state, provider,
+  the PKCE verifier sealed), for a few minutes (decision 0025).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import hashlib
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from pymongo import DeleteMany, UpdateOne
@@ -33,6 +35,7 @@ from commsintel.ingest.domain.mailboxes import (
     SmtpEndpoint,
     SyncStatus,
 )
+from commsintel.ingest.domain.oauth import OAuthCredential, ProviderName
 from commsintel.ingest.domain.sightings import Mailbox
 
 
@@ -104,6 +107,29 @@ class MailboxRecord:
     def connected_at(self) -> datetime:
         return self._document["connected_at"]
 
+    @property
+    def oauth(self) -> OAuthCredential | None:
+        """The OAuth2 credential's state (never its tokens) when ingest keeps it fresh."""
+        oauth = self._document.get("oauth")
+        return _oauth_credential(oauth) if oauth else None
+
+
+def _oauth_credential(document: Mapping[str, Any]) -> OAuthCredential:
+    return OAuthCredential(
+        provider=document["provider"],
+        state=document.get("state", "valid"),
+        issued_at=_aware(document.get("issued_at")),
+        expires_at=_aware(document.get("expires_at")),
+        refresh_failures=int(document.get("refresh_failures", 0)),
+    )
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    """MongoDB hands datetimes back naive (UTC) unless the client is tz-aware."""
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=UTC)
+
 
 class IngestStore:
     def __init__(self, database: AsyncDatabase, master: SecretBox) -> None:
@@ -113,6 +139,7 @@ class IngestStore:
         self._threads = database["threads"]
         self._cursors = database["folder_cursors"]
         self._quarantine = database["quarantine"]
+        self._authorizations = database["oauth_authorizations"]
 
     async def ensure_indexes(self) -> None:
         await self._mailboxes.create_index([("workspace_id", 1), ("member_id", 1)])
@@ -121,6 +148,7 @@ class IngestStore:
         await self._threads.create_index([("mailbox_id", 1), ("terms", 1)])
         await self._cursors.create_index([("mailbox_id", 1)])
         await self._quarantine.create_index([("mailbox_id", 1), ("_id", 1)])
+        await self._authorizations.create_index([("expires_at", 1)])
 
     # -- mailboxes -------------------------------------------------------------------
 
@@ -151,6 +179,7 @@ class IngestStore:
         now: datetime,
         smtp: SmtpEndpoint | None = None,
         sender_name: str = "",
+        oauth: OAuthCredential | None = None,
     ) -> MailboxRecord:
         document = {
             "_id": mailbox.mailbox_id,
@@ -166,6 +195,7 @@ class IngestStore:
             "blocklist": [entry.value for entry in blocklist],
             "status": {"state": "syncing", "updated_at": now},
             "secrets": self._seal(mailbox.mailbox_id, secrets),
+            "oauth": asdict(oauth) if oauth else None,
             "connected_at": now,
         }
         try:
@@ -185,6 +215,16 @@ class IngestStore:
         if member_id is not None:
             scope["member_id"] = member_id
         document = await find_scoped(self._mailboxes, mailbox_id, {"secrets": 0}, **scope)
+        if document is None:
+            raise NotFound(f"no mailbox {mailbox_id}")
+        return MailboxRecord(document)
+
+    async def exists(self, mailbox_id: str) -> bool:
+        return await self._mailboxes.find_one({"_id": mailbox_id}, {"_id": 1}) is not None
+
+    async def mailbox_by_id(self, mailbox_id: str) -> MailboxRecord:
+        """For the service's own tasks (sync, token refresh): no caller scope."""
+        document = await self._mailboxes.find_one({"_id": mailbox_id}, {"secrets": 0})
         if document is None:
             raise NotFound(f"no mailbox {mailbox_id}")
         return MailboxRecord(document)
@@ -215,10 +255,12 @@ class IngestStore:
         secrets: Mapping[str, str],
         now: datetime,
         smtp: SmtpEndpoint | None = None,
+        oauth: OAuthCredential | None = None,
     ) -> None:
         changes: dict[str, Any] = {
             "imap": asdict(imap),
             "secrets": self._seal(mailbox_id, secrets),
+            "oauth": asdict(oauth) if oauth else None,
             "status.state": "syncing",
             "status.error_kind": "",
             "status.error_message": "",
@@ -229,6 +271,66 @@ class IngestStore:
         if smtp is not None:
             changes["smtp"] = asdict(smtp)
         await self._mailboxes.update_one({"_id": mailbox_id}, {"$set": changes})
+
+    async def save_oauth(
+        self,
+        mailbox_id: str,
+        credential: OAuthCredential,
+        new_secrets: Mapping[str, str] | None = None,
+    ) -> None:
+        """The credential's new state; with `new_secrets`, the tokens a refresh returned
+        (merged into the sealed secrets)."""
+        changes: dict[str, Any] = {"oauth": asdict(credential)}
+        if new_secrets:
+            secrets = await self.secrets(mailbox_id)
+            changes["secrets"] = self._seal(mailbox_id, secrets | dict(new_secrets))
+        await self._mailboxes.update_one({"_id": mailbox_id}, {"$set": changes})
+
+    async def save_authorization(
+        self,
+        state: str,
+        *,
+        workspace_id: str,
+        member_id: str,
+        provider: ProviderName,
+        code_verifier: str,
+        expires_at: datetime,
+    ) -> None:
+        await self._authorizations.insert_one(
+            {
+                "_id": state,
+                "workspace_id": workspace_id,
+                "member_id": member_id,
+                "provider": provider,
+                "verifier": self._master.seal(code_verifier.encode(), f"authorization:{state}"),
+                "expires_at": expires_at,
+            }
+        )
+
+    async def take_authorization(
+        self, state: str, *, workspace_id: str, member_id: str, now: datetime
+    ) -> tuple[ProviderName, str] | None:
+        """The provider and PKCE verifier of the caller's own pending authorization, used
+        once: None when unknown, another member's, or expired."""
+        document = await self._authorizations.find_one_and_delete(
+            {"_id": state, "workspace_id": workspace_id, "member_id": member_id}
+        )
+        if document is None or _aware(document["expires_at"]) <= now:
+            return None
+        verifier = self._master.open(bytes(document["verifier"]), f"authorization:{state}")
+        return document["provider"], verifier.decode()
+
+    async def authorization_provider(
+        self, state: str, *, workspace_id: str, member_id: str
+    ) -> ProviderName | None:
+        document = await self._authorizations.find_one(
+            {"_id": state, "workspace_id": workspace_id, "member_id": member_id},
+            {"provider": 1},
+        )
+        return document["provider"] if document else None
+
+    async def forget_expired_authorizations(self, now: datetime) -> None:
+        await self._authorizations.delete_many({"expires_at": {"$lte": now}})
 
     async def save_settings(
         self,

@@ -11,7 +11,7 @@ from commsintel.contracts import ids
 from commsintel.ingest.domain.blocklist import BlocklistEntry
 
 SyncState = Literal["syncing", "idle", "error"]
-SyncErrorKind = Literal["", "auth_failed", "unreachable", "server_error"]
+SyncErrorKind = Literal["", "auth_failed", "unreachable", "server_error", "reauthorization_needed"]
 ImapSecurity = Literal["tls", "starttls", "none"]
 
 

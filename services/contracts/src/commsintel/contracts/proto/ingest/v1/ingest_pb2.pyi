@@ -17,6 +17,13 @@ class ImapSecurity(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     IMAP_SECURITY_STARTTLS: _ClassVar[ImapSecurity]
     IMAP_SECURITY_NONE: _ClassVar[ImapSecurity]
 
+class OAuthProvider(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    OAUTH_PROVIDER_UNSPECIFIED: _ClassVar[OAuthProvider]
+    OAUTH_PROVIDER_GOOGLE: _ClassVar[OAuthProvider]
+    OAUTH_PROVIDER_MICROSOFT: _ClassVar[OAuthProvider]
+    OAUTH_PROVIDER_GENERIC: _ClassVar[OAuthProvider]
+
 class SyncState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     SYNC_STATE_UNSPECIFIED: _ClassVar[SyncState]
@@ -30,6 +37,7 @@ class SyncError(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     SYNC_ERROR_AUTH_FAILED: _ClassVar[SyncError]
     SYNC_ERROR_UNREACHABLE: _ClassVar[SyncError]
     SYNC_ERROR_SERVER: _ClassVar[SyncError]
+    SYNC_ERROR_REAUTHORIZATION_NEEDED: _ClassVar[SyncError]
 
 class DeliveryState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -41,6 +49,10 @@ IMAP_SECURITY_UNSPECIFIED: ImapSecurity
 IMAP_SECURITY_TLS: ImapSecurity
 IMAP_SECURITY_STARTTLS: ImapSecurity
 IMAP_SECURITY_NONE: ImapSecurity
+OAUTH_PROVIDER_UNSPECIFIED: OAuthProvider
+OAUTH_PROVIDER_GOOGLE: OAuthProvider
+OAUTH_PROVIDER_MICROSOFT: OAuthProvider
+OAUTH_PROVIDER_GENERIC: OAuthProvider
 SYNC_STATE_UNSPECIFIED: SyncState
 SYNC_STATE_SYNCING: SyncState
 SYNC_STATE_IDLE: SyncState
@@ -49,26 +61,59 @@ SYNC_ERROR_UNSPECIFIED: SyncError
 SYNC_ERROR_AUTH_FAILED: SyncError
 SYNC_ERROR_UNREACHABLE: SyncError
 SYNC_ERROR_SERVER: SyncError
+SYNC_ERROR_REAUTHORIZATION_NEEDED: SyncError
 DELIVERY_STATE_UNSPECIFIED: DeliveryState
 DELIVERY_STATE_QUEUED: DeliveryState
 DELIVERY_STATE_SENT: DeliveryState
 DELIVERY_STATE_FAILED: DeliveryState
 
 class ImapCredentials(_message.Message):
-    __slots__ = ("host", "port", "security", "username", "password", "oauth2_access_token")
+    __slots__ = ("host", "port", "security", "username", "password", "oauth2_access_token", "oauth2")
     HOST_FIELD_NUMBER: _ClassVar[int]
     PORT_FIELD_NUMBER: _ClassVar[int]
     SECURITY_FIELD_NUMBER: _ClassVar[int]
     USERNAME_FIELD_NUMBER: _ClassVar[int]
     PASSWORD_FIELD_NUMBER: _ClassVar[int]
     OAUTH2_ACCESS_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    OAUTH2_FIELD_NUMBER: _ClassVar[int]
     host: str
     port: int
     security: ImapSecurity
     username: str
     password: str
     oauth2_access_token: str
-    def __init__(self, host: _Optional[str] = ..., port: _Optional[int] = ..., security: _Optional[_Union[ImapSecurity, str]] = ..., username: _Optional[str] = ..., password: _Optional[str] = ..., oauth2_access_token: _Optional[str] = ...) -> None: ...
+    oauth2: OAuth2Grant
+    def __init__(self, host: _Optional[str] = ..., port: _Optional[int] = ..., security: _Optional[_Union[ImapSecurity, str]] = ..., username: _Optional[str] = ..., password: _Optional[str] = ..., oauth2_access_token: _Optional[str] = ..., oauth2: _Optional[_Union[OAuth2Grant, _Mapping]] = ...) -> None: ...
+
+class OAuth2Grant(_message.Message):
+    __slots__ = ("provider", "state", "code", "refresh_token")
+    PROVIDER_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    CODE_FIELD_NUMBER: _ClassVar[int]
+    REFRESH_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    provider: OAuthProvider
+    state: str
+    code: str
+    refresh_token: str
+    def __init__(self, provider: _Optional[_Union[OAuthProvider, str]] = ..., state: _Optional[str] = ..., code: _Optional[str] = ..., refresh_token: _Optional[str] = ...) -> None: ...
+
+class StartAuthorizationRequest(_message.Message):
+    __slots__ = ("provider", "login_hint")
+    PROVIDER_FIELD_NUMBER: _ClassVar[int]
+    LOGIN_HINT_FIELD_NUMBER: _ClassVar[int]
+    provider: OAuthProvider
+    login_hint: str
+    def __init__(self, provider: _Optional[_Union[OAuthProvider, str]] = ..., login_hint: _Optional[str] = ...) -> None: ...
+
+class StartAuthorizationResponse(_message.Message):
+    __slots__ = ("authorization_url", "state", "expires_at")
+    AUTHORIZATION_URL_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    EXPIRES_AT_FIELD_NUMBER: _ClassVar[int]
+    authorization_url: str
+    state: str
+    expires_at: _timestamp_pb2.Timestamp
+    def __init__(self, authorization_url: _Optional[str] = ..., state: _Optional[str] = ..., expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class SmtpSettings(_message.Message):
     __slots__ = ("host", "port", "security", "username", "password")
@@ -121,7 +166,7 @@ class SyncStatus(_message.Message):
     def __init__(self, state: _Optional[_Union[SyncState, str]] = ..., messages_done: _Optional[int] = ..., messages_total: _Optional[int] = ..., error: _Optional[_Union[SyncError, str]] = ..., error_message: _Optional[str] = ..., last_success_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class Mailbox(_message.Message):
-    __slots__ = ("mailbox_id", "member_id", "owner_addresses", "source", "imap_host", "imap_port", "imap_username", "imap_auth", "calendar_kind", "calendar_url", "calendar_enabled", "blocklist", "status", "connected_at", "smtp_host", "smtp_port", "sender_name", "calendar_status")
+    __slots__ = ("mailbox_id", "member_id", "owner_addresses", "source", "imap_host", "imap_port", "imap_username", "imap_auth", "calendar_kind", "calendar_url", "calendar_enabled", "blocklist", "status", "connected_at", "smtp_host", "smtp_port", "sender_name", "calendar_status", "oauth_provider")
     MAILBOX_ID_FIELD_NUMBER: _ClassVar[int]
     MEMBER_ID_FIELD_NUMBER: _ClassVar[int]
     OWNER_ADDRESSES_FIELD_NUMBER: _ClassVar[int]
@@ -140,6 +185,7 @@ class Mailbox(_message.Message):
     SMTP_PORT_FIELD_NUMBER: _ClassVar[int]
     SENDER_NAME_FIELD_NUMBER: _ClassVar[int]
     CALENDAR_STATUS_FIELD_NUMBER: _ClassVar[int]
+    OAUTH_PROVIDER_FIELD_NUMBER: _ClassVar[int]
     mailbox_id: str
     member_id: str
     owner_addresses: _containers.RepeatedScalarFieldContainer[str]
@@ -158,7 +204,8 @@ class Mailbox(_message.Message):
     smtp_port: int
     sender_name: str
     calendar_status: SyncStatus
-    def __init__(self, mailbox_id: _Optional[str] = ..., member_id: _Optional[str] = ..., owner_addresses: _Optional[_Iterable[str]] = ..., source: _Optional[str] = ..., imap_host: _Optional[str] = ..., imap_port: _Optional[int] = ..., imap_username: _Optional[str] = ..., imap_auth: _Optional[str] = ..., calendar_kind: _Optional[str] = ..., calendar_url: _Optional[str] = ..., calendar_enabled: _Optional[bool] = ..., blocklist: _Optional[_Iterable[str]] = ..., status: _Optional[_Union[SyncStatus, _Mapping]] = ..., connected_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., smtp_host: _Optional[str] = ..., smtp_port: _Optional[int] = ..., sender_name: _Optional[str] = ..., calendar_status: _Optional[_Union[SyncStatus, _Mapping]] = ...) -> None: ...
+    oauth_provider: str
+    def __init__(self, mailbox_id: _Optional[str] = ..., member_id: _Optional[str] = ..., owner_addresses: _Optional[_Iterable[str]] = ..., source: _Optional[str] = ..., imap_host: _Optional[str] = ..., imap_port: _Optional[int] = ..., imap_username: _Optional[str] = ..., imap_auth: _Optional[str] = ..., calendar_kind: _Optional[str] = ..., calendar_url: _Optional[str] = ..., calendar_enabled: _Optional[bool] = ..., blocklist: _Optional[_Iterable[str]] = ..., status: _Optional[_Union[SyncStatus, _Mapping]] = ..., connected_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., smtp_host: _Optional[str] = ..., smtp_port: _Optional[int] = ..., sender_name: _Optional[str] = ..., calendar_status: _Optional[_Union[SyncStatus, _Mapping]] = ..., oauth_provider: _Optional[str] = ...) -> None: ...
 
 class ConnectMailboxRequest(_message.Message):
     __slots__ = ("imap", "owner_addresses", "calendar", "blocklist", "smtp", "sender_name")

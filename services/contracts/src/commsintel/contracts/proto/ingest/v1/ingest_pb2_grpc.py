@@ -63,6 +63,11 @@ class MailboxServiceStub:
                 request_serializer=commsintel_dot_ingest_dot_v1_dot_ingest__pb2.ReconnectMailboxRequest.SerializeToString,
                 response_deserializer=commsintel_dot_ingest_dot_v1_dot_ingest__pb2.ReconnectMailboxResponse.FromString,
                 _registered_method=True)
+        self.StartAuthorization = channel.unary_unary(
+                '/commsintel.ingest.v1.MailboxService/StartAuthorization',
+                request_serializer=commsintel_dot_ingest_dot_v1_dot_ingest__pb2.StartAuthorizationRequest.SerializeToString,
+                response_deserializer=commsintel_dot_ingest_dot_v1_dot_ingest__pb2.StartAuthorizationResponse.FromString,
+                _registered_method=True)
         self.SyncMailboxNow = channel.unary_unary(
                 '/commsintel.ingest.v1.MailboxService/SyncMailboxNow',
                 request_serializer=commsintel_dot_ingest_dot_v1_dot_ingest__pb2.SyncMailboxNowRequest.SerializeToString,
@@ -121,6 +126,15 @@ class MailboxServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def StartAuthorization(self, request, context):
+        """OAuth2 (decision 0025): the provider's authorization URL (state and PKCE) for the
+        caller; the code the provider redirects back with goes to ConnectMailbox or
+        ReconnectMailbox as imap.oauth2 {state, code}.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def SyncMailboxNow(self, request, context):
         """Wakes the sync now instead of at the next poll.
         """
@@ -170,6 +184,11 @@ def add_MailboxServiceServicer_to_server(servicer, server):
                     servicer.ReconnectMailbox,
                     request_deserializer=commsintel_dot_ingest_dot_v1_dot_ingest__pb2.ReconnectMailboxRequest.FromString,
                     response_serializer=commsintel_dot_ingest_dot_v1_dot_ingest__pb2.ReconnectMailboxResponse.SerializeToString,
+            ),
+            'StartAuthorization': grpc.unary_unary_rpc_method_handler(
+                    servicer.StartAuthorization,
+                    request_deserializer=commsintel_dot_ingest_dot_v1_dot_ingest__pb2.StartAuthorizationRequest.FromString,
+                    response_serializer=commsintel_dot_ingest_dot_v1_dot_ingest__pb2.StartAuthorizationResponse.SerializeToString,
             ),
             'SyncMailboxNow': grpc.unary_unary_rpc_method_handler(
                     servicer.SyncMailboxNow,
@@ -326,6 +345,33 @@ class MailboxService:
             '/commsintel.ingest.v1.MailboxService/ReconnectMailbox',
             commsintel_dot_ingest_dot_v1_dot_ingest__pb2.ReconnectMailboxRequest.SerializeToString,
             commsintel_dot_ingest_dot_v1_dot_ingest__pb2.ReconnectMailboxResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def StartAuthorization(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/commsintel.ingest.v1.MailboxService/StartAuthorization',
+            commsintel_dot_ingest_dot_v1_dot_ingest__pb2.StartAuthorizationRequest.SerializeToString,
+            commsintel_dot_ingest_dot_v1_dot_ingest__pb2.StartAuthorizationResponse.FromString,
             options,
             channel_credentials,
             insecure,
