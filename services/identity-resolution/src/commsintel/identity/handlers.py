@@ -72,7 +72,7 @@ class IdentityHandlers:
         settings = await self._store.settings(workspace_id)
         state = await self._store.load_slice(settings, _addresses(events))
         await self._store.load_people(state, _people_named(events))
-        await self._store.load_interactions(state, _withdrawn(events) | _observed(events))
+        await self._store.load_interactions(state, _sightings_of(events))
         published: list[Event] = []
         receipts: list[str] = []
         for event in events:
@@ -144,23 +144,14 @@ def _addresses(events: list[Event]) -> set[str]:
     return found
 
 
-def _withdrawn(events: list[Event]) -> set[str]:
+def _sightings_of(events: list[Event]) -> set[str]:
+    """The sightings a batch names: those it withdraws, whose facts the fold needs, and
+    those it reports, which identity may have applied already (then they are no news)."""
     refs = set()
     for event in events:
-        if isinstance(event, MessageRetracted):
+        if isinstance(event, MessageRetracted | MessageSynced):
             refs.add(interaction_ref(event.mailbox_id, event.message_key))
-        elif isinstance(event, EventCancelled):
-            refs.add(interaction_ref(event.mailbox_id, event.calendar_event_key))
-    return refs
-
-
-def _observed(events: list[Event]) -> set[str]:
-    """Sightings the batch reports; those identity applied already are no news."""
-    refs = set()
-    for event in events:
-        if isinstance(event, MessageSynced):
-            refs.add(interaction_ref(event.mailbox_id, event.message_key))
-        elif isinstance(event, EventSynced):
+        elif isinstance(event, EventCancelled | EventSynced):
             refs.add(interaction_ref(event.mailbox_id, event.calendar_event_key))
     return refs
 
