@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import OutOfOrderSequenceNumber
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from commsintel.contracts.envelope import encode_event, header_map
@@ -240,3 +241,26 @@ async def test_one_consumer_of_a_group_handles_all_inputs_of_a_workspace(
             owners.setdefault(workspace, set()).add(instance)
     assert all(len(instances) == 1 for instances in owners.values()), owners
     assert {i for instances in owners.values() for i in instances} == set(seen)
+
+
+async def test_a_producer_the_broker_lost_track_of_is_renewed_and_sends_again(
+    kafka_bootstrap: str,
+) -> None:
+    # A broker restarted on its data may forget an idempotent producer's sequence; the
+    # producer's sends then fail for good (OutOfOrderSequenceNumber) until it is renewed.
+    await ensure_topics(kafka_bootstrap)
+    workspace = f"ws-{uuid.uuid4().hex[:8]}"
+    broker = build_broker(kafka_bootstrap, configure_tracing("renew-test"), "renew-test")
+    await broker.start()
+    try:
+        publisher = EventPublisher(broker)
+        await publisher.publish([_removed(workspace, 1)])
+        sequences = broker.config.producer._producer.producer._txn_manager
+        for partition in list(sequences._sequence_numbers):
+            sequences.increment_sequence_number(partition, 7)  # out of step with the broker
+        with pytest.raises(OutOfOrderSequenceNumber):
+            await publisher.publish([_removed(workspace, 2)])
+        # The batch is redelivered: the renewed producer sends it.
+        await publisher.publish([_removed(workspace, 2)])
+    finally:
+        await broker.stop()

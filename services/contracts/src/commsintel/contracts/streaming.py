@@ -16,11 +16,19 @@ import dataclasses
 import heapq
 import logging
 import weakref
-from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence
+from contextlib import asynccontextmanager
 
 from aiokafka.abc import ConsumerRebalanceListener
 from aiokafka.coordinator.assignors.range import RangePartitionAssignor
-from aiokafka.errors import KafkaError
+from aiokafka.errors import (
+    InvalidProducerEpoch,
+    InvalidProducerIdMapping,
+    KafkaError,
+    OutOfOrderSequenceNumber,
+    ProducerFenced,
+    UnknownProducerId,
+)
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
@@ -95,6 +103,43 @@ def build_broker(bootstrap: str, tracer_provider: TracerProvider, client_id: str
     return broker
 
 
+# The broker no longer knows this idempotent producer's sequence (a broker restarted on
+# its data can forget it): aiokafka's sender then fails every send for good. A producer
+# started anew gets a new producer id and sends again.
+PRODUCER_STATE_ERRORS = (
+    OutOfOrderSequenceNumber,
+    UnknownProducerId,
+    InvalidProducerEpoch,
+    InvalidProducerIdMapping,
+    ProducerFenced,
+)
+
+
+@asynccontextmanager
+async def producer_renewed_on_lost_state(broker: KafkaBroker) -> AsyncIterator[None]:
+    """Sends in the block that meet a producer the broker has lost renew the producer
+    and raise on (a KafkaError: the batch is redelivered and sent by the new one)."""
+    try:
+        yield
+    except PRODUCER_STATE_ERRORS as error:
+        log.warning("producer renewed after %r", error)
+        await _renew_producer(broker)
+        raise
+
+
+async def _renew_producer(broker: KafkaBroker) -> None:
+    config = broker.config
+    async with _renewing.setdefault(id(broker), asyncio.Lock()):
+        await config.producer.disconnect()
+        await config.admin.disconnect()
+        # What FastStream's own start does: a new producer (and admin client) from the
+        # broker's connection settings.
+        await config.connect(**broker._connection_kwargs)
+
+
+_renewing: dict[int, asyncio.Lock] = {}
+
+
 class EventPublisher:
     def __init__(self, broker: KafkaBroker) -> None:
         self._broker = broker
@@ -104,6 +149,10 @@ class EventPublisher:
 
     async def publish(self, events: Iterable[Event]) -> int:
         """Send in order and wait until the broker has every one of them."""
+        async with producer_renewed_on_lost_state(self._broker):
+            return await self._publish(events)
+
+    async def _publish(self, events: Iterable[Event]) -> int:
         pending = []
         events = list(events)
         records = [encode_event(event) for event in events]
@@ -145,9 +194,13 @@ class DeadLetters:
             "dead-lettered %s[%s]@%s: %s", record.topic, record.partition, record.offset, reason
         )
         INSTRUMENTS.dead_letters.add(1, {MESSAGING_SYSTEM: "kafka", DESTINATION: record.topic})
-        await self._broker.publish(
-            record.value or b"", dead_letter_topic(record.topic), key=record.key, headers=headers
-        )
+        async with producer_renewed_on_lost_state(self._broker):
+            await self._broker.publish(
+                record.value or b"",
+                dead_letter_topic(record.topic),
+                key=record.key,
+                headers=headers,
+            )
 
 
 class GroupMembership(ConsumerRebalanceListener):
