@@ -15,7 +15,7 @@ class LoopbackWeb:
     """A tiny HTTP server on a free loopback port, in a thread: serves `pages`, answers
     `redirects` with a 302, and records every path it was asked for in `hits`."""
 
-    def __init__(self) -> None:
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
         self.pages: dict[str, bytes] = {}
         self.redirects: dict[str, str] = {}
         self.hits: list[str] = []
@@ -44,7 +44,7 @@ class LoopbackWeb:
             def log_message(self, *_args: object) -> None:
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = ThreadingHTTPServer((host, port), Handler)
         self.port = self._server.server_address[1]
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()

@@ -6,16 +6,19 @@ setting lets on-premises servers (here the local Dovecot and Radicale) through."
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 import grpc
 import pytest
 
 from commsintel.contracts.proto.ingest.v1 import ingest_pb2 as pb
+from commsintel.ingest.adapters import destinations
 from commsintel.ingest.adapters.caldav_source import CalDavAccount, CalDavSource
-from commsintel.ingest.adapters.calendar_source import CalendarUnavailable
+from commsintel.ingest.adapters.calendar_source import CalendarSourceError, CalendarUnavailable
 from commsintel.ingest.adapters.destinations import PUBLIC_ONLY
+from commsintel.ingest.adapters.ics_source import IcsFeed, IcsSource
 from commsintel.ingest.adapters.imap import ImapAccount, ImapSession, ImapUnavailable
 from commsintel.ingest.adapters.smtp import SmtpAccount, SmtpUnavailable, submit
 from commsintel.ingest.domain.destinations import DestinationPolicy
@@ -210,6 +213,78 @@ async def test_a_caldav_redirect_to_loopback_is_not_followed():
         inner.close()
         outer.close()
     assert outer.hits and inner.hits == []
+
+
+REBINDING = "calendar.rebinding.test"
+FEED = (
+    b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\nBEGIN:VEVENT\r\n"
+    b"UID:pinned-1\r\nDTSTAMP:20260101T000000Z\r\nDTSTART:20260102T100000Z\r\n"
+    b"SUMMARY:From the checked address\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+)
+
+
+@pytest.fixture
+def rebinding(monkeypatch) -> Iterator[tuple[LoopbackWeb, LoopbackWeb]]:
+    """A name whose answer changes between the check and the connection: the check's
+    lookup gets 127.0.0.2 (allowed), any other lookup gets 127.0.0.1 (refused). Yields
+    (allowed, evil): one server on each address, on the same port."""
+    allowed = LoopbackWeb("127.0.0.2")
+    evil = None
+    for _attempt in range(5):
+        try:
+            evil = LoopbackWeb("127.0.0.1", allowed.port)
+            break
+        except OSError:  # that port is taken on 127.0.0.1: another pair
+            allowed.close()
+            allowed = LoopbackWeb("127.0.0.2")
+    assert evil is not None
+    real_resolve, real_getaddrinfo = destinations.resolve, socket.getaddrinfo
+
+    def checked_lookup(host: str, port: int) -> list[str]:
+        return ["127.0.0.2"] if host == REBINDING else real_resolve(host, port)
+
+    def other_lookup(host, port, *args, **kwargs):
+        name = host.decode() if isinstance(host, bytes) else host
+        return real_getaddrinfo("127.0.0.1" if name == REBINDING else host, port, *args, **kwargs)
+
+    monkeypatch.setattr(destinations, "resolve", checked_lookup)
+    monkeypatch.setattr(socket, "getaddrinfo", other_lookup)
+    try:
+        yield allowed, evil
+    finally:
+        allowed.close()
+        evil.close()
+
+
+async def test_a_feed_connects_to_the_address_checked_not_to_a_second_lookup(rebinding):
+    # given a feed under a rebinding name, which redirects once, and an operator who
+    # allows only 127.0.0.2
+    allowed, evil = rebinding
+    base = f"http://{REBINDING}:{allowed.port}"
+    for web in rebinding:
+        web.redirects["/feed.ics"] = f"{base}/moved.ics"
+        web.pages["/moved.ics"] = FEED
+    policy = DestinationPolicy.parse(networks="127.0.0.2/32")
+    # when it is read, then both requests went to the address that was checked
+    source = IcsSource(IcsFeed(f"{base}/feed.ics", timeout=5, destinations=policy))
+    [calendar] = await source.calendars()
+    changes = await source.changes(calendar, None, {})
+    assert [c.href for c in changes.changed] == ["pinned-1"]
+    assert allowed.hits == ["/feed.ics", "/moved.ics"]
+    assert evil.hits == []
+
+
+async def test_caldav_connects_to_the_address_checked_not_to_a_second_lookup(rebinding):
+    allowed, evil = rebinding
+    policy = DestinationPolicy.parse(networks="127.0.0.2/32")
+    url = f"http://{REBINDING}:{allowed.port}/dav/"
+    source = CalDavSource(CalDavAccount(url, "x", "pw-x", 5, policy))
+    try:
+        with contextlib.suppress(CalendarSourceError):  # not a CalDAV server: only who is asked
+            await source.calendars()
+    finally:
+        await source.aclose()
+    assert allowed.hits and evil.hits == []
 
 
 async def test_connections_check_the_resolved_address_not_the_name_given():

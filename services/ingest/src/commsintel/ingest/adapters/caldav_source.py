@@ -10,6 +10,7 @@ resource's etag, compared with what was read last time, says what.
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import socket
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -17,11 +18,13 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
+import niquests
 from caldav.collection import Calendar
 from caldav.davclient import DAVClient
 from caldav.elements import dav
 from caldav.elements.base import ValuedBaseElement
 from caldav.lib import error
+from niquests.packages.urllib3.contrib.resolver.in_memory import InMemoryResolver
 
 from commsintel.ingest.adapters.calendar_source import (
     CalendarAuthFailed,
@@ -34,7 +37,11 @@ from commsintel.ingest.adapters.calendar_source import (
     calendar_scrub,
     shown_url,
 )
-from commsintel.ingest.adapters.destinations import PUBLIC_ONLY, check_url
+from commsintel.ingest.adapters.destinations import (
+    PUBLIC_ONLY,
+    check_url,
+    http_destination,
+)
 from commsintel.ingest.domain.destinations import DestinationPolicy, DestinationRefused
 
 MULTIGET_BATCH = 100
@@ -105,6 +112,7 @@ class CalDavSource:
                 password=self._password,
                 auth_type=self._auth_type,
                 timeout=int(self._timeout),
+                enable_rfc6764=False,  # no discovery requests of its own
             )
             _check_every_request(self._client, self._destinations)
         return self._client
@@ -256,15 +264,37 @@ class CalDavSource:
 
 def _check_every_request(client: DAVClient, policy: DestinationPolicy) -> None:
     """Check the destination of every request the client sends, redirects and the URLs
-    the server itself names (principal, calendar home) included, before it is sent."""
-    session: Any = client.session
+    the server itself names (principal, calendar home) included, before it is sent; and
+    connect to the very addresses checked: the client's session resolves names only
+    from what the last check of that host found, never by a lookup of its own."""
+    pinned = InMemoryResolver()  # an unknown name does not resolve at all
+    library_session: Any = client.session
+    session: Any = niquests.Session(
+        multiplexed=getattr(library_session, "multiplexed", False), resolver=pinned
+    )
+    library_session.close()
+    client.session = session
     send = session.send
 
     def checked_send(request: Any, **options: Any) -> Any:
-        check_url(policy, str(request.url))
+        url = str(request.url)
+        host, _port = http_destination(url)
+        addresses = check_url(policy, url)
+        if not _is_address(host):
+            pinned.clear(host)
+            for address in addresses:
+                pinned.register(host, address)
         return send(request, **options)
 
     session.send = checked_send
+
+
+def _is_address(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return True
 
 
 def _without_userinfo(url: str) -> str:

@@ -17,11 +17,16 @@ from commsintel.ingest.domain.destinations import DestinationPolicy, Destination
 PUBLIC_ONLY = DestinationPolicy()
 
 
+def resolve(host: str, port: int) -> list[str]:
+    """The addresses `host` resolves to now (the lookup every check makes)."""
+    found = socket.getaddrinfo(host.strip("[]"), port, type=socket.SOCK_STREAM)
+    return list(dict.fromkeys(str(info[4][0]) for info in found))
+
+
 def checked_addresses(policy: DestinationPolicy, host: str, port: int) -> list[str]:
     """The addresses of `host`, all of them allowed (else DestinationRefused);
     socket.gaierror when the name does not resolve."""
-    found = socket.getaddrinfo(host.strip("[]"), port, type=socket.SOCK_STREAM)
-    addresses = list(dict.fromkeys(str(info[4][0]) for info in found))
+    addresses = resolve(host, port)
     policy.check(host, port, addresses)
     return addresses
 
@@ -43,15 +48,21 @@ def connect_checked(
     raise failure or OSError(f"no address for {host}")
 
 
-def check_url(policy: DestinationPolicy, url: str) -> None:
-    """An http(s) request target (a feed, a CalDAV request, a redirect): DestinationRefused
-    for another scheme or a refused address."""
+def http_destination(url: str) -> tuple[str, int]:
+    """(host, port) of an http(s) request target, or DestinationRefused for another
+    scheme."""
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
     if scheme not in ("http", "https") or not parts.hostname:
         raise DestinationRefused("only http(s) URLs are fetched")
-    port = parts.port or (80 if scheme == "http" else 443)
-    checked_addresses(policy, parts.hostname, port)
+    return parts.hostname, parts.port or (80 if scheme == "http" else 443)
+
+
+def check_url(policy: DestinationPolicy, url: str) -> list[str]:
+    """An http(s) request target (a feed, a CalDAV request, a redirect): its host's
+    checked addresses, DestinationRefused for another scheme or a refused address."""
+    host, port = http_destination(url)
+    return checked_addresses(policy, host, port)
 
 
 async def check_before_saving(policy: DestinationPolicy, host: str, port: int) -> None:

@@ -6,8 +6,9 @@ the VTIMEZONEs they name), so it syncs exactly like a CalDAV calendar: a UID who
 content changed is read again, and a UID missing from a new snapshot is deleted.
 
 A feed is fetched only from where the destination policy allows, checked again on every
-redirect before it is followed (decision 0020). Local files are read only when the feed
-says so (`local_file=True`): a member's calendar never is one.
+redirect before it is followed, and every connection goes to an address its own check
+resolved and allowed (no second lookup to rebind; decision 0020). Local files are read
+only when the feed says so (`local_file=True`): a member's calendar never is one.
 """
 
 from __future__ import annotations
@@ -15,10 +16,13 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
+import http.client
+import socket
 import urllib.error
 import urllib.request
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path, PurePosixPath
 from urllib.parse import unquote, urlsplit
 
@@ -33,7 +37,7 @@ from commsintel.ingest.adapters.calendar_source import (
     calendar_scrub,
     shown_url,
 )
-from commsintel.ingest.adapters.destinations import PUBLIC_ONLY, check_url
+from commsintel.ingest.adapters.destinations import PUBLIC_ONLY, check_url, connect_checked
 from commsintel.ingest.domain.calendar import MAX_FEED_BYTES, feed_resources
 from commsintel.ingest.domain.destinations import DestinationPolicy, DestinationRefused
 
@@ -146,7 +150,9 @@ class IcsSource:
             token = base64.b64encode(f"{username}:{password or ''}".encode()).decode()
             request.add_header("Authorization", f"Basic {token}")
         policy = self._feed.destinations
-        opener = urllib.request.build_opener(_CheckedRedirects(policy))
+        opener = urllib.request.build_opener(
+            _CheckedRedirects(policy), _PinnedHTTPHandler(policy), _PinnedHTTPSHandler(policy)
+        )
         try:
             check_url(policy, address)
             with opener.open(request, timeout=self._feed.timeout) as response:
@@ -183,6 +189,49 @@ class _CheckedRedirects(urllib.request.HTTPRedirectHandler):
         if follow is not None and urlsplit(newurl).netloc != urlsplit(req.full_url).netloc:
             follow.remove_header("Authorization")
         return follow
+
+
+class _PinnedConnection(http.client.HTTPConnection):
+    """Opens its socket to an address the policy allowed, from the same lookup that was
+    checked (connect_checked). The Host header stays the name given."""
+
+    def __init__(self, host: str, *args, policy: DestinationPolicy, **kwargs) -> None:
+        super().__init__(host, *args, **kwargs)
+        self._policy = policy
+        self._create_connection = self._connect_checked
+
+    def _connect_checked(
+        self,
+        address: tuple[str, int],
+        timeout: float | None = None,
+        source_address: tuple[str, int] | None = None,
+    ) -> socket.socket:
+        host, port = address
+        return connect_checked(self._policy, host, port, timeout, source_address)
+
+
+class _PinnedTLSConnection(_PinnedConnection, http.client.HTTPSConnection):
+    """The same, for https: HTTPSConnection wraps that socket with SNI and the
+    certificate checked against the host name, not the address."""
+
+
+class _PinnedHTTPHandler(urllib.request.HTTPHandler):
+    def __init__(self, policy: DestinationPolicy) -> None:
+        super().__init__()
+        self._policy = policy
+
+    def http_open(self, req):  # type: ignore[override]
+        return self.do_open(partial(_PinnedConnection, policy=self._policy), req)
+
+
+class _PinnedHTTPSHandler(urllib.request.HTTPSHandler):
+    def __init__(self, policy: DestinationPolicy) -> None:
+        super().__init__()
+        self._policy = policy
+
+    def https_open(self, req):  # type: ignore[override]
+        connection = partial(_PinnedTLSConnection, policy=self._policy)
+        return self.do_open(connection, req, context=self._context)
 
 
 def _without_userinfo(url: str) -> str:
