@@ -6,9 +6,7 @@ to compare a faulted run with a fault-free one, field by field."""
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
@@ -18,6 +16,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from pymongo import AsyncMongoClient
 
 from commsintel.contracts import topics
+from commsintel.contracts.events import EVENT_TYPES
 from commsintel.embedded import LocalServer, free_port, kafka_bootstrap, local_kafka, local_mongo
 from commsintel.embedded import mongo_uri as uri_of
 from commsintel.ingest.adapters.crypto import encode_key, new_key
@@ -133,7 +132,7 @@ class ServiceProcesses:
     async def restart(self, service: str) -> float:
         """Starts the service again; returns the seconds until it reports ready."""
         started = time.monotonic()
-        self.pipeline.start_service(service)
+        self.respawn(service)
         if service in self.ports:
             await self.wait_ready(service)
         return time.monotonic() - started
@@ -277,7 +276,7 @@ def poison_records() -> list[tuple[str, bytes, list]]:
     schema, and an unknown event type."""
     found = []
     for topic in topics.ALL_TOPICS:
-        event_type = next(name for name, model in _event_types().items() if model.TOPIC == topic)
+        event_type = next(name for name, model in EVENT_TYPES.items() if model.TOPIC == topic)
         envelope = [("ce_specversion", b"1.0"), ("ce_id", b"poison")]
         typed = [*envelope, ("ce_type", event_type.encode()), _JSON]
         unknown = [*envelope, ("ce_type", b"commsintel.nobody.Unknown.v1"), _JSON]
@@ -287,15 +286,3 @@ def poison_records() -> list[tuple[str, bytes, list]]:
             (topic, b"{}", unknown),
         ]
     return found
-
-
-def _event_types() -> dict:
-    from commsintel.contracts.events import EVENT_TYPES
-
-    return EVENT_TYPES
-
-
-def kill_stray(processes: list[subprocess.Popen]) -> None:
-    for process in processes:
-        if process.poll() is None:
-            os.kill(process.pid, signal.SIGKILL)

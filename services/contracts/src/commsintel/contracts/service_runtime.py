@@ -70,10 +70,6 @@ class ServiceRuntime:
                     self._ready_when_assigned(health_servicer, endpoint.service_names)
                 )
 
-    @property
-    def ready(self) -> bool:
-        return self.membership is None or self.membership.assigned.is_set()
-
     async def _ready_when_assigned(self, health_servicer, service_names) -> None:
         membership = self.membership
         assert membership is not None

@@ -129,7 +129,7 @@ async def producer_renewed_on_lost_state(broker: KafkaBroker) -> AsyncIterator[N
 
 async def _renew_producer(broker: KafkaBroker) -> None:
     config = broker.config
-    async with _renewing.setdefault(id(broker), asyncio.Lock()):
+    async with _renewing.setdefault(broker, asyncio.Lock()):
         await config.producer.disconnect()
         await config.admin.disconnect()
         # What FastStream's own start does: a new producer (and admin client) from the
@@ -137,7 +137,7 @@ async def _renew_producer(broker: KafkaBroker) -> None:
         await config.connect(**broker._connection_kwargs)
 
 
-_renewing: dict[int, asyncio.Lock] = {}
+_renewing: weakref.WeakKeyDictionary[KafkaBroker, asyncio.Lock] = weakref.WeakKeyDictionary()
 
 
 class EventPublisher:
@@ -211,16 +211,14 @@ class GroupMembership(ConsumerRebalanceListener):
     def __init__(self, group_id: str) -> None:
         self.group_id = group_id
         self.assigned = asyncio.Event()
-        self.partitions: frozenset[tuple[str, int]] = frozenset()
         self.subscriber = None  # FastStream's subscriber; its `consumer` once started
 
     async def on_partitions_revoked(self, revoked) -> None:
-        self.partitions = frozenset()
+        return None
 
     async def on_partitions_assigned(self, assigned) -> None:
-        self.partitions = frozenset((p.topic, p.partition) for p in assigned)
         if not self.assigned.is_set():
-            log.info("group %s assigned %d partitions", self.group_id, len(self.partitions))
+            log.info("group %s assigned %d partitions", self.group_id, len(assigned))
         self.assigned.set()
 
     def lag(self) -> Iterator[tuple[float, dict]]:
@@ -407,15 +405,7 @@ def subscribe_event_batches(
                 )
             except PoisonMessage as poison:
                 ce_type = header_map(record.headers or ()).get("ce_type", "unknown")
-                INSTRUMENTS.events_failed.add(
-                    1,
-                    {
-                        **counted,
-                        DESTINATION: record.topic,
-                        EVENT_TYPE: ce_type[:100],
-                        ERROR_TYPE: "PoisonMessage",
-                    },
-                )
+                _count(INSTRUMENTS.events_failed, record, ce_type[:100], counted, "PoisonMessage")
                 await dead_letters.send(record, str(poison))
         spans = _message_spans(tracer, group_id, decoded)
         error: BaseException | None = None
@@ -491,8 +481,8 @@ def is_transient(error: BaseException) -> bool:
     return False
 
 
-def _count(instrument, record, event: Event, counted: dict, error: str | None = None) -> None:
-    attributes = {**counted, DESTINATION: record.topic, EVENT_TYPE: event.TYPE}
+def _count(instrument, record, event_type: str, counted: dict, error: str | None = None) -> None:
+    attributes = {**counted, DESTINATION: record.topic, EVENT_TYPE: event_type}
     if error is not None:
         attributes[ERROR_TYPE] = error
     instrument.add(1, attributes)
@@ -534,7 +524,7 @@ async def _handle_isolating_poison(
                     raise
                 failure = error
         if failure is not None:
-            _count(INSTRUMENTS.events_failed, record, event, counted, type(failure).__name__)
+            _count(INSTRUMENTS.events_failed, record, event.TYPE, counted, type(failure).__name__)
             await dead_letters.send(record, f"handler failed {HANDLER_ATTEMPTS} times: {failure!r}")
         else:
-            _count(INSTRUMENTS.events_handled, record, event, counted)
+            _count(INSTRUMENTS.events_handled, record, event.TYPE, counted)
