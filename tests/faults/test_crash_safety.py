@@ -222,13 +222,11 @@ async def test_broker_and_store_restarts_mid_stream_end_equal_to_a_fault_free_ru
             await run_import(services.environment(), mailbox, tmp_path / "import.log")
         # The services start on the whole backlog; mid-stream, the broker goes away for
         # five seconds, then the store does.
-        await services.start()
-        await asyncio.sleep(1)
-        backlog = await _backlog(services, "identity-resolution")
+        services.spawn()
+        backlog = await _working_on_backlog(services, "identity-resolution")
         servers.kafka.stop()
         await asyncio.sleep(5)
         servers.kafka.start()
-        await asyncio.sleep(2)
         store_backlog = sum([await _backlog(services, s) for s in CONSUMING_SERVICES])
         servers.mongo.stop()
         await asyncio.sleep(5)
