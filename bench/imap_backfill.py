@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import imaplib
-import os
 import resource
 import secrets
 import shutil
@@ -34,17 +33,7 @@ BATCH = 200
 def _fill_maildir(server: DovecotServer, count: int) -> int:
     """Messages written straight into the user's Maildir (APPEND of 20,000 messages would
     measure Dovecot's delivery, not our sync); Dovecot indexes them on first access."""
-    maildir = server.maildir(USER)
-    for sub in ("cur", "new", "tmp"):
-        (maildir / sub).mkdir(parents=True, exist_ok=True)
-    size = 0
-    for number, raw in enumerate(synthetic_messages(count, seed=41)):
-        (maildir / "cur" / f"{number}.M{number}P1.bench:2,S").write_bytes(raw)
-        size += len(raw)
-    owner = (server.directory / "mail").stat()
-    for path in [maildir.parent, *maildir.parent.rglob("*")]:
-        os.chown(path, owner.st_uid, owner.st_gid)
-    return size
+    return server.fill(USER, synthetic_messages(count, seed=41))
 
 
 def _bare_fetch(server: DovecotServer) -> tuple[int, float]:

@@ -44,5 +44,11 @@ for topic in $TOPICS; do
     create "$topic.dlq" 3 7776000000
 done
 
+# ingest's own work queue, keyed by mailbox: its partitions are how ingest replicas share
+# the mailboxes (docs/decisions/0027), so 48 bounds the replicas, not the main topics'
+# 12. Requests are not a record of anything: kept 7 days.
+create ingest.sync-requests 48 604800000
+create ingest.sync-requests.dlq 3 7776000000
+
 "$KAFKA_TOPICS" --bootstrap-server "$BOOTSTRAP" --describe --topics-with-overrides
 echo "kafka-init: topics ready"

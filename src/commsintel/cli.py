@@ -113,6 +113,15 @@ def _parser() -> argparse.ArgumentParser:
         help="used when COMMSINTEL_IDENTITY_SIGNING_KEY is not set; default: the run's key",
     )
 
+    instance = command(
+        "instance",
+        help="remove an instance that is gone for good from its consumer group, so the "
+        "other instances take over its partitions (and ingest its mailboxes) now",
+    )
+    instance.add_argument("action", choices=["remove"])
+    instance.add_argument("service", choices=SERVICES)
+    instance.add_argument("instance_id", help="its COMMSINTEL_<SERVICE>_INSTANCE_ID")
+
     command("status", help="topics, consumer groups and their lag, mailboxes, dead letters")
     command("doctor", help="check Kafka, MongoDB, every gRPC service and the keys")
 
@@ -154,6 +163,7 @@ def main(argv: list[str] | None = None) -> int:
         "status": operator_commands.status,
         "doctor": operator_commands.doctor,
         "dlq": operator_commands.dead_letters,
+        "instance": operator_commands.remove_instance,
     }[args.command]
     try:
         return asyncio.run(command(args))

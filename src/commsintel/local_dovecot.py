@@ -16,7 +16,7 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +39,21 @@ class DovecotServer:
 
     def maildir(self, user: str) -> Path:
         return self.directory / "mail" / user / "Maildir"
+
+    def fill(self, user: str, messages: Iterable[bytes]) -> int:
+        """Messages written straight into the user's INBOX (APPENDing thousands would
+        measure Dovecot's delivery); Dovecot indexes them on first access. Their bytes."""
+        maildir = self.maildir(user)
+        for sub in ("cur", "new", "tmp"):
+            (maildir / sub).mkdir(parents=True, exist_ok=True)
+        size = 0
+        for number, raw in enumerate(messages):
+            (maildir / "cur" / f"{number}.M{number}P1.fill:2,S").write_bytes(raw)
+            size += len(raw)
+        owner = (self.directory / "mail").stat()
+        for path in [maildir.parent, *maildir.parent.rglob("*")]:
+            os.chown(path, owner.st_uid, owner.st_gid)
+        return size
 
 
 RECIPE = Path("/work/shared/recipes/dovecot.conf.template")
@@ -102,14 +117,21 @@ SEARCH_PATH = os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/sbin"]
 
 @contextmanager
 def running_dovecot(
-    passwords: dict[str, str], oauth_introspection_url: str | None = None
+    passwords: dict[str, str],
+    oauth_introspection_url: str | None = None,
+    *,
+    connections: int = 100,
 ) -> Iterator[DovecotServer]:
     """A Dovecot of its own on a free loopback port, with these users (name -> password),
     stopped and deleted on exit.
 
     With `oauth_introspection_url`, XOAUTH2 and OAUTHBEARER tokens are also checked
     against that RFC 7662 introspection endpoint (POST; `active` must be true and
-    `username` the user), like a provider's IMAP server checks its own tokens."""
+    `username` the user), like a provider's IMAP server checks its own tokens.
+
+    `connections`: IMAP sessions the server takes at once (Dovecot's own default is 100
+    imap processes); above 100, each imap process serves up to 20 of them, which Dovecot
+    allows because every user here has the same uid."""
     binary = _dovecot_binary()
     doveadm = shutil.which("doveadm", path=SEARCH_PATH) or "doveadm"
     # Not under a private temp dir (pytest's basetemp is 0700): Dovecot's own users must
@@ -119,6 +141,12 @@ def running_dovecot(
     uid, gid, config = _configure(directory, port)
     if oauth_introspection_url is not None:
         config += _oauth2_passdb(directory, oauth_introspection_url)
+    if connections > 100:
+        config += (
+            f"default_client_limit = {connections + 200}\n"
+            f"service imap {{\n  process_limit = {connections // 20 + 20}\n"
+            "  client_limit = 20\n}\n"
+        )
     conf = directory / "dovecot.conf"
     conf.write_text(config)
     (directory / "passwd").write_text(

@@ -206,6 +206,19 @@ async def serve(args: argparse.Namespace) -> int:
     return 0
 
 
+async def remove_instance(args: argparse.Namespace) -> int:
+    from commsintel.contracts.streaming import remove_static_member
+
+    settings = local_stack.service_settings(args.service, args.data_dir)
+    group = settings.consumer_group
+    removed = await remove_static_member(settings.kafka_bootstrap, group, args.instance_id)
+    if not removed:
+        print(f"no member {args.instance_id!r} in consumer group {group}")
+        return 1
+    print(f"removed {args.instance_id!r} from consumer group {group}: the others rebalance now")
+    return 0
+
+
 # --- keys and workspaces --------------------------------------------------------------
 
 

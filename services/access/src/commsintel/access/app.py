@@ -39,7 +39,7 @@ GRPC_SERVICE = access_pb2.DESCRIPTOR.services_by_name["AccessService"].full_name
 def build(settings: AccessSettings) -> ServiceRuntime:
     provider = configure_tracing(SERVICE_NAME)
     configure_metrics(settings.metrics_bind)
-    broker = build_broker(settings.kafka_bootstrap, provider, SERVICE_NAME)
+    broker = build_broker(settings.kafka_bootstrap, provider, SERVICE_NAME, settings.instance_id)
     mongo = mongo_client(settings.mongo_uri, SERVICE_NAME)
     store = AccessStore(mongo[settings.mongo_database])
     states = WorkspaceStates(

@@ -1,5 +1,6 @@
 """CloudEvents 1.0, Kafka binary binding: attributes in `ce_*` headers, the event JSON as
-the value, workspace_id as the key. The W3C `traceparent` header rides alongside."""
+the value, workspace_id as the key (an event's KEY_FIELD where it says otherwise). The
+W3C `traceparent` header rides alongside."""
 
 from __future__ import annotations
 
@@ -41,7 +42,7 @@ def encode_event(event: Event) -> KafkaRecordOut:
         headers["ce_time"] = when.astimezone(UTC).isoformat()
     return KafkaRecordOut(
         topic=event.TOPIC,
-        key=event.workspace_id.encode(),
+        key=str(getattr(event, event.KEY_FIELD)).encode(),
         value=event.model_dump_json().encode(),
         headers=headers,
     )

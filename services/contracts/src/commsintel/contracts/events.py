@@ -20,6 +20,8 @@ class Event(BaseModel):
     TYPE: ClassVar[str]
     TOPIC: ClassVar[str]
     SOURCE: ClassVar[str]
+    # The field whose value is the record's key (the partition it lands on).
+    KEY_FIELD: ClassVar[str] = "workspace_id"
 
     event_id: str = Field(min_length=1)
     workspace_id: str = Field(min_length=1)
@@ -82,6 +84,26 @@ class SyncProgressed(Event):
     error_message: str = ""
     last_success_at: AwareDatetime | None = None
     reported_at: AwareDatetime
+    # The ingest instance that syncs the mailbox, and its claim's fence: a newer claim
+    # has a higher fence, and no report of an older one follows it (docs/decisions/0027).
+    synced_by: str = ""
+    sync_fence: int = 0
+
+
+class SyncRequested(Event):
+    """Work for the ingest instance that syncs the mailbox: start it (connected or
+    reconnected), sync it now (asked, or its settings changed), or stop it and delete what
+    ingest keeps of it (removed). Keyed by mailbox: the instance assigned the mailbox's
+    partition of ingest.sync-requests is the one that syncs it (docs/decisions/0027)."""
+
+    TYPE = "commsintel.ingest.SyncRequested.v1"
+    TOPIC = "ingest.sync-requests"
+    SOURCE = "commsintel/ingest"
+    KEY_FIELD = "mailbox_id"
+
+    mailbox_id: str = Field(min_length=1)
+    reason: Literal["connected", "reconnected", "sync_now", "settings_changed", "removed"]
+    requested_at: AwareDatetime
 
 
 class MessageParticipant(BaseModel):
@@ -490,6 +512,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
     cls.TYPE: cls
     for cls in (
         MailboxConnected,
+        SyncRequested,
         MailboxRemoved,
         MailboxSettingsChanged,
         SyncProgressed,

@@ -20,6 +20,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterat
 from contextlib import asynccontextmanager
 
 from aiokafka.abc import ConsumerRebalanceListener
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.client import AIOKafkaClient, CoordinationType
 from aiokafka.coordinator.assignors.range import RangePartitionAssignor
 from aiokafka.errors import (
     InvalidProducerEpoch,
@@ -29,6 +31,7 @@ from aiokafka.errors import (
     ProducerFenced,
     UnknownProducerId,
 )
+from aiokafka.protocol.group import LeaveGroupRequest
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
@@ -42,6 +45,7 @@ from commsintel.contracts.envelope import PoisonMessage, decode_event, encode_ev
 from commsintel.contracts.errors import ResourceExhausted
 from commsintel.contracts.events import Event
 from commsintel.contracts.fetch_pacing import pace_empty_fetches
+from commsintel.contracts.group_joins import rejoin_on_missing_assignment
 from commsintel.contracts.metrics import (
     CONSUMER_GROUP,
     DESTINATION,
@@ -83,11 +87,16 @@ _tracer_providers: weakref.WeakKeyDictionary[KafkaBroker, TracerProvider] = (
 )
 
 
-def build_broker(bootstrap: str, tracer_provider: TracerProvider, client_id: str) -> KafkaBroker:
+def build_broker(
+    bootstrap: str, tracer_provider: TracerProvider, client_id: str, instance_id: str = ""
+) -> KafkaBroker:
+    """With `instance_id`, the client id is `client_id@instance_id`: how the group's
+    members are told apart (remove_static_member)."""
     pace_empty_fetches()
+    rejoin_on_missing_assignment()
     broker = KafkaBroker(
         bootstrap,
-        client_id=client_id,
+        client_id=f"{client_id}@{instance_id}" if instance_id else client_id,
         # An event counts as sent once every in-sync replica has it, and a retried send
         # is never written twice: only then may the input's offset be committed.
         acks="all",
@@ -203,22 +212,37 @@ class DeadLetters:
             )
 
 
+PartitionsChanged = Callable[[frozenset[int]], Awaitable[None]]
+
+
 class GroupMembership(ConsumerRebalanceListener):
     """What a service's consumer holds of its group: readiness waits for the first
     assignment (an empty one too: more instances than partitions is a normal state).
-    It also reports the consumer's lag per partition as a metric."""
+    It also reports the consumer's lag per partition as a metric, and tells
+    `on_assigned`/`on_revoked` which partition numbers this instance gained or lost: the
+    consumer rejoins its group only once `on_revoked` has returned."""
 
-    def __init__(self, group_id: str) -> None:
+    def __init__(
+        self,
+        group_id: str,
+        on_assigned: PartitionsChanged | None = None,
+        on_revoked: PartitionsChanged | None = None,
+    ) -> None:
         self.group_id = group_id
         self.assigned = asyncio.Event()
         self.subscriber = None  # FastStream's subscriber; its `consumer` once started
+        self._on_assigned = on_assigned
+        self._on_revoked = on_revoked
 
     async def on_partitions_revoked(self, revoked) -> None:
-        return None
+        if self._on_revoked is not None:
+            await self._on_revoked(frozenset(tp.partition for tp in revoked))
 
     async def on_partitions_assigned(self, assigned) -> None:
         if not self.assigned.is_set():
             log.info("group %s assigned %d partitions", self.group_id, len(assigned))
+        if self._on_assigned is not None:
+            await self._on_assigned(frozenset(tp.partition for tp in assigned))
         self.assigned.set()
 
     def lag(self) -> Iterator[tuple[float, dict]]:
@@ -242,6 +266,38 @@ class GroupMembership(ConsumerRebalanceListener):
                     PARTITION: str(tp.partition),
                 },
             )
+
+
+async def remove_static_member(bootstrap: str, group_id: str, instance_id: str) -> int:
+    """Takes a static member that is gone for good out of its group now (an instance
+    scaled away, a host lost), so the others take over its partitions at once instead of
+    after the session timeout; the local broker stand-in never expires one at all
+    (docs/decisions/0027). The member is found by its client id (`service@instance_id`,
+    build_broker). Returns how many members were removed (0: none by that id)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    client = AIOKafkaClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    await client.bootstrap()
+    try:
+        described = await admin.describe_consumer_groups([group_id])
+        members = [
+            member[0]
+            for answer in described
+            for group in answer.groups
+            for member in group[5]
+            if str(member[1]).endswith(f"@{instance_id}")
+        ]
+        if not members:
+            return 0
+        coordinator = await client.coordinator_lookup(CoordinationType.GROUP, group_id)
+        for member_id in members:
+            answer = await client.send(coordinator, LeaveGroupRequest(group_id, member_id))
+            if answer.error_code:
+                raise KafkaError(f"LeaveGroup for {instance_id} failed: {answer.error_code}")
+        return len(members)
+    finally:
+        await client.close()
+        await admin.close()
 
 
 JOURNEY_SPAN = "commsintel.journey"
@@ -349,6 +405,8 @@ def subscribe_event_batches(
     batch_wait_ms: int = 20,
     instance_id: str | None = None,
     tracer_provider: TracerProvider | None = None,
+    on_assigned: PartitionsChanged | None = None,
+    on_revoked: PartitionsChanged | None = None,
 ) -> GroupMembership:
     """Register one batch subscriber for `topics` that feeds decoded events to `handle`.
 
@@ -356,7 +414,7 @@ def subscribe_event_batches(
     With an `instance_id`, the consumer is a static member of its group.
     """
     dead_letters = DeadLetters(broker)
-    membership = GroupMembership(group_id)
+    membership = GroupMembership(group_id, on_assigned, on_revoked)
     observe("commsintel.consumer.lag", membership.lag)
     tracer = trace.get_tracer("commsintel.streaming", tracer_provider=tracer_provider)
 

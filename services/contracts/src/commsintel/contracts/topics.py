@@ -1,4 +1,6 @@
-"""Kafka topic names. Every topic is keyed by workspace_id (one writer per workspace)."""
+"""Kafka topic names. Every topic of events is keyed by workspace_id (one writer per
+workspace); ingest.sync-requests, ingest's own work queue, is keyed by mailbox_id: its
+partitions are how ingest instances share the mailboxes (docs/decisions/0027)."""
 
 INGEST_MAILBOXES = "ingest.mailboxes"
 INGEST_MESSAGES = "ingest.messages"
@@ -7,6 +9,7 @@ IDENTITY_RECORDS = "identity.records"
 IDENTITY_INTERACTIONS = "identity.interactions"
 WORKSPACE_SETTINGS = "workspace.settings"
 ACCESS_GRANTS = "access.grants"
+INGEST_SYNC_REQUESTS = "ingest.sync-requests"
 
 ALL_TOPICS = (
     INGEST_MAILBOXES,
@@ -16,6 +19,7 @@ ALL_TOPICS = (
     IDENTITY_INTERACTIONS,
     WORKSPACE_SETTINGS,
     ACCESS_GRANTS,
+    INGEST_SYNC_REQUESTS,
 )
 
 

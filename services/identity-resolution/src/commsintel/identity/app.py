@@ -48,7 +48,7 @@ OPERATOR_METHODS = frozenset(
 def build(settings: IdentitySettings) -> ServiceRuntime:
     provider = configure_tracing(SERVICE_NAME)
     configure_metrics(settings.metrics_bind)
-    broker = build_broker(settings.kafka_bootstrap, provider, SERVICE_NAME)
+    broker = build_broker(settings.kafka_bootstrap, provider, SERVICE_NAME, settings.instance_id)
     mongo = mongo_client(settings.mongo_uri, SERVICE_NAME)
     store = IdentityStore(mongo[settings.mongo_database])
     publisher = EventPublisher(broker)

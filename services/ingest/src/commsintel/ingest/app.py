@@ -10,12 +10,18 @@ from pathlib import Path
 
 import grpc
 
+from commsintel.contracts import topics
 from commsintel.contracts.grpc_runtime import CallerInterceptor
 from commsintel.contracts.metrics import configure_metrics
 from commsintel.contracts.mongo import mongo_client
 from commsintel.contracts.proto.ingest.v1 import ingest_pb2, ingest_pb2_grpc
 from commsintel.contracts.service_runtime import GrpcEndpoint, ServiceRuntime
-from commsintel.contracts.streaming import EventPublisher, build_broker
+from commsintel.contracts.streaming import (
+    EventPublisher,
+    GroupMembership,
+    build_broker,
+    subscribe_event_batches,
+)
 from commsintel.contracts.telemetry import configure_tracing
 from commsintel.ingest.adapters.calendar_store import CalendarStore
 from commsintel.ingest.adapters.content_store import ContentStore
@@ -25,6 +31,7 @@ from commsintel.ingest.adapters.oauth import OAuthTokens
 from commsintel.ingest.adapters.record_directory import RecordDirectory
 from commsintel.ingest.adapters.send_store import SendStore
 from commsintel.ingest.adapters.store import IngestStore
+from commsintel.ingest.adapters.sync_requests import RequestPartitions
 from commsintel.ingest.archive_import import ImportProgress, import_archive
 from commsintel.ingest.calendar_import import CalendarImportProgress, import_calendar_archive
 from commsintel.ingest.config import IngestSettings
@@ -118,7 +125,7 @@ class IngestService:
 def build(settings: IngestSettings) -> IngestService:
     provider = configure_tracing(SERVICE_NAME)
     configure_metrics(settings.metrics_bind)
-    broker = build_broker(settings.kafka_bootstrap, provider, SERVICE_NAME)
+    broker = build_broker(settings.kafka_bootstrap, provider, SERVICE_NAME, settings.instance_id)
     mongo = mongo_client(settings.mongo_uri, SERVICE_NAME)
     database = mongo[settings.mongo_database]
     master = SecretBox(decode_key(settings.encryption_key.get_secret_value()))
@@ -142,6 +149,8 @@ def build(settings: IngestSettings) -> IngestService:
         destinations=settings.destination_policy(),
         tracer_provider=provider,
         oauth=oauth,
+        instance_id=settings.instance_id,
+        clock=utc_now,
     )
     sends = SendStore(database)
     identity_channel = grpc.aio.insecure_channel(settings.identity_target)
@@ -161,11 +170,27 @@ def build(settings: IngestSettings) -> IngestService:
         contents=contents,
         intake=intake,
         publisher=publisher,
-        supervisor=supervisor,
         forgetters=(sends.forget_mailbox, calendars.forget_mailbox),
         destinations=settings.destination_policy(),
         oauth=oauth,
     )
+    membership: GroupMembership | None = None
+    if settings.sync_mailboxes:
+        # This instance syncs the mailboxes of the ingest.sync-requests partitions its
+        # group assigns it, and handles the requests for them (docs/decisions/0027).
+        membership = subscribe_event_batches(
+            broker,
+            (topics.INGEST_SYNC_REQUESTS,),
+            group_id=settings.consumer_group,
+            handle=supervisor.handle,
+            max_records=100,
+            instance_id=settings.instance_id,
+            tracer_provider=provider,
+            on_assigned=supervisor.assigned,
+            on_revoked=supervisor.revoked,
+        )
+        supervisor.partition_of = RequestPartitions(membership, topics.INGEST_SYNC_REQUESTS)
+        supervisor.remove = commands.finish_removal
     mailbox_servicer = MailboxServicer(commands, utc_now)
     send_servicer = SendServicer(sending)
     content_servicer = ContentServicer(contents, settings.signing_key)
@@ -188,7 +213,13 @@ def build(settings: IngestSettings) -> IngestService:
         [CallerInterceptor(settings.signing_key, provider)],
     )
     runtime = ServiceRuntime(
-        SERVICE_NAME, broker, mongo, prepare_store, endpoint, closers=[identity_channel.close]
+        SERVICE_NAME,
+        broker,
+        mongo,
+        prepare_store,
+        endpoint,
+        closers=[identity_channel.close],
+        membership=membership,
     )
     return IngestService(
         settings, runtime, store, contents, intake, supervisor, commands, sending, calendars

@@ -34,6 +34,21 @@ class IngestSettings(GrpcServiceSettings):
     retry_ceiling_seconds: float = Field(
         300.0, gt=0, description="Longest wait before retrying an unreachable server"
     )
+    backfill_concurrency: int = Field(
+        8,
+        ge=1,
+        le=1_000,
+        description="Mailbox passes of more than one batch (backfills) this instance runs "
+        "at once; the others wait for a slot. New mail in a mailbox that is caught up "
+        "never waits for one",
+    )
+    connect_concurrency: int = Field(
+        16,
+        ge=1,
+        le=1_000,
+        description="IMAP logins this instance has in progress at once: its start, a "
+        "rebalance and the reconnects after a server outage come in waves of this size",
+    )
 
     identity_target: str = Field(
         "127.0.0.1:50053",
@@ -162,6 +177,8 @@ class IngestSettings(GrpcServiceSettings):
             batch_size=self.sync_batch_size,
             retry_ceiling=self.retry_ceiling_seconds,
             calendar_interval=self.calendar_interval_seconds,
+            backfill_concurrency=self.backfill_concurrency,
+            connect_concurrency=self.connect_concurrency,
         )
 
 

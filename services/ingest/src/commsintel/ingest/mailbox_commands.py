@@ -1,5 +1,7 @@
 """What a member can do with their mailboxes: connect, read, change settings, reconnect,
-sync now, remove. Checks ownership, stores, publishes, and tells the sync supervisor.
+sync now, remove. Checks ownership, stores, publishes, and asks the instance that syncs
+the mailbox (whichever it is) to start, sync, restart or remove it: a SyncRequested on
+ingest.sync-requests, keyed by mailbox, reaches that instance (docs/decisions/0027).
 
 Hosts and calendar URLs a member gives are checked against the destination policy before
 anything is stored or fetched; a calendar URL is sealed with the credentials, and only
@@ -7,15 +9,18 @@ its redacted form is kept in the clear (decision 0020)."""
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Literal
 from urllib.parse import quote
 
 from commsintel.contracts import ids
 from commsintel.contracts.auth import Caller
 from commsintel.contracts.errors import AlreadyExists, InvalidArgument
-from commsintel.contracts.events import MailboxRemoved, MailboxSettingsChanged
+from commsintel.contracts.events import MailboxRemoved, MailboxSettingsChanged, SyncRequested
 from commsintel.contracts.streaming import EventPublisher
 from commsintel.ingest.adapters.content_store import ContentStore
 from commsintel.ingest.adapters.destinations import PUBLIC_ONLY, check_before_saving
@@ -35,7 +40,6 @@ from commsintel.ingest.domain.mailboxes import (
 from commsintel.ingest.domain.oauth import OAuthCredential, ProviderName
 from commsintel.ingest.domain.secret_forms import redacted_url
 from commsintel.ingest.domain.sightings import Mailbox, mailbox_connected
-from commsintel.ingest.mailbox_sync import SyncSupervisor
 from commsintel.ingest.message_intake import IntakeCounts, MessageIntake
 from commsintel.ingest.oauth_accounts import (
     OAuthAccounts,
@@ -78,10 +82,10 @@ class MailboxCommands:
         contents: ContentStore,
         intake: MessageIntake,
         publisher: EventPublisher,
-        supervisor: SyncSupervisor,
         forgetters: tuple[Forgetter, ...] = (),
         destinations: DestinationPolicy = PUBLIC_ONLY,
         oauth: OAuthAccounts | None = None,
+        removal_wait: float = 10.0,
     ) -> None:
         self._store = store
         self._oauth = oauth
@@ -89,8 +93,8 @@ class MailboxCommands:
         self._contents = contents
         self._intake = intake
         self._publisher = publisher
-        self._supervisor = supervisor
         self._forgetters = forgetters
+        self._removal_wait = removal_wait
 
     async def connect(
         self,
@@ -128,8 +132,9 @@ class MailboxCommands:
             sender_name=sender_name.strip(),
             oauth=oauth,
         )
-        await self._publisher.publish([mailbox_connected(mailbox, "imap", now)])
-        self._supervisor.watch(record)
+        await self._publisher.publish(
+            [mailbox_connected(mailbox, "imap", now), self._request(mailbox, "connected", now)]
+        )
         return record
 
     async def start_authorization(
@@ -163,8 +168,8 @@ class MailboxCommands:
         if enabled and record.calendar is None:
             raise InvalidArgument("this mailbox has no calendar to turn on")
         await self._store.save_settings(mailbox_id, blocklist=after, calendar_enabled=enabled)
-        if enabled != record.calendar_enabled:
-            self._supervisor.wake(mailbox_id)  # the calendar starts (or stops) now
+        if enabled != record.calendar_enabled:  # the calendar starts (or stops) now
+            await self._publisher.publish([self._request(record.mailbox, "settings_changed", now)])
         counts = await self._intake.blocklist_changed(record.mailbox, before, after, now)
         await self._publisher.publish(
             [
@@ -225,9 +230,8 @@ class MailboxCommands:
             smtp=smtp.endpoint if smtp else None,
             oauth=oauth,
         )
-        await self._supervisor.forget(mailbox_id)
         record = await self.get(caller, mailbox_id)
-        self._supervisor.watch(record)
+        await self._publisher.publish([self._request(record.mailbox, "reconnected", now)])
         return record
 
     async def _with_preset(
@@ -328,26 +332,41 @@ class MailboxCommands:
         except DestinationRefused as refused:
             raise InvalidArgument(str(refused)) from None
 
-    async def sync_now(self, caller: Caller, mailbox_id: str) -> MailboxRecord:
+    async def sync_now(self, caller: Caller, mailbox_id: str, now: datetime) -> MailboxRecord:
         record = await self.get(caller, mailbox_id)
-        self._supervisor.wake(mailbox_id)
+        await self._publisher.publish([self._request(record.mailbox, "sync_now", now)])
         return record
 
     async def remove(self, caller: Caller, mailbox_id: str, now: datetime) -> None:
-        """Stop, announce, then delete: content key first (crypto-shredding), then the
-        content, cursors, sightings and credentials."""
+        """Gone for the member at once; the instance that syncs it stops it and deletes
+        it (finish_removal). Waits a little for that, so that in the usual case it is
+        done when the call returns; if not, it completes when that instance can."""
         record = await self.get(caller, mailbox_id)
-        await self._supervisor.forget(mailbox_id)
+        await self._store.request_removal(mailbox_id, now)
+        await self._publisher.publish([self._request(record.mailbox, "removed", now)])
+        deadline = time.monotonic() + self._removal_wait
+        while await self._store.exists(mailbox_id) and time.monotonic() < deadline:  # noqa: ASYNC110 (another process deletes it)
+            await asyncio.sleep(0.1)
+
+    async def finish_removal(self, mailbox_id: str) -> None:
+        """On the instance that syncs the mailbox, once its sync has stopped: announce,
+        then delete: content key first (crypto-shredding), then the content, cursors,
+        sightings and credentials. Done again after a crash, it ends the same way."""
+        pending = await self._store.removal_pending(mailbox_id)
+        if pending is None:
+            return
+        record, requested_at = pending
+        mailbox = record.mailbox
         await self._publisher.publish(
             [
                 MailboxRemoved(
                     event_id=ids.event_id(
-                        caller.workspace_id, "MailboxRemoved", mailbox_id, now.isoformat()
+                        mailbox.workspace_id, "MailboxRemoved", mailbox_id, requested_at.isoformat()
                     ),
-                    workspace_id=caller.workspace_id,
+                    workspace_id=mailbox.workspace_id,
                     mailbox_id=mailbox_id,
-                    member_id=record.mailbox.member_id,
-                    removed_at=now,
+                    member_id=mailbox.member_id,
+                    removed_at=requested_at,
                 )
             ]
         )
@@ -357,6 +376,22 @@ class MailboxCommands:
             if hasattr(result, "__await__"):
                 await result  # type: ignore[misc]
         await self._store.forget_mailbox(mailbox_id)
+
+    @staticmethod
+    def _request(
+        mailbox: Mailbox,
+        reason: Literal["connected", "reconnected", "sync_now", "settings_changed", "removed"],
+        now: datetime,
+    ) -> SyncRequested:
+        return SyncRequested(
+            event_id=ids.event_id(
+                mailbox.workspace_id, "SyncRequested", mailbox.mailbox_id, reason, now.isoformat()
+            ),
+            workspace_id=mailbox.workspace_id,
+            mailbox_id=mailbox.mailbox_id,
+            reason=reason,
+            requested_at=now,
+        )
 
     async def quarantined(
         self, caller: Caller, mailbox_id: str, *, after: str, limit: int

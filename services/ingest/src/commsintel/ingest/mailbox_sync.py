@@ -7,7 +7,15 @@ folder's cursor is saved after each batch, so a pass stopped anywhere (crash, ne
 drop, restart) resumes where it stopped and never duplicates: a dropped connection is
 retried with backoff, a refused login waits for new credentials (ReconnectMailbox).
 The status the member sees (syncing with progress, idle, error with the time of the
-last success) is saved and published as SyncProgressed.
+last success, the instance that syncs it) is saved and published as SyncProgressed.
+
+Instances share the mailboxes through Kafka (docs/decisions/0027): each syncs the
+mailboxes of the ingest.sync-requests partitions its consumer group assigns it, and
+stops them before the group hands them on. Each sync claims its mailbox with a fence
+that every status and cursor write carries, so an instance that lost a mailbox cannot
+write over the new owner's progress. Waiting costs no thread: the IMAP client is
+asyncio's. Backfills take one of a bounded number of slots; new mail in a mailbox that
+is caught up needs none, so it is never stuck behind other mailboxes' backfills.
 """
 
 from __future__ import annotations
@@ -15,9 +23,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import random
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import get_args
@@ -25,7 +34,8 @@ from typing import get_args
 from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
 
-from commsintel.contracts.events import SyncProgressed
+from commsintel.contracts.errors import NotFound
+from commsintel.contracts.events import Event, SyncProgressed, SyncRequested
 from commsintel.contracts.metrics import forget, observe
 from commsintel.contracts.streaming import EventPublisher
 from commsintel.ingest.adapters.caldav_source import CalDavAccount, CalDavSource
@@ -42,7 +52,7 @@ from commsintel.ingest.adapters.imap import (
     UidValidityChanged,
 )
 from commsintel.ingest.adapters.oauth import TokenEndpointUnavailable
-from commsintel.ingest.adapters.store import IngestStore, MailboxRecord
+from commsintel.ingest.adapters.store import IngestStore, MailboxRecord, SyncFenced
 from commsintel.ingest.calendar_sync import CalendarSyncResult, sync_calendar
 from commsintel.ingest.domain.destinations import DestinationPolicy
 from commsintel.ingest.domain.folder_sync import (
@@ -57,6 +67,7 @@ from commsintel.ingest.domain.mailboxes import (
     SyncErrorKind,
     SyncState,
     SyncStatus,
+    jittered,
     retry_delay,
     sync_advanced,
     sync_failed,
@@ -65,6 +76,7 @@ from commsintel.ingest.domain.mailboxes import (
 )
 from commsintel.ingest.domain.oauth import refresh_due_at
 from commsintel.ingest.domain.parsing import MalformedMessage, ParsedMessage, parse_message
+from commsintel.ingest.domain.sharding import PartitionOf, hand_over, owned
 from commsintel.ingest.domain.sightings import Mailbox
 from commsintel.ingest.message_intake import MessageIntake
 from commsintel.ingest.oauth_accounts import OAuthAccounts, ReauthorizationNeeded
@@ -81,9 +93,35 @@ class SyncTimings:
     retry_base: float = 2.0
     retry_ceiling: float = 300.0
     calendar_interval: float = 300.0  # seconds between two calendar passes
+    backfill_concurrency: int = 8  # passes of more than one batch running at once
+    connect_concurrency: int = 16  # logins in progress at once (after an outage, a start)
 
     def retry_after(self, failures: int) -> float:
-        return retry_delay(failures, base=self.retry_base, ceiling=self.retry_ceiling)
+        delay = retry_delay(failures, base=self.retry_base, ceiling=self.retry_ceiling)
+        return jittered(delay, random.random())
+
+
+@dataclass
+class SyncSlots:
+    """What the mailboxes of one instance share: slots for backfills and for logins."""
+
+    backfills: asyncio.Semaphore
+    logins: asyncio.Semaphore
+
+    @classmethod
+    def of(cls, timings: SyncTimings) -> SyncSlots:
+        return cls(
+            asyncio.Semaphore(timings.backfill_concurrency),
+            asyncio.Semaphore(timings.connect_concurrency),
+        )
+
+
+@dataclass(frozen=True)
+class SyncClaim:
+    """This instance syncs the mailbox under `fence` (IngestStore.claim_sync)."""
+
+    instance_id: str
+    fence: int
 
 
 def utc_now() -> datetime:
@@ -122,10 +160,14 @@ class MailboxSyncer(_WakeableLoop):
         destinations: DestinationPolicy = PUBLIC_ONLY,
         tracer: trace.Tracer = tracer,
         oauth: OAuthAccounts | None = None,
+        claim: SyncClaim = SyncClaim("", 0),
+        slots: SyncSlots | None = None,
     ) -> None:
         super().__init__()
         self._tracer = tracer
         self.mailbox = record.mailbox
+        self._claim = claim
+        self._slots = slots or SyncSlots.of(timings)
         self._status = record.status
         self._oauth = oauth if record.oauth is not None else None
         self._auth_failed = False  # the server refused the last token: refresh first
@@ -141,16 +183,28 @@ class MailboxSyncer(_WakeableLoop):
         return self._status
 
     async def run(self) -> None:
+        try:
+            await self._run()
+        except SyncFenced:
+            # Another instance claimed the mailbox since (a rebalance this one has not
+            # seen yet), or it is being removed: its sync is not ours any more.
+            log.info("mailbox %s is synced elsewhere now; stopped here", self.mailbox.mailbox_id)
+
+    async def _run(self) -> None:
         while True:
             try:
-                account = await self._account()
-                async with ImapSession(account) as imap:
+                async with contextlib.AsyncExitStack() as session:
+                    async with self._slots.logins:
+                        account = await self._account()
+                        imap = await session.enter_async_context(ImapSession(account))
                     self._failures = 0
                     self._auth_failed = False
                     while True:
                         await self.sync_pass(imap)
                         if not await self._wait_for_news(imap, await self._token_due()):
                             break  # the access token is due: log in again with a new one
+            except SyncFenced:
+                raise
             except ImapAuthFailed as error:
                 if self._oauth is not None and not self._auth_failed:
                     # The provider may have ended the token early: refresh and try once
@@ -230,8 +284,12 @@ class MailboxSyncer(_WakeableLoop):
                 return done
             total = sum(_expected(plan, status) for plan, status in plans)
             await self._report(sync_started(self._status, total, self._clock()))
-            for plan, status in plans:
-                done = await self._sync_folder(imap, plan, status, cursors, blocklist, done)
+            # More than a batch to read is a backfill (or a long absence): it waits for a
+            # slot. A pass of new mail only needs none, so it never waits behind others.
+            backfill = self._slots.backfills if total > self._timings.batch_size else None
+            async with backfill or contextlib.nullcontext():
+                for plan, status in plans:
+                    done = await self._sync_folder(imap, plan, status, cursors, blocklist, done)
             await self._report(
                 sync_succeeded(sync_advanced(self._status, done, self._clock()), self._clock())
             )
@@ -246,6 +304,7 @@ class MailboxSyncer(_WakeableLoop):
             ):
                 batch: list[tuple[bytes, ParsedMessage]] = []
                 for message in fetched:
+                    await asyncio.sleep(0)  # parsing is CPU: let other mailboxes' I/O in
                     try:
                         parsed = parse_message(
                             message.raw, owner_addresses=self.mailbox.owner_addresses
@@ -259,7 +318,9 @@ class MailboxSyncer(_WakeableLoop):
                     batch.append((message.raw, parsed))
                 await self._intake.take(self.mailbox, blocklist, batch, self._clock())
                 cursor = advance(cursors.get(folder), folder, uidvalidity, (m.uid for m in fetched))
-                await self._store.save_folder_cursor(self.mailbox.mailbox_id, cursor)
+                await self._store.save_folder_cursor(
+                    self.mailbox.mailbox_id, cursor, self._claim.fence
+                )
                 cursors[folder] = cursor
                 done += len(fetched)
                 await self._report(sync_advanced(self._status, done, self._clock()))
@@ -273,7 +334,9 @@ class MailboxSyncer(_WakeableLoop):
                     (),
                     highest_modseq=status.highest_modseq,
                 )
-                await self._store.save_folder_cursor(self.mailbox.mailbox_id, cursor)
+                await self._store.save_folder_cursor(
+                    self.mailbox.mailbox_id, cursor, self._claim.fence
+                )
                 cursors[folder] = cursor
         except UidValidityChanged:
             # Recreated while we read it: the next pass plans the folder from scratch.
@@ -314,9 +377,11 @@ class MailboxSyncer(_WakeableLoop):
     async def _report(self, status: SyncStatus) -> None:
         changed = (status.state, status.error_kind) != (self._status.state, self._status.error_kind)
         self._status = status
-        await self._store.save_status(self.mailbox.mailbox_id, status)
+        await self._store.save_status(self.mailbox.mailbox_id, status, self._claim.fence)
         if changed or status.state == "syncing":
-            await self._publisher.publish([sync_progressed(self.mailbox, status, self._clock())])
+            await self._publisher.publish(
+                [sync_progressed(self.mailbox, status, self._clock(), self._claim)]
+            )
 
 
 def imap_account(
@@ -338,7 +403,9 @@ def imap_account(
     )
 
 
-def sync_progressed(mailbox: Mailbox, status: SyncStatus, now: datetime) -> SyncProgressed:
+def sync_progressed(
+    mailbox: Mailbox, status: SyncStatus, now: datetime, claim: SyncClaim = SyncClaim("", 0)
+) -> SyncProgressed:
     return SyncProgressed(
         event_id=str(uuid.uuid4()),
         workspace_id=mailbox.workspace_id,
@@ -351,6 +418,8 @@ def sync_progressed(mailbox: Mailbox, status: SyncStatus, now: datetime) -> Sync
         error_message=status.error_message,
         last_success_at=status.last_success_at,
         reported_at=now,
+        synced_by=claim.instance_id,
+        sync_fence=claim.fence,
     )
 
 
@@ -482,9 +551,14 @@ class CalendarSyncer(_WakeableLoop):
 Syncer = MailboxSyncer | CalendarSyncer
 
 
+Removal = Callable[[str], Awaitable[None]]
+
+
 class SyncSupervisor:
-    """One MailboxSyncer task per connected IMAP mailbox of this instance, and one
-    CalendarSyncer per mailbox with a calendar."""
+    """This instance's share of the mailboxes: one MailboxSyncer task per IMAP mailbox of
+    the ingest.sync-requests partitions assigned to it, and one CalendarSyncer per such
+    mailbox with a calendar. It follows the assignment (`assigned`, `revoked`) and the
+    requests for its mailboxes (`handle`)."""
 
     def __init__(
         self,
@@ -497,6 +571,8 @@ class SyncSupervisor:
         destinations: DestinationPolicy = PUBLIC_ONLY,
         tracer_provider: TracerProvider | None = None,
         oauth: OAuthAccounts | None = None,
+        instance_id: str = "",
+        clock: Callable[[], datetime] = utc_now,
     ) -> None:
         # The sync passes' spans, in ingest's traces (the services may share a process).
         self._tracer = trace.get_tracer("commsintel.ingest.sync", tracer_provider=tracer_provider)
@@ -507,15 +583,79 @@ class SyncSupervisor:
         self._publisher = publisher
         self._timings = timings
         self._calendars = calendars
+        self._instance_id = instance_id
+        self._clock = clock
+        self._slots: SyncSlots | None = None
+        # Set by the wiring once the consumer exists: a mailbox's partition, and what
+        # finishes a removal (MailboxCommands.finish_removal).
+        self.partition_of: PartitionOf = lambda mailbox_id: 0
+        self.remove: Removal | None = None
+        self._assigned: frozenset[int] = frozenset()
+        self._handing_over = asyncio.Lock()
         self._syncers: dict[
             str, list[tuple[MailboxSyncer | CalendarSyncer, asyncio.Task[None]]]
         ] = {}
 
+    @property
+    def syncing(self) -> frozenset[str]:
+        """The mailboxes this instance syncs now."""
+        return frozenset(self._syncers)
+
     async def start(self) -> None:
         observe("commsintel.mailboxes", self.mailboxes_by_state)
         observe("commsintel.backfill.backlog", self.backlog)
-        for record in await self._store.imap_mailboxes():
-            self.watch(record)
+
+    async def assigned(self, partitions: frozenset[int]) -> None:
+        """The group gave this instance `partitions`: sync their mailboxes (and only those)."""
+        async with self._handing_over:
+            self._assigned = partitions
+            records = {r.mailbox.mailbox_id: r for r in await self._store.imap_mailboxes()}
+            change = hand_over(self._syncers, records, partitions, self.partition_of)
+            await self._stop(change.stop)
+            for mailbox_id in sorted(change.start):
+                await self._watch(records[mailbox_id])
+            log.info(
+                "ingest %s syncs %d mailboxes of partitions %s",
+                self._instance_id,
+                len(self._syncers),
+                sorted(partitions),
+            )
+
+    async def revoked(self, partitions: frozenset[int]) -> None:
+        """The group takes `partitions` back: their mailboxes stop here (cursors saved
+        after each batch, IDLE ended) before the consumer rejoins, so before any other
+        instance starts them."""
+        async with self._handing_over:
+            await self._stop(owned(self._syncers, partitions, self.partition_of))
+            self._assigned -= partitions
+
+    async def handle(self, events: list[Event]) -> None:
+        """Requests for mailboxes of this instance's partitions, in their order."""
+        for event in events:
+            if isinstance(event, SyncRequested):
+                await self._handle(event)
+
+    async def _handle(self, request: SyncRequested) -> None:
+        mailbox_id = request.mailbox_id
+        if request.reason == "removed":
+            await self.forget(mailbox_id)
+            if self.remove is not None:
+                await self.remove(mailbox_id)
+            return
+        if request.reason == "reconnected":
+            await self.forget(mailbox_id)  # the new credentials: log in again
+        if mailbox_id in self._syncers:
+            self.wake(mailbox_id)
+            return
+        try:
+            record = await self._store.mailbox_by_id(mailbox_id)
+        except NotFound:
+            return  # removed since
+        if record.source == "imap" and not record.removal_requested:
+            await self._watch(record)
+
+    async def _stop(self, mailbox_ids: Iterable[str]) -> None:
+        await asyncio.gather(*(self.forget(mailbox_id) for mailbox_id in mailbox_ids))
 
     def _mail_syncers(self) -> list[MailboxSyncer]:
         return [
@@ -542,10 +682,15 @@ class SyncSupervisor:
         )
         return [(remaining, {})]
 
-    def watch(self, record: MailboxRecord) -> None:
+    async def _watch(self, record: MailboxRecord) -> None:
         mailbox_id = record.mailbox.mailbox_id
         if mailbox_id in self._syncers:
             return
+        fence = await self._store.claim_sync(mailbox_id, self._instance_id, self._clock())
+        if fence is None:
+            return  # removed meanwhile
+        if self._slots is None:
+            self._slots = SyncSlots.of(self._timings)
         syncers: list[Syncer] = [
             MailboxSyncer(
                 record,
@@ -556,6 +701,8 @@ class SyncSupervisor:
                 destinations=self._destinations,
                 tracer=self._tracer,
                 oauth=self._oauth,
+                claim=SyncClaim(self._instance_id, fence),
+                slots=self._slots,
             )
         ]
         if record.calendar is not None:
@@ -577,7 +724,18 @@ class SyncSupervisor:
             task = asyncio.create_task(syncer.run(), name=f"sync {kind} {mailbox_id}")
             task.add_done_callback(_log_crash)
             running.append((syncer, task))
+        running[0][1].add_done_callback(lambda task: self._ended(mailbox_id, task))
         self._syncers[mailbox_id] = running
+
+    def _ended(self, mailbox_id: str, task: asyncio.Task[None]) -> None:
+        """A mail sync that stopped by itself (fenced: synced elsewhere now) is no longer
+        this instance's; its calendar stops with it."""
+        running = self._syncers.get(mailbox_id)
+        if task.cancelled() or not running or running[0][1] is not task:
+            return
+        del self._syncers[mailbox_id]
+        for _, other in running[1:]:
+            other.cancel()
 
     def wake(self, mailbox_id: str) -> None:
         for syncer, _ in self._syncers.get(mailbox_id, ()):
@@ -592,8 +750,7 @@ class SyncSupervisor:
     async def stop(self) -> None:
         forget("commsintel.mailboxes", self.mailboxes_by_state)
         forget("commsintel.backfill.backlog", self.backlog)
-        for mailbox_id in list(self._syncers):
-            await self.forget(mailbox_id)
+        await self._stop(list(self._syncers))
 
 
 def _log_crash(task: asyncio.Task[None]) -> None:

@@ -25,7 +25,7 @@ GRPC_SERVICE = intelligence_pb2.DESCRIPTOR.services_by_name["IntelligenceService
 def build(settings: IntelligenceSettings) -> ServiceRuntime:
     provider = configure_tracing(SERVICE_NAME)
     configure_metrics(settings.metrics_bind)
-    broker = build_broker(settings.kafka_bootstrap, provider, SERVICE_NAME)
+    broker = build_broker(settings.kafka_bootstrap, provider, SERVICE_NAME, settings.instance_id)
     mongo = mongo_client(settings.mongo_uri, SERVICE_NAME)
     store = IntelligenceStore(mongo[settings.mongo_database])
     model = settings.strength_model()

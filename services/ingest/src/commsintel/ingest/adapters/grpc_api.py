@@ -149,7 +149,9 @@ class MailboxServicer(pb_grpc.MailboxServiceServicer):
         )
 
     async def SyncMailboxNow(self, request, context):
-        record = await self._commands.sync_now(current_caller(), _mailbox_id(request.mailbox_id))
+        record = await self._commands.sync_now(
+            current_caller(), _mailbox_id(request.mailbox_id), self._clock()
+        )
         return pb.SyncMailboxNowResponse(mailbox=_mailbox(record))
 
     async def RemoveMailbox(self, request, context):
@@ -420,6 +422,7 @@ def _mailbox(record: MailboxRecord) -> pb.Mailbox:
         sender_name=record.sender_name,
         calendar_status=_status(record.calendar_status),
         oauth_provider=record.oauth.provider if record.oauth else "",
+        synced_by=record.synced_by,
     )
 
 
@@ -428,6 +431,9 @@ def _status(status: SyncStatus) -> pb.SyncStatus:
         state=_STATE[status.state],
         messages_done=status.messages_done,
         messages_total=status.messages_total,
+        backlog=max(0, status.messages_total - status.messages_done)
+        if status.state == "syncing"
+        else 0,
         error=_ERROR[status.error_kind],
         error_message=status.error_message,
     )

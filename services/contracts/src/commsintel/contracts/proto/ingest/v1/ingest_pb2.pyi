@@ -148,7 +148,7 @@ class CaldavCalendar(_message.Message):
     def __init__(self, url: _Optional[str] = ..., username: _Optional[str] = ..., password: _Optional[str] = ...) -> None: ...
 
 class SyncStatus(_message.Message):
-    __slots__ = ("state", "messages_done", "messages_total", "error", "error_message", "last_success_at", "updated_at")
+    __slots__ = ("state", "messages_done", "messages_total", "error", "error_message", "last_success_at", "updated_at", "backlog")
     STATE_FIELD_NUMBER: _ClassVar[int]
     MESSAGES_DONE_FIELD_NUMBER: _ClassVar[int]
     MESSAGES_TOTAL_FIELD_NUMBER: _ClassVar[int]
@@ -156,6 +156,7 @@ class SyncStatus(_message.Message):
     ERROR_MESSAGE_FIELD_NUMBER: _ClassVar[int]
     LAST_SUCCESS_AT_FIELD_NUMBER: _ClassVar[int]
     UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
+    BACKLOG_FIELD_NUMBER: _ClassVar[int]
     state: SyncState
     messages_done: int
     messages_total: int
@@ -163,10 +164,11 @@ class SyncStatus(_message.Message):
     error_message: str
     last_success_at: _timestamp_pb2.Timestamp
     updated_at: _timestamp_pb2.Timestamp
-    def __init__(self, state: _Optional[_Union[SyncState, str]] = ..., messages_done: _Optional[int] = ..., messages_total: _Optional[int] = ..., error: _Optional[_Union[SyncError, str]] = ..., error_message: _Optional[str] = ..., last_success_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    backlog: int
+    def __init__(self, state: _Optional[_Union[SyncState, str]] = ..., messages_done: _Optional[int] = ..., messages_total: _Optional[int] = ..., error: _Optional[_Union[SyncError, str]] = ..., error_message: _Optional[str] = ..., last_success_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., backlog: _Optional[int] = ...) -> None: ...
 
 class Mailbox(_message.Message):
-    __slots__ = ("mailbox_id", "member_id", "owner_addresses", "source", "imap_host", "imap_port", "imap_username", "imap_auth", "calendar_kind", "calendar_url", "calendar_enabled", "blocklist", "status", "connected_at", "smtp_host", "smtp_port", "sender_name", "calendar_status", "oauth_provider")
+    __slots__ = ("mailbox_id", "member_id", "owner_addresses", "source", "imap_host", "imap_port", "imap_username", "imap_auth", "calendar_kind", "calendar_url", "calendar_enabled", "blocklist", "status", "connected_at", "smtp_host", "smtp_port", "sender_name", "calendar_status", "oauth_provider", "synced_by")
     MAILBOX_ID_FIELD_NUMBER: _ClassVar[int]
     MEMBER_ID_FIELD_NUMBER: _ClassVar[int]
     OWNER_ADDRESSES_FIELD_NUMBER: _ClassVar[int]
@@ -186,6 +188,7 @@ class Mailbox(_message.Message):
     SENDER_NAME_FIELD_NUMBER: _ClassVar[int]
     CALENDAR_STATUS_FIELD_NUMBER: _ClassVar[int]
     OAUTH_PROVIDER_FIELD_NUMBER: _ClassVar[int]
+    SYNCED_BY_FIELD_NUMBER: _ClassVar[int]
     mailbox_id: str
     member_id: str
     owner_addresses: _containers.RepeatedScalarFieldContainer[str]
@@ -205,7 +208,8 @@ class Mailbox(_message.Message):
     sender_name: str
     calendar_status: SyncStatus
     oauth_provider: str
-    def __init__(self, mailbox_id: _Optional[str] = ..., member_id: _Optional[str] = ..., owner_addresses: _Optional[_Iterable[str]] = ..., source: _Optional[str] = ..., imap_host: _Optional[str] = ..., imap_port: _Optional[int] = ..., imap_username: _Optional[str] = ..., imap_auth: _Optional[str] = ..., calendar_kind: _Optional[str] = ..., calendar_url: _Optional[str] = ..., calendar_enabled: _Optional[bool] = ..., blocklist: _Optional[_Iterable[str]] = ..., status: _Optional[_Union[SyncStatus, _Mapping]] = ..., connected_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., smtp_host: _Optional[str] = ..., smtp_port: _Optional[int] = ..., sender_name: _Optional[str] = ..., calendar_status: _Optional[_Union[SyncStatus, _Mapping]] = ..., oauth_provider: _Optional[str] = ...) -> None: ...
+    synced_by: str
+    def __init__(self, mailbox_id: _Optional[str] = ..., member_id: _Optional[str] = ..., owner_addresses: _Optional[_Iterable[str]] = ..., source: _Optional[str] = ..., imap_host: _Optional[str] = ..., imap_port: _Optional[int] = ..., imap_username: _Optional[str] = ..., imap_auth: _Optional[str] = ..., calendar_kind: _Optional[str] = ..., calendar_url: _Optional[str] = ..., calendar_enabled: _Optional[bool] = ..., blocklist: _Optional[_Iterable[str]] = ..., status: _Optional[_Union[SyncStatus, _Mapping]] = ..., connected_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., smtp_host: _Optional[str] = ..., smtp_port: _Optional[int] = ..., sender_name: _Optional[str] = ..., calendar_status: _Optional[_Union[SyncStatus, _Mapping]] = ..., oauth_provider: _Optional[str] = ..., synced_by: _Optional[str] = ...) -> None: ...
 
 class ConnectMailboxRequest(_message.Message):
     __slots__ = ("imap", "owner_addresses", "calendar", "blocklist", "smtp", "sender_name")
