@@ -96,6 +96,17 @@ async def open_checked(
     raise failure or OSError(f"no address for {host}")
 
 
+_HOST_NAME: list[str] = []
+
+
+async def this_host_name() -> str:
+    """This machine's fully qualified name, for SMTP's EHLO (looked up once)."""
+    if not _HOST_NAME:
+        loop = asyncio.get_running_loop()
+        _HOST_NAME.append(await loop.run_in_executor(_LOOKUPS, socket.getfqdn))
+    return _HOST_NAME[0]
+
+
 def is_address(host: str) -> bool:
     try:
         ipaddress.ip_address(host.strip("[]"))
