@@ -132,6 +132,12 @@ def check_url(policy: DestinationPolicy, url: str) -> list[str]:
     return checked_addresses(policy, host, port)
 
 
+async def check_url_async(policy: DestinationPolicy, url: str) -> list[str]:
+    """`check_url` from the event loop."""
+    host, port = http_destination(url)
+    return await checked_addresses_async(policy, host, port)
+
+
 async def check_before_saving(policy: DestinationPolicy, host: str, port: int) -> None:
     """The check a member's request gets before anything is stored. A name that does not
     resolve (yet) passes: every connection checks again, and it fails as unreachable."""
