@@ -25,7 +25,7 @@ from services.ingest.tests.integration.radicale_server import radicale  # noqa: 
 
 # Dovecot rereads a changed passwd file at most once a second, so every user exists
 # before the server starts: alice, a pool of fresh members, and one XOAUTH2 user.
-MEMBERS = 50
+MEMBERS = 110
 OAUTH_USER, OAUTH_TOKEN = "oauth-member", "ya29.a0-test-bearer-token"
 
 

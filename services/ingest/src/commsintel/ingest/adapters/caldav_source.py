@@ -1,5 +1,6 @@
-"""A CalDAV account as a calendar source, over the `caldav` library (blocking, so every
-call runs in a worker thread).
+"""A CalDAV account as a calendar source, over the `caldav` library's blocking client:
+every call runs in the calendar adapters' own bounded threads (`in_calendar_thread`,
+decision 0026), never in the pool the rest of the service shares.
 
 Incremental sync: the collection's sync-token (RFC 6578 sync-collection REPORT) where
 the server offers one; otherwise, or when the server has forgotten the token, the
@@ -9,7 +10,6 @@ resource's etag, compared with what was read last time, says what.
 
 from __future__ import annotations
 
-import asyncio
 import ipaddress
 import socket
 from collections.abc import Iterator, Mapping, Sequence
@@ -35,6 +35,7 @@ from commsintel.ingest.adapters.calendar_source import (
     CalendarUnavailable,
     FetchedResource,
     calendar_scrub,
+    in_calendar_thread,
     shown_url,
 )
 from commsintel.ingest.adapters.destinations import (
@@ -82,7 +83,7 @@ class CalDavSource:
         self._client: DAVClient | None = None
 
     async def calendars(self) -> list[CalendarCollection]:
-        return await asyncio.to_thread(self._calendars)
+        return await in_calendar_thread(self._calendars)
 
     async def changes(
         self,
@@ -90,17 +91,17 @@ class CalDavSource:
         cursor: CalendarCursor | None,
         known_etags: Mapping[str, str],
     ) -> CalendarChanges:
-        return await asyncio.to_thread(self._changes, calendar, cursor, dict(known_etags))
+        return await in_calendar_thread(self._changes, calendar, cursor, dict(known_etags))
 
     async def read(
         self, calendar: CalendarCollection, hrefs: Sequence[str]
     ) -> list[FetchedResource]:
-        return await asyncio.to_thread(self._read, calendar, list(hrefs))
+        return await in_calendar_thread(self._read, calendar, list(hrefs))
 
     async def aclose(self) -> None:
         if self._client is not None:
             client, self._client = self._client, None
-            await asyncio.to_thread(client.close)
+            await in_calendar_thread(client.close)
 
     # --- blocking side ----------------------------------------------------------------
 

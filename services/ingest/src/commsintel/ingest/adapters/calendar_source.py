@@ -3,9 +3,11 @@ its calendars, and what changed in one of them since a cursor."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import asyncio
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from commsintel.ingest.domain.secret_forms import SecretScrub, redacted_url, url_secrets
 
@@ -84,6 +86,19 @@ class CalendarSource(Protocol):
     ) -> list[FetchedResource]:
         """These resources as they are now (gone ones are left out)."""
         ...
+
+
+T = TypeVar("T")
+
+# The calendar adapters' own threads (decision 0026): the blocking CalDAV client, local
+# files and the parsing of big feeds. Bounded, and apart from everything else, so a slow
+# calendar server neither queues behind a mailbox nor holds up one.
+CALENDAR_THREADS = 4
+_CALENDAR_WORK = ThreadPoolExecutor(CALENDAR_THREADS, thread_name_prefix="commsintel-calendar")
+
+
+async def in_calendar_thread(work: Callable[..., T], *args: object) -> T:
+    return await asyncio.get_running_loop().run_in_executor(_CALENDAR_WORK, work, *args)
 
 
 def shown_url(url: str) -> str:

@@ -9,22 +9,23 @@ A feed is fetched only from where the destination policy allows, checked again o
 redirect before it is followed, and every connection goes to an address its own check
 resolved and allowed (no second lookup to rebind; decision 0020). Local files are read
 only when the feed says so (`local_file=True`): a member's calendar never is one.
+
+The fetch runs on the event loop (niquests' async session, decision 0026); reading a
+local file and splitting a big feed run in the calendar adapters' own threads.
 """
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import hashlib
-import http.client
-import socket
-import urllib.error
-import urllib.request
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import partial
 from pathlib import Path, PurePosixPath
-from urllib.parse import unquote, urlsplit
+from typing import Any
+from urllib.parse import unquote, urljoin, urlsplit
+
+import niquests
+from niquests.packages.urllib3.contrib.resolver._async.in_memory import InMemoryResolver
 
 from commsintel.ingest.adapters.calendar_source import (
     CalendarAuthFailed,
@@ -35,11 +36,21 @@ from commsintel.ingest.adapters.calendar_source import (
     CalendarUnavailable,
     FetchedResource,
     calendar_scrub,
+    in_calendar_thread,
     shown_url,
 )
-from commsintel.ingest.adapters.destinations import PUBLIC_ONLY, check_url, connect_checked
+from commsintel.ingest.adapters.destinations import (
+    PUBLIC_ONLY,
+    checked_addresses_async,
+    http_destination,
+    is_address,
+)
 from commsintel.ingest.domain.calendar import MAX_FEED_BYTES, feed_resources
 from commsintel.ingest.domain.destinations import DestinationPolicy, DestinationRefused
+
+# As urllib followed them: at most ten, and only these.
+_MAX_REDIRECTS = 10
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
 
 
 @dataclass(frozen=True)
@@ -118,10 +129,10 @@ class IcsSource:
         ]
 
     async def _read_snapshot(self) -> _Snapshot:
-        raw = await asyncio.to_thread(self._fetch if self._is_url else self._read_file)
-        # Split in a thread too: a big feed is seconds of parsing. A feed that is not
+        raw = await (self._fetch() if self._is_url else in_calendar_thread(self._read_file))
+        # Split in a thread: a big feed is seconds of parsing. A feed that is not
         # iCalendar raises MalformedCalendar, and the caller changes nothing.
-        resources = await asyncio.to_thread(feed_resources, raw)
+        resources = await in_calendar_thread(feed_resources, raw)
         return _Snapshot(hashlib.sha256(raw).hexdigest(), resources)
 
     def _read_file(self) -> bytes:
@@ -137,7 +148,7 @@ class IcsSource:
             ) from None
         return raw
 
-    def _fetch(self) -> bytes:
+    async def _fetch(self) -> bytes:
         try:
             parts = urlsplit(self._location)
             username = self._feed.username or unquote(parts.username or "") or None
@@ -145,93 +156,88 @@ class IcsSource:
             address = _without_userinfo(self._location)
         except ValueError:
             raise CalendarServerError("the calendar URL is not a valid URL") from None
-        request = urllib.request.Request(address, headers={"Accept": "text/calendar, */*;q=0.5"})
+        headers = {"Accept": "text/calendar, */*;q=0.5"}
         if username:
             token = base64.b64encode(f"{username}:{password or ''}".encode()).decode()
-            request.add_header("Authorization", f"Basic {token}")
-        policy = self._feed.destinations
-        opener = urllib.request.build_opener(
-            _CheckedRedirects(policy), _PinnedHTTPHandler(policy), _PinnedHTTPSHandler(policy)
-        )
+            headers["Authorization"] = f"Basic {token}"
         try:
-            check_url(policy, address)
-            with opener.open(request, timeout=self._feed.timeout) as response:
-                return response.read(MAX_FEED_BYTES + 1)
+            return await _PinnedFetch(self._feed.destinations, self._feed.timeout).get(
+                address, headers
+            )
         except DestinationRefused as refused:
             raise CalendarUnavailable(
                 f"not fetching the calendar feed at {self._shown}: {refused}"
             ) from None
-        except urllib.error.HTTPError as failed:
-            if failed.code in (401, 403):
+        except _HttpRefused as failed:
+            if failed.status in (401, 403):
                 raise CalendarAuthFailed(
-                    f"the calendar feed at {self._shown} refused access (HTTP {failed.code})"
+                    f"the calendar feed at {self._shown} refused access (HTTP {failed.status})"
                 ) from None
             raise CalendarServerError(
-                f"the calendar feed at {self._shown} answered HTTP {failed.code}"
+                f"the calendar feed at {self._shown} answered HTTP {failed.status}"
             ) from None
-        except (urllib.error.URLError, OSError) as failed:
-            reason = self._scrub(str(getattr(failed, "reason", None) or failed))
+        except (OSError, ValueError) as failed:  # niquests' errors are OSErrors too
+            reason = self._scrub(str(failed) or type(failed).__name__)
             raise CalendarUnavailable(
                 f"cannot reach the calendar feed at {self._shown}: {reason}"
             ) from None
 
 
-class _CheckedRedirects(urllib.request.HTTPRedirectHandler):
-    """Follows a redirect only to where the policy allows, checked before it is sent;
-    the credentials go only to the feed's own host."""
+class _HttpRefused(Exception):
+    def __init__(self, status: int) -> None:
+        super().__init__(status)
+        self.status = status
 
-    def __init__(self, policy: DestinationPolicy) -> None:
+
+class _PinnedFetch:
+    """GET with redirects followed here: each target is checked before it is asked,
+    and the session resolves a name only to the addresses that check allowed (an
+    in-memory table, no lookup of its own). The credentials go only to the feed's own
+    host."""
+
+    def __init__(self, policy: DestinationPolicy, timeout: float) -> None:
         self._policy = policy
+        self._timeout = timeout
+        self._pinned = InMemoryResolver()
 
-    def redirect_request(self, req, fp, code, msg, headers, newurl):  # type: ignore[override]
-        check_url(self._policy, newurl)
-        follow = super().redirect_request(req, fp, code, msg, headers, newurl)
-        if follow is not None and urlsplit(newurl).netloc != urlsplit(req.full_url).netloc:
-            follow.remove_header("Authorization")
-        return follow
+    async def get(self, url: str, headers: dict[str, str]) -> bytes:
+        async with niquests.AsyncSession(resolver=self._pinned) as session:
+            for _hop in range(_MAX_REDIRECTS + 1):
+                await self._check_and_pin(url)
+                response: Any = await session.get(
+                    url, headers=headers, timeout=self._timeout, allow_redirects=False, stream=True
+                )
+                try:
+                    location = response.headers.get("Location")
+                    if response.status_code in _REDIRECTS and location:
+                        following = urljoin(url, location)
+                        if urlsplit(following).netloc != urlsplit(url).netloc:
+                            headers = {k: v for k, v in headers.items() if k != "Authorization"}
+                        url = following
+                        continue
+                    if response.status_code >= 400:
+                        raise _HttpRefused(response.status_code)
+                    return await _read_at_most(response, MAX_FEED_BYTES + 1)
+                finally:
+                    await response.close()
+        raise CalendarServerError("the calendar feed redirects too often")
 
-
-class _PinnedConnection(http.client.HTTPConnection):
-    """Opens its socket to an address the policy allowed, from the same lookup that was
-    checked (connect_checked). The Host header stays the name given."""
-
-    def __init__(self, host: str, *args, policy: DestinationPolicy, **kwargs) -> None:
-        super().__init__(host, *args, **kwargs)
-        self._policy = policy
-        self._create_connection = self._connect_checked
-
-    def _connect_checked(
-        self,
-        address: tuple[str, int],
-        timeout: float | None = None,
-        source_address: tuple[str, int] | None = None,
-    ) -> socket.socket:
-        host, port = address
-        return connect_checked(self._policy, host, port, timeout, source_address)
-
-
-class _PinnedTLSConnection(_PinnedConnection, http.client.HTTPSConnection):
-    """The same, for https: HTTPSConnection wraps that socket with SNI and the
-    certificate checked against the host name, not the address."""
-
-
-class _PinnedHTTPHandler(urllib.request.HTTPHandler):
-    def __init__(self, policy: DestinationPolicy) -> None:
-        super().__init__()
-        self._policy = policy
-
-    def http_open(self, req):  # type: ignore[override]
-        return self.do_open(partial(_PinnedConnection, policy=self._policy), req)
+    async def _check_and_pin(self, url: str) -> None:
+        host, port = http_destination(url)
+        addresses = await checked_addresses_async(self._policy, host, port)
+        if not is_address(host):
+            self._pinned.clear(host)
+            for address in addresses:
+                self._pinned.register(host, address)
 
 
-class _PinnedHTTPSHandler(urllib.request.HTTPSHandler):
-    def __init__(self, policy: DestinationPolicy) -> None:
-        super().__init__()
-        self._policy = policy
-
-    def https_open(self, req):  # type: ignore[override]
-        connection = partial(_PinnedTLSConnection, policy=self._policy)
-        return self.do_open(connection, req, context=self._context)
+async def _read_at_most(response: Any, limit: int) -> bytes:
+    body = bytearray()
+    async for chunk in await response.iter_content(64 * 1024):
+        body.extend(chunk)
+        if len(body) >= limit:
+            break
+    return bytes(body[:limit])
 
 
 def _without_userinfo(url: str) -> str:

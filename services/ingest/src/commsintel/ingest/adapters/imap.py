@@ -1,6 +1,8 @@
 """A member's IMAP mailbox, read without changing it: folders, their status, new messages.
 
-imaplib is blocking, so every command runs in a worker thread (`asyncio.to_thread`),
+The connection lives on the event loop (aioimaplib's protocol, decision 0026): a session
+waiting in IDLE holds its socket and a few objects, no thread, so a thousand idle
+mailboxes cost no more than their sockets and none waits behind another. Commands run
 one at a time per session. Folders are opened with EXAMINE and bodies fetched with
 BODY.PEEK[], so syncing never marks anything read. Folder names are Unicode here and
 modified UTF-7 (RFC 3501 5.1.3), always quoted, on the wire.
@@ -10,25 +12,29 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import imaplib
 import re
-import select
-import socket
 import ssl
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
 from commsintel.contracts.metrics import INSTRUMENTS
-from commsintel.ingest.adapters.destinations import PUBLIC_ONLY, connect_checked
+from commsintel.ingest.adapters.destinations import PUBLIC_ONLY, open_checked
+from commsintel.ingest.adapters.imap_protocol import (
+    ImapProtocol,
+    ProtocolError,
+    ServerGone,
+    tagged_text,
+    untagged_lines,
+)
 from commsintel.ingest.domain.destinations import DestinationPolicy, DestinationRefused
 from commsintel.ingest.domain.folder_sync import FolderStatus
 from commsintel.ingest.domain.secret_forms import SecretScrub
 
 T = TypeVar("T")
 
-# UID SEARCH answers on one line, and imaplib refuses lines over 1 MB: search a huge
-# folder in UID windows so its answer stays far below that.
+# UID SEARCH answers on one line: search a huge folder in UID windows so that line stays
+# short (the protocol refuses lines over a few MB).
 _SEARCH_WINDOW = 20_000
 _UID = re.compile(rb"\bUID (\d+)")
 _STATUS_ITEM = re.compile(rb"(UIDVALIDITY|UIDNEXT|MESSAGES|HIGHESTMODSEQ) (\d+)")
@@ -36,6 +42,8 @@ _LIST_LINE = re.compile(
     rb'^\((?P<flags>[^)]*)\) (?P<delimiter>"(?:[^"\\]|\\.)*"|NIL) ?(?P<name>.*)$'
 )
 _LITERAL_LENGTH = re.compile(rb"\{\d+\}$")
+_RESPONSE_CODE = re.compile(rb"^OK \[(UIDVALIDITY|UIDNEXT) (\d+)\]")
+_FETCH_START = re.compile(rb"^\d+ FETCH \(")
 
 
 @dataclass(frozen=True)
@@ -81,7 +89,7 @@ class ImapSession:
 
     def __init__(self, account: ImapAccount) -> None:
         self._account = account
-        self._imap: imaplib.IMAP4 | None = None
+        self._imap: ImapProtocol | None = None
         self._capabilities: frozenset[str] = frozenset()
         self._selected: str | None = None
         self._lock = asyncio.Lock()
@@ -93,7 +101,7 @@ class ImapSession:
             await self._run(self._authenticate)
         except BaseException:
             imap, self._imap = self._imap, None
-            await asyncio.to_thread(_shutdown, imap)
+            imap.abort()
             raise
         INSTRUMENTS.imap_connections.add(1)
         return self
@@ -102,11 +110,13 @@ class ImapSession:
         if self._imap is not None:
             imap, self._imap = self._imap, None
             INSTRUMENTS.imap_connections.add(-1)
-            # Cancelled (a stop or a removal): the last command may still run in its
-            # thread (IDLE waits on the socket), and a LOGOUT behind it would wait for the
-            # socket timeout (30 s); closing the socket ends both at once.
+            # Cancelled (a stop or a removal): the last command may still be waiting (IDLE
+            # is), and a LOGOUT behind it would wait for the timeout; closing ends both.
             cancelled = exc_type is not None and issubclass(exc_type, asyncio.CancelledError)
-            await asyncio.to_thread(_shutdown if cancelled else _logout_quietly, imap)
+            if cancelled or imap.gone:
+                imap.abort()
+            else:
+                await self._logout_quietly(imap)
 
     @property
     def capabilities(self) -> frozenset[str]:
@@ -118,20 +128,22 @@ class ImapSession:
         if "SPECIAL-USE" in self._capabilities:
             # The RETURN option (RFC 6154) adds the flags without filtering, where the
             # (SPECIAL-USE) selection option would leave out INBOX and plain folders.
-            typ, data = await self._run(imap.list, '""', '"*" RETURN (SPECIAL-USE)')
+            response = await self._command(
+                imap.simple_command, "LIST", '""', '"*" RETURN (SPECIAL-USE)'
+            )
         else:
-            typ, data = await self._run(imap.list, '""', '"*"')
-        self._check(typ, data, "LIST")
-        return [entry for entry in _parse_list(data) if entry is not None]
+            response = await self._command(imap.simple_command, "LIST", '""', '"*"')
+        self._check(response, "LIST")
+        return [entry for entry in _parse_list(untagged_lines(response)) if entry is not None]
 
     async def status(self, folder: str) -> FolderStatus:
         imap = self._session()
         items = "UIDVALIDITY UIDNEXT MESSAGES"
         if "CONDSTORE" in self._capabilities:
             items += " HIGHESTMODSEQ"
-        typ, data = await self._run(imap.status, _quoted(folder), f"({items})")
-        self._check(typ, data, f"STATUS of {folder!r}")
-        answer = b" ".join(part for part in data if isinstance(part, bytes))
+        response = await self._command(imap.simple_command, "STATUS", _quoted(folder), f"({items})")
+        self._check(response, f"STATUS of {folder!r}")
+        answer = b" ".join(bytes(line) for line in untagged_lines(response))
         values = {key.decode(): int(value) for key, value in _STATUS_ITEM.findall(answer)}
         if "UIDVALIDITY" not in values or "UIDNEXT" not in values:
             raise ImapError(f"STATUS of {folder!r} lacks UIDVALIDITY or UIDNEXT")
@@ -175,8 +187,8 @@ class ImapSession:
     async def append(self, folder: str, raw: bytes, flags: str = "(\\Seen)") -> None:
         """Store a message in `folder` (e.g. a copy of sent mail in the Sent folder)."""
         imap = self._session()
-        typ, data = await self._run(imap.append, _quoted(folder), flags, None, raw)
-        self._check(typ, data, f"APPEND to {folder!r}")
+        response = await self._command(imap.append, raw, _quoted(folder), flags or None)
+        self._check(response, f"APPEND to {folder!r}")
 
     async def idle_or_wait(self, folder: str, seconds: float) -> None:
         """Return when `folder` changes (IMAP IDLE) or after `seconds`, whichever is first."""
@@ -184,92 +196,105 @@ class ImapSession:
             await asyncio.sleep(seconds)
             return
         await self._examine(folder)
-        await self._run(_idle, self._session(), seconds)
+        imap = self._session()
+        response = await self._run(imap.idle_until_news, seconds, self._account.timeout)
+        self._check(response, f"IDLE in {folder!r}")
 
     # -- internals -----------------------------------------------------------------
 
-    def _session(self) -> imaplib.IMAP4:
+    def _session(self) -> ImapProtocol:
         if self._imap is None:
             raise ImapError("the IMAP session is not open (use `async with ImapSession(...)`)")
         return self._imap
 
-    async def _run(self, command: Callable[..., T], *args: object) -> T:
-        """Run one blocking imaplib call in a thread, with errors in this module's terms."""
+    async def _command(self, command: Callable[..., Awaitable[T]], *args: Any) -> T:
+        """One command, ended (and the connection closed) when the server stays silent
+        for the account's timeout: a dead server cannot hold a task forever."""
+        imap = self._session()
+        return await self._run(imap.answered_within, self._account.timeout, command(*args))
+
+    async def _run(self, command: Callable[..., Awaitable[T]], *args: Any) -> T:
+        """Run one protocol step, with errors in this module's terms."""
         async with self._lock:
             try:
-                return await asyncio.to_thread(command, *args)
+                return await command(*args)
             except ImapError:
                 raise
             except DestinationRefused as refused:
                 raise ImapUnavailable(f"not connecting to {self._where()}: {refused}") from None
-            except imaplib.IMAP4.readonly as err:
-                raise ImapError(f"the server made the folder read-only: {err}") from None
-            except (imaplib.IMAP4.abort, OSError, EOFError) as err:
+            except (ServerGone, OSError, TimeoutError) as err:
                 self._selected = None
+                if self._imap is not None:
+                    self._imap.abort()
                 reason = self._scrub(_reason(err))
                 raise ImapUnavailable(f"cannot reach {self._where()}: {reason}") from None
-            except imaplib.IMAP4.error as err:
-                raise ImapError(self._scrub(f"IMAP command failed: {_text(err)}")) from None
+            except (ProtocolError, ValueError) as err:
+                raise ImapError(self._scrub(f"IMAP command failed: {err}")) from None
 
-    def _connect(self) -> imaplib.IMAP4:
+    async def _connect(self) -> ImapProtocol:
         account = self._account
         context = ssl.create_default_context()
-        if account.security == "tls":
-            return _CheckedImapSSL(
-                account.destinations,
-                account.host,
-                account.port,
-                ssl_context=context,
-                timeout=account.timeout,
-            )
-        imap = _CheckedImap(
-            account.destinations, account.host, account.port, timeout=account.timeout
-        )
-        if account.security == "starttls":
-            try:
-                imap.starttls(ssl_context=context)
-            except BaseException:
-                _shutdown(imap)
-                raise
+        sock = await open_checked(account.destinations, account.host, account.port, account.timeout)
+        loop = asyncio.get_running_loop()
+        try:
+            async with asyncio.timeout(account.timeout):
+                _, imap = await loop.create_connection(
+                    lambda: ImapProtocol(loop),
+                    sock=sock,
+                    ssl=context if account.security == "tls" else None,
+                    server_hostname=account.host if account.security == "tls" else None,
+                    ssl_handshake_timeout=account.timeout if account.security == "tls" else None,
+                )
+                try:
+                    await imap.greeted()
+                    if account.security == "starttls":
+                        await imap.starttls(context, account.host, account.timeout)
+                except BaseException:
+                    imap.abort()
+                    raise
+        except BaseException:
+            sock.close()
+            raise
         return imap
 
-    def _authenticate(self) -> None:
+    async def _authenticate(self) -> None:
         imap, account = self._session(), self._account
-        try:
-            if account.oauth2_token is not None:
-                imap.authenticate("XOAUTH2", _xoauth2(account.username, account.oauth2_token))
-            elif "LOGINDISABLED" in imap.capabilities:
-                raise ImapError(
-                    f"{self._where()} accepts no password before TLS: "
-                    "connect with security 'tls' or 'starttls'"
-                )
-            else:
-                imap.login(account.username, account.password or "")
-        except imaplib.IMAP4.abort:
-            raise
-        except imaplib.IMAP4.error as err:
-            reason = self._scrub(_text(err))
-            raise ImapAuthFailed(
-                f"authentication failed for {account.username}: {reason}"
-            ) from None
-        typ, data = imap.capability()
-        self._check(typ, data, "CAPABILITY")
-        words = b" ".join(part for part in data if isinstance(part, bytes)).split()
-        self._capabilities = frozenset(word.decode("ascii", "replace").upper() for word in words)
+        timeout = account.timeout
+        if account.oauth2_token is not None:
+            blob = f"user={account.username}\x01auth=Bearer {account.oauth2_token}\x01\x01"
+            response = await imap.answered_within(
+                timeout, imap.authenticate("XOAUTH2", _xoauth2(blob.encode()))
+            )
+        elif "LOGINDISABLED" in imap.capabilities:
+            raise ImapError(
+                f"{self._where()} accepts no password before TLS: "
+                "connect with security 'tls' or 'starttls'"
+            )
+        else:
+            response = await imap.answered_within(
+                timeout, imap.login(account.username, account.password or "")
+            )
+        if response.result != "OK":
+            reason = self._scrub(_said(response))
+            raise ImapAuthFailed(f"authentication failed for {account.username}: {reason}")
+        capability = await imap.answered_within(timeout, imap.capability())
+        self._check(capability, "CAPABILITY")
+        self._capabilities = frozenset(word.upper() for word in imap.capabilities)
 
     async def _examine(self, folder: str) -> tuple[int, int | None]:
         """Open `folder` read-only; its UIDVALIDITY and UIDNEXT (None if not announced)."""
         imap = self._session()
         self._selected = None
-        typ, data = await self._run(imap.select, _quoted(folder), True)
-        self._check(typ, data, f"EXAMINE of {folder!r}")
-        _, validity = imap.response("UIDVALIDITY")
-        _, uidnext = imap.response("UIDNEXT")
-        if not validity or validity[0] is None:
+        response = await self._command(imap.examine, _quoted(folder))
+        self._check(response, f"EXAMINE of {folder!r}")
+        codes: dict[bytes, int] = {}
+        for line in untagged_lines(response):
+            if isinstance(line, bytes) and (found := _RESPONSE_CODE.match(line)):
+                codes[found[1]] = int(found[2])
+        if b"UIDVALIDITY" not in codes:
             raise ImapError(f"EXAMINE of {folder!r} did not give its UIDVALIDITY")
         self._selected = folder
-        nxt = int(uidnext[-1]) if uidnext and uidnext[-1] is not None else None
-        return int(validity[-1]), nxt
+        return codes[b"UIDVALIDITY"], codes.get(b"UIDNEXT")
 
     async def _search_windows(
         self, folder: str, first_uid: int, uidnext: int | None
@@ -283,9 +308,9 @@ class ImapSession:
                 for start in range(first_uid, uidnext, _SEARCH_WINDOW)
             )
         for uid_range in ranges:
-            typ, data = await self._run(imap.uid, "SEARCH", "UID", uid_range)
-            self._check(typ, data, f"UID SEARCH in {folder!r}")
-            found = b" ".join(part for part in data if isinstance(part, bytes)).split()
+            response = await self._command(imap.uid_search, uid_range)
+            self._check(response, f"UID SEARCH in {folder!r}")
+            found = b" ".join(bytes(line) for line in untagged_lines(response)).split()
             # "n:*" also matches the newest message when n is above every UID.
             yield sorted(uid for uid in map(int, found) if uid >= first_uid)
 
@@ -297,52 +322,31 @@ class ImapSession:
             if current != uidvalidity:
                 raise UidValidityChanged(f"UIDVALIDITY of {folder!r} changed during the sync")
         imap = self._session()
-        typ, data = await self._run(imap.uid, "FETCH", _sequence_set(uids), "(UID BODY.PEEK[])")
-        self._check(typ, data, f"UID FETCH in {folder!r}")
+        response = await self._command(imap.uid_fetch, _sequence_set(uids), "(UID BODY.PEEK[])")
+        self._check(response, f"UID FETCH in {folder!r}")
         wanted = set(uids)
-        messages = {m.uid: m for m in _parse_fetch(data) if m.uid in wanted}
+        fetched = _parse_fetch(untagged_lines(response))
+        messages = {m.uid: m for m in fetched if m.uid in wanted}
         return [messages[uid] for uid in sorted(messages)]
 
-    def _check(self, typ: str, data: Sequence[object], what: str) -> None:
+    def _check(self, response: Any, what: str) -> None:
+        if response.result != "OK":
+            refused = f"{what} failed: {response.result} {_said(response)}".strip()
+            raise ImapError(self._scrub(refused))
+
+    async def _logout_quietly(self, imap: ImapProtocol) -> None:
         try:
-            _check(typ, data, what)
-        except ImapError as refused:
-            raise ImapError(self._scrub(str(refused))) from None
+            await imap.answered_within(self._account.timeout, imap.logout())
+        except (ServerGone, ProtocolError, OSError, TimeoutError):
+            pass
+        finally:
+            imap.abort()
 
     def _where(self) -> str:
         return f"{self._account.host}:{self._account.port}"
 
 
-class _CheckedImap(imaplib.IMAP4):
-    """imaplib connecting only where the destination policy allows."""
-
-    def __init__(self, policy: DestinationPolicy, host: str, port: int, timeout: float) -> None:
-        self._policy = policy
-        super().__init__(host, port, timeout)
-
-    def _create_socket(self, timeout: float | None) -> socket.socket:
-        return connect_checked(self._policy, self.host, self.port, timeout)
-
-
-class _CheckedImapSSL(imaplib.IMAP4_SSL):
-    def __init__(
-        self,
-        policy: DestinationPolicy,
-        host: str,
-        port: int,
-        *,
-        ssl_context: ssl.SSLContext,
-        timeout: float,
-    ) -> None:
-        self._policy = policy
-        super().__init__(host, port, ssl_context=ssl_context, timeout=timeout)
-
-    def _create_socket(self, timeout: float | None) -> socket.socket:
-        sock = connect_checked(self._policy, self.host, self.port, timeout)
-        return self.ssl_context.wrap_socket(sock, server_hostname=self.host)
-
-
-def _xoauth2(username: str, token: str) -> Callable[[bytes], bytes]:
+def _xoauth2(blob: bytes) -> Callable[[bytes], bytes]:
     """The XOAUTH2 client: the credentials once, then an empty answer to the error
     challenge a server sends before it says NO."""
     sent = False
@@ -352,49 +356,24 @@ def _xoauth2(username: str, token: str) -> Callable[[bytes], bytes]:
         if sent:
             return b""
         sent = True
-        return f"user={username}\x01auth=Bearer {token}\x01\x01".encode()
+        return base64.b64encode(blob)
 
     return answer
 
 
-def _idle(imap: imaplib.IMAP4, seconds: float) -> None:
-    """IDLE (RFC 2177) until the server reports anything or `seconds` pass.
-
-    imaplib (3.11) has no IDLE, so this speaks it on imaplib's own connection; untagged
-    data that arrives meanwhile is dropped, the caller only learns that it is time to
-    check the folder's status again.
-    """
-    tag = imap._new_tag()  # type: ignore[attr-defined]
-    imap.send(tag + b" IDLE\r\n")
-    while True:
-        line = imap.readline()
-        if not line:
-            raise imaplib.IMAP4.abort("connection closed during IDLE")
-        if line.startswith(b"+"):
-            break
-        if line.startswith(tag):
-            raise imaplib.IMAP4.error(line.decode("ascii", "replace").strip())
-    readable, _, _ = select.select([imap.socket()], [], [], max(seconds, 0.0))
-    if readable:
-        imap.readline()
-    imap.send(b"DONE\r\n")
-    while True:
-        line = imap.readline()
-        if not line:
-            raise imaplib.IMAP4.abort("connection closed after IDLE")
-        if line.startswith(tag):
-            if not line[len(tag) :].lstrip().startswith(b"OK"):
-                raise imaplib.IMAP4.error(line.decode("ascii", "replace").strip())
-            return
-
-
-def _parse_list(data: Sequence[object]) -> Iterable[tuple[str, tuple[str, ...]] | None]:
-    for item in data:
-        if isinstance(item, tuple):  # the name came as a literal: (b'(..) "/" {9}', b'name')
-            head, name = item[0], item[1]
-            yield _list_entry(_LITERAL_LENGTH.sub(b"", head), name, quoted=False)
-        elif isinstance(item, bytes):
-            yield _list_entry(item, None, quoted=True)
+def _parse_list(lines: Sequence[bytes]) -> Iterable[tuple[str, tuple[str, ...]] | None]:
+    """LIST answers: a line each, or a line ending in {n} and the name as a literal."""
+    index = 0
+    while index < len(lines):
+        line = lines[index]
+        following = lines[index + 1] if index + 1 < len(lines) else None
+        if _LITERAL_LENGTH.search(line) and isinstance(following, bytearray):
+            yield _list_entry(_LITERAL_LENGTH.sub(b"", line), bytes(following), quoted=False)
+            index += 2
+        else:
+            if not isinstance(line, bytearray):
+                yield _list_entry(line, None, quoted=True)
+            index += 1
 
 
 def _list_entry(
@@ -411,22 +390,23 @@ def _list_entry(
     return _decode_folder(name.decode("ascii", "replace")), flags
 
 
-def _parse_fetch(data: Sequence[object]) -> Iterable[FetchedMessage]:
-    """FETCH answers as imaplib gives them: (head, body) tuples, each closed by a bytes
-    item that may still carry the UID when the server sent it after the body."""
+def _parse_fetch(lines: Sequence[bytes]) -> Iterable[FetchedMessage]:
+    """FETCH answers as the protocol keeps them: the "n FETCH (... BODY[] {size}" line,
+    the body (a bytearray), then the rest of the item, which may still carry the UID
+    when the server sent it after the body."""
     uid: int | None = None
     body: bytes | None = None
-    for item in data:
-        if isinstance(item, tuple):
-            head, body = item[0], item[1]
-            found = _UID.search(head)
-            uid = int(found[1]) if found else None
-        elif isinstance(item, bytes) and body is not None:
-            if uid is None and (found := _UID.search(item)):
-                uid = int(found[1])
-            if uid is not None:
+    for line in lines:
+        if isinstance(line, bytearray):
+            body = bytes(line)
+            continue
+        if _FETCH_START.match(line):
+            if uid is not None and body is not None:
                 yield FetchedMessage(uid=uid, raw=body)
-            uid, body = None, None
+            found = _UID.search(line)
+            uid, body = (int(found[1]) if found else None), None
+        elif uid is None and (found := _UID.search(line)):
+            uid = int(found[1])
     if uid is not None and body is not None:
         yield FetchedMessage(uid=uid, raw=body)
 
@@ -492,33 +472,12 @@ def _unquote(text: bytes) -> bytes:
     return text
 
 
-def _check(typ: str, data: Sequence[object], what: str) -> None:
-    if typ != "OK":
-        detail = b" ".join(part for part in data if isinstance(part, bytes))
-        raise ImapError(f"{what} failed: {typ} {detail.decode('utf-8', 'replace')}".strip())
+def _said(response: Any) -> str:
+    """The server's words in a refusal (its tagged status line)."""
+    return tagged_text(response).decode("utf-8", "replace")
 
 
 def _reason(err: BaseException) -> str:
     if isinstance(err, TimeoutError):
         return "timed out"
-    return _text(err)
-
-
-def _text(err: BaseException) -> str:
-    """imaplib puts the server's bytes in its exceptions: show them as text."""
-    parts = [a.decode("utf-8", "replace") if isinstance(a, bytes) else str(a) for a in err.args]
-    return " ".join(parts) or type(err).__name__
-
-
-def _shutdown(imap: imaplib.IMAP4) -> None:
-    try:
-        imap.shutdown()
-    except OSError:
-        pass
-
-
-def _logout_quietly(imap: imaplib.IMAP4) -> None:
-    try:
-        imap.logout()
-    except (imaplib.IMAP4.error, OSError, EOFError):
-        _shutdown(imap)
+    return str(err) or type(err).__name__

@@ -9,7 +9,6 @@ provider's error code (`invalid_grant`, ...) and our own words only.
 
 from __future__ import annotations
 
-import asyncio
 import socket
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -18,7 +17,7 @@ import httpx2
 from authlib.common.security import generate_token
 from authlib.integrations.httpx_client import AsyncOAuth2Client, OAuthError
 
-from commsintel.ingest.adapters.destinations import PUBLIC_ONLY, check_url
+from commsintel.ingest.adapters.destinations import PUBLIC_ONLY, check_url_async
 from commsintel.ingest.domain.destinations import DestinationPolicy, DestinationRefused
 from commsintel.ingest.domain.oauth import OAuthProvider
 
@@ -86,7 +85,7 @@ class OAuthTokens:
         ):
             url = issuer + path
             try:
-                await asyncio.to_thread(check_url, self._destinations, url)
+                await check_url_async(self._destinations, url)
             except (DestinationRefused, socket.gaierror, UnicodeError):
                 raise TokenEndpointUnavailable("the issuer's address is refused") from None
             try:
@@ -169,7 +168,7 @@ class OAuthTokens:
     async def _request(self, client: OAuthClient, call) -> TokenGrant:
         url = client.provider.token_endpoint
         try:
-            await asyncio.to_thread(check_url, self._destinations, url)
+            await check_url_async(self._destinations, url)
         except DestinationRefused as refused:
             raise TokenEndpointUnavailable(f"the token endpoint is refused: {refused}") from None
         except (socket.gaierror, UnicodeError):

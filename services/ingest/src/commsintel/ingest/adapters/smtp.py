@@ -1,4 +1,5 @@
-"""SMTP submission through the member's own server (stdlib smtplib in a worker thread).
+"""SMTP submission through the member's own server (aiosmtplib, on the event loop: a
+send never waits for a thread, nor behind another mailbox's wait).
 
 Security: "tls" (implicit, port 465), "starttls" (587) or "none" (loopback tests only).
 Authentication: LOGIN/PLAIN with the password, or XOAUTH2 with an access token. A
@@ -8,16 +9,14 @@ the message. Error messages never contain the credentials.
 
 from __future__ import annotations
 
-import asyncio
-import base64
-import smtplib
-import socket
 import ssl
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-from commsintel.ingest.adapters.destinations import PUBLIC_ONLY, connect_checked
+import aiosmtplib
+
+from commsintel.ingest.adapters.destinations import PUBLIC_ONLY, open_checked, this_host_name
 from commsintel.ingest.domain.destinations import DestinationPolicy, DestinationRefused
 from commsintel.ingest.domain.secret_forms import SecretScrub
 
@@ -54,65 +53,69 @@ class Submitted:
 async def submit(
     account: SmtpAccount, sender: str, recipients: Sequence[str], raw: bytes
 ) -> Submitted:
-    return await asyncio.to_thread(_submit, account, sender, list(recipients), raw)
-
-
-def _submit(account: SmtpAccount, sender: str, recipients: list[str], raw: bytes) -> Submitted:
     where = f"{account.host}:{account.port}"
     try:
-        with _connect(account) as client:
-            _authenticate(client, account)
+        client = await _connect(account)
+        try:
+            await _authenticate(client, account)
             try:
-                refused = client.sendmail(sender, recipients, raw)
-            except smtplib.SMTPRecipientsRefused as every:
-                refused = every.recipients
+                refused, _ = await client.sendmail(sender, list(recipients), raw)
+                answers = {address: (r.code, r.message) for address, r in refused.items()}
+            except aiosmtplib.SMTPRecipientsRefused as every:
+                answers = {r.recipient: (r.code, r.message) for r in every.recipients}
             return Submitted(
-                {address: _scrub(_reply(*answer), account) for address, answer in refused.items()}
+                {address: _scrub(_reply(*answer), account) for address, answer in answers.items()}
             )
-    except smtplib.SMTPAuthenticationError as error:
-        reply = _reply(error.smtp_code, error.smtp_error)
+        finally:
+            await _quit_quietly(client)
+    except aiosmtplib.SMTPAuthenticationError as error:
+        reply = _reply(error.code, error.message)
         message = f"authentication failed for {account.username}: {reply}"
         raise SmtpAuthFailed(_scrub(message, account)) from None
-    except (smtplib.SMTPSenderRefused, smtplib.SMTPDataError) as error:
-        raise SmtpError(_scrub(_reply(error.smtp_code, error.smtp_error), account)) from None
-    except (smtplib.SMTPServerDisconnected, smtplib.SMTPConnectError, OSError) as error:
-        raise SmtpUnavailable(_scrub(f"cannot reach {where}: {error}", account)) from None
-    except smtplib.SMTPException as error:
+    except (aiosmtplib.SMTPSenderRefused, aiosmtplib.SMTPDataError) as error:
+        raise SmtpError(_scrub(_reply(error.code, error.message), account)) from None
+    except (aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPConnectError, OSError) as error:
+        reason = _reason(error)
+        raise SmtpUnavailable(_scrub(f"cannot reach {where}: {reason}", account)) from None
+    except aiosmtplib.SMTPException as error:
         raise SmtpError(_scrub(f"{where} refused the message: {error}", account)) from None
     except DestinationRefused as refused:
         raise SmtpUnavailable(f"not connecting to {where}: {refused}") from None
 
 
-def _connect(account: SmtpAccount) -> smtplib.SMTP:
-    context = ssl.create_default_context()
-    if account.security == "tls":
-        return _CheckedSmtpSSL(
-            account.destinations,
-            account.host,
-            account.port,
-            timeout=account.timeout,
-            context=context,
-        )
-    client = _CheckedSmtp(account.destinations, account.host, account.port, account.timeout)
+async def _connect(account: SmtpAccount) -> aiosmtplib.SMTP:
+    """A client on a socket to an address the policy allowed (no second lookup); TLS
+    checks the certificate against the host name."""
+    sock = await open_checked(account.destinations, account.host, account.port, account.timeout)
+    client = aiosmtplib.SMTP(
+        hostname=account.host,
+        sock=sock,
+        local_hostname=await this_host_name(),
+        timeout=account.timeout,
+        use_tls=account.security == "tls",
+        start_tls=account.security == "starttls",
+        tls_context=ssl.create_default_context(),
+    )
     try:
-        client.ehlo()
-        if account.security == "starttls":
-            client.starttls(context=context)
-            client.ehlo()
+        await client.connect()
     except BaseException:
-        client.close()
+        sock.close()
         raise
     return client
 
 
-def _authenticate(client: smtplib.SMTP, account: SmtpAccount) -> None:
+async def _authenticate(client: aiosmtplib.SMTP, account: SmtpAccount) -> None:
     if account.oauth2_token is not None:
-        token = f"user={account.username}\x01auth=Bearer {account.oauth2_token}\x01\x01"
-        code, answer = client.docmd("AUTH", "XOAUTH2 " + base64.b64encode(token.encode()).decode())
-        if code != 235:
-            raise smtplib.SMTPAuthenticationError(code, answer)
+        await client.auth_xoauth2(account.username, account.oauth2_token)
     elif account.password is not None and account.username:
-        client.login(account.username, account.password)
+        await client.login(account.username, account.password)
+
+
+async def _quit_quietly(client: aiosmtplib.SMTP) -> None:
+    try:
+        await client.quit()
+    except (aiosmtplib.SMTPException, OSError):
+        client.close()
 
 
 def _reply(code: int, message: bytes | str) -> str:
@@ -120,33 +123,14 @@ def _reply(code: int, message: bytes | str) -> str:
     return f"{code} {' '.join(text.split())}"
 
 
+def _reason(error: BaseException) -> str:
+    """The network's words, not the library's wrapping ("Error connecting to ...")."""
+    cause = error.__cause__ if isinstance(error, aiosmtplib.SMTPConnectError) else None
+    if isinstance(error, TimeoutError) or isinstance(cause, TimeoutError):
+        return "timed out"
+    return str(cause or error) or type(cause or error).__name__
+
+
 def _scrub(text: str, account: SmtpAccount) -> str:
     scrub = SecretScrub.of((account.password, account.oauth2_token), (account.username,))
     return scrub(text)
-
-
-class _CheckedSmtp(smtplib.SMTP):
-    """smtplib connecting only where the destination policy allows."""
-
-    def __init__(self, policy: DestinationPolicy, host: str, port: int, timeout: float) -> None:
-        self._policy = policy
-        super().__init__(host, port, timeout=timeout)
-
-    def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
-        return connect_checked(self._policy, host, port, timeout, self.source_address)
-
-
-class _CheckedSmtpSSL(smtplib.SMTP_SSL, _CheckedSmtp):
-    """SMTP_SSL wraps the socket _CheckedSmtp opens (its _get_socket calls super())."""
-
-    def __init__(
-        self,
-        policy: DestinationPolicy,
-        host: str,
-        port: int,
-        *,
-        timeout: float,
-        context: ssl.SSLContext,
-    ) -> None:
-        self._policy = policy
-        smtplib.SMTP_SSL.__init__(self, host, port, timeout=timeout, context=context)
