@@ -23,7 +23,7 @@ from bench.workspaces.calendar import Meeting
 from bench.workspaces.mail import Mail, render
 from bench.workspaces.people import Company, Person, company_count, default_members
 from bench.workspaces.workspace import END, Workspace, generate
-from bench.workspaces.writer import Written, write
+from bench.workspaces.writer import Written, measure, write
 
 __all__ = [
     "END",
@@ -36,6 +36,7 @@ __all__ = [
     "company_count",
     "default_members",
     "generate",
+    "measure",
     "render",
     "write",
 ]

@@ -5,11 +5,9 @@ holds and how long it took."""
 from __future__ import annotations
 
 import argparse
-import resource
-import time
 from pathlib import Path
 
-from bench.workspaces import generate, write
+from bench.workspaces.writer import measure
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -20,24 +18,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, required=True, help="directory to write into")
     args = parser.parse_args(argv)
 
-    started = time.perf_counter()
-    workspace = generate(args.messages, seed=args.seed, members=args.members)
-    written = write(workspace, args.out)
-    seconds = time.perf_counter() - started
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"workspace {workspace.workspace_id} ({workspace.own_domain}) in {args.out}")
-    print(f"  members                 {len(workspace.members):>12,}")
-    print(f"  companies               {len(workspace.companies):>12,}")
-    print(f"  distinct messages       {written.distinct_messages:>12,}")
-    print(f"  mailbox copies          {written.mailbox_copies:>12,}")
-    print(f"  quarantined (planted)   {written.quarantined:>12,}")
-    print(f"  damaged but readable    {written.damaged:>12,}")
-    print(f"  meetings                {written.meetings:>12,}")
-    print(f"  calendar copies         {written.calendar_copies:>12,}")
-    print(f"  size on disk (MB)       {written.bytes / 1e6:>12,.1f}")
-    print(f"  seconds                 {seconds:>12,.1f}")
-    print(f"  distinct messages/s     {written.distinct_messages / seconds:>12,.0f}")
-    print(f"  peak RSS (MB)           {peak_mb:>12,.0f}")
+    figures = measure(args.messages, seed=args.seed, members=args.members, out_dir=args.out)
+    print(f"synthetic workspace, seed {args.seed}, in {args.out}")
+    for key, value in figures.items():
+        print(
+            f"  {key:<24} {value:>14,.1f}"
+            if isinstance(value, float)
+            else f"  {key:<24} {value:>14,}"
+        )
     return 0
 
 

@@ -6,6 +6,9 @@ import every member's archive through the real ingest path (`commsintel import P
 from __future__ import annotations
 
 import json
+import resource
+import tempfile
+import time
 from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import UTC
@@ -13,7 +16,7 @@ from email.utils import parseaddr
 from pathlib import Path
 
 from bench.workspaces.mail import Mail, render
-from bench.workspaces.workspace import Workspace
+from bench.workspaces.workspace import Workspace, generate
 
 _WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
@@ -83,6 +86,32 @@ def write(workspace: Workspace, out_dir: Path) -> Written:
         distinct, counts["mailbox_copies"], quarantined, damaged, meetings,
         counts["calendar_copies"], size, manifest,
     )  # fmt: skip
+
+
+def measure(
+    messages: int, *, seed: int = 7, members: int | None = None, out_dir: Path | None = None
+) -> dict[str, float]:
+    """Generate and write a workspace (into a temporary directory unless `out_dir`), and
+    say what it holds and how long it took."""
+    with tempfile.TemporaryDirectory() as scratch:
+        started = time.perf_counter()
+        workspace = generate(messages, seed=seed, members=members)
+        written = write(workspace, Path(out_dir or scratch))
+        seconds = time.perf_counter() - started
+    return {
+        "members": len(workspace.members),
+        "companies": len(workspace.companies),
+        "distinct_messages": written.distinct_messages,
+        "mailbox_copies": written.mailbox_copies,
+        "quarantined_planted": written.quarantined,
+        "damaged_readable": written.damaged,
+        "meetings": written.meetings,
+        "calendar_copies": written.calendar_copies,
+        "size_mb": written.bytes / 1e6,
+        "seconds": seconds,
+        "distinct_msgs_per_s": written.distinct_messages / seconds,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
 
 
 def _open(out_dir: Path, address: str, suffix: str):

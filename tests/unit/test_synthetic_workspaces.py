@@ -6,6 +6,7 @@ mailbox, the calendars read, and memory does not grow with the size."""
 from __future__ import annotations
 
 import collections
+import dataclasses
 import statistics
 import sys
 import tracemalloc
@@ -55,7 +56,7 @@ def test_same_seed_and_size_write_byte_identical_files(tmp_path):
     assert names == sorted(p.name for p in (tmp_path / "b").iterdir())
     for name in names:
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
-    assert first == second.__class__(**{**second.__dict__, "manifest": first.manifest})
+    assert first == dataclasses.replace(second, manifest=first.manifest)
     # Another seed gives another workspace
     other = write(generate(1500, seed=4), tmp_path / "c")
     assert other.bytes != first.bytes
