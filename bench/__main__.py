@@ -78,6 +78,14 @@ def main() -> int:
             "replay time, median of 3)",
             _benchmark("replay").run(interactions),
         )
+    if "workspaces" in wanted:
+        # `python -m bench workspaces=100000`: generation only (not in the default set);
+        # `python -m bench.workspaces --out DIR` keeps the files.
+        messages = int(arguments.get("workspaces") or 100_000)
+        _print(
+            f"synthetic workspace generation, {messages:,} distinct messages (seed 7)",
+            _benchmark("workspaces").measure(messages),
+        )
     if "pipeline" in wanted:
         _print(
             "pipeline (ratio = bare consumer time / end-to-end time)",
