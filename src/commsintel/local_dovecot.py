@@ -129,9 +129,8 @@ def running_dovecot(
     against that RFC 7662 introspection endpoint (POST; `active` must be true and
     `username` the user), like a provider's IMAP server checks its own tokens.
 
-    `connections`: IMAP sessions the server takes at once (Dovecot's own default is 100
-    imap processes); above 100, each imap process serves up to 20 of them, which Dovecot
-    allows because every user here has the same uid."""
+    `connections`: IMAP sessions the server takes at once (Dovecot's own default is 100:
+    one imap process per session, and as many login clients)."""
     binary = _dovecot_binary()
     doveadm = shutil.which("doveadm", path=SEARCH_PATH) or "doveadm"
     # Not under a private temp dir (pytest's basetemp is 0700): Dovecot's own users must
@@ -142,10 +141,13 @@ def running_dovecot(
     if oauth_introspection_url is not None:
         config += _oauth2_passdb(directory, oauth_introspection_url)
     if connections > 100:
+        # Each IDLE watches its folder with an inotify instance, and Linux allows 128 per
+        # user by default (fs.inotify.max_user_instances): the sessions past that learn
+        # of new mail by polling, every 30 s unless told otherwise.
         config += (
             f"default_client_limit = {connections + 200}\n"
-            f"service imap {{\n  process_limit = {connections // 20 + 20}\n"
-            "  client_limit = 20\n}\n"
+            f"service imap {{\n  process_limit = {connections}\n}}\n"
+            "mailbox_idle_check_interval = 1 secs\n"
         )
     conf = directory / "dovecot.conf"
     conf.write_text(config)

@@ -295,3 +295,20 @@ async def test_waiting_for_mail_wakes_up_when_a_message_arrives(mailbox):
         await asyncio.wait_for(waiting, timeout=15)
         assert time.monotonic() - started < 15
         assert (await imap.status("INBOX")).messages == 1
+
+
+async def test_mail_that_arrives_between_two_waits_ends_the_next_wait_at_once(mailbox):
+    async with ImapSession(mailbox.account) as imap:
+        # given a session that last looked at INBOX when it was empty
+        assert (await imap.status("INBOX")).messages == 0
+
+        # when a message arrives while the session is not in IDLE
+        await asyncio.to_thread(mailbox.append, "INBOX", letter(1))
+
+        # then its next wait does not sleep through it (IDLE reports only what comes
+        # after it starts)
+        started = time.monotonic()
+        assert await imap.idle_or_wait("INBOX", 20) is True
+        assert time.monotonic() - started < 5
+        # and a wait with nothing new in between waits for news again
+        assert await imap.idle_or_wait("INBOX", 0.5) is False

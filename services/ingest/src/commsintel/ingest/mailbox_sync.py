@@ -358,8 +358,8 @@ class MailboxSyncer(_WakeableLoop):
                 return True
             slice_ = min(self._timings.idle_slice, remaining)
             started = time.monotonic()
-            await imap.idle_or_wait(INBOX, slice_)
-            if time.monotonic() - started < slice_ * 0.9:
+            changed = await imap.idle_or_wait(INBOX, slice_)
+            if changed or time.monotonic() - started < slice_ * 0.9:
                 return True  # the server reported something
         self._wake.clear()
         return True

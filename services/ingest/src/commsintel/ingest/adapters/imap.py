@@ -92,6 +92,9 @@ class ImapSession:
         self._imap: ImapProtocol | None = None
         self._capabilities: frozenset[str] = frozenset()
         self._selected: str | None = None
+        # Per folder, (UIDVALIDITY, UIDNEXT) as last seen by STATUS or before an IDLE:
+        # mail that arrives between two IDLEs shows in the next one's EXAMINE, not in it.
+        self._last_seen: dict[str, tuple[int, int | None]] = {}
         self._lock = asyncio.Lock()
         self._scrub = SecretScrub.of((account.password, account.oauth2_token), (account.username,))
 
@@ -147,6 +150,7 @@ class ImapSession:
         values = {key.decode(): int(value) for key, value in _STATUS_ITEM.findall(answer)}
         if "UIDVALIDITY" not in values or "UIDNEXT" not in values:
             raise ImapError(f"STATUS of {folder!r} lacks UIDVALIDITY or UIDNEXT")
+        self._last_seen[folder] = (values["UIDVALIDITY"], values["UIDNEXT"])
         return FolderStatus(
             folder=folder,
             uidvalidity=values["UIDVALIDITY"],
@@ -190,15 +194,20 @@ class ImapSession:
         response = await self._command(imap.append, raw, _quoted(folder), flags or None)
         self._check(response, f"APPEND to {folder!r}")
 
-    async def idle_or_wait(self, folder: str, seconds: float) -> None:
-        """Return when `folder` changes (IMAP IDLE) or after `seconds`, whichever is first."""
+    async def idle_or_wait(self, folder: str, seconds: float) -> bool:
+        """Return when `folder` changes (IMAP IDLE) or after `seconds`, whichever is first;
+        True at once when it changed since the last STATUS or IDLE of this session."""
         if "IDLE" not in self._capabilities:
             await asyncio.sleep(seconds)
-            return
-        await self._examine(folder)
+            return False
+        seen = await self._examine(folder)
+        before, self._last_seen[folder] = self._last_seen.get(folder), seen
+        if before is not None and before != seen:
+            return True
         imap = self._session()
         response = await self._run(imap.idle_until_news, seconds, self._account.timeout)
         self._check(response, f"IDLE in {folder!r}")
+        return False
 
     # -- internals -----------------------------------------------------------------
 
