@@ -27,6 +27,7 @@ def main() -> int:
         "parsing",
         "import",
         "imap",
+        "mailboxes",
         "pipeline",
         "identity",
         "latency",
@@ -51,6 +52,14 @@ def main() -> int:
         _print(
             f"IMAP backfill, {messages:,} messages from the local Dovecot (ratio vs bare fetch)",
             _benchmark("imap_backfill").run(messages),
+        )
+    if "mailboxes" in wanted:
+        # `python -m bench mailboxes=300`: 300 idle mailboxes on one ingest instance.
+        count = int(arguments.get("mailboxes") or 1_000)
+        _print(
+            f"{count:,} idle mailboxes on one ingest instance, new mail to random ones "
+            "(ratio vs a bare IMAP IDLE session's notification)",
+            _benchmark("mailboxes").run(count),
         )
     if "identity" in wanted:
         addresses = int(arguments.get("identity") or 1_000_000)
