@@ -132,6 +132,11 @@ class InProcessPipeline:
             )
         )
         await self.access.start()
+        # Ready as a deployment's readiness probe says: every consumer group has assigned
+        # (a command before that waits for a consumer that is still joining).
+        for runtime in (self.identity, self.intelligence, self.ingest.runtime, self.access):
+            if runtime.membership is not None:
+                await asyncio.wait_for(runtime.membership.assigned.wait(), 120)
         return self
 
     async def stop(self) -> None:
