@@ -45,7 +45,7 @@ from services.ingest.tests.integration.test_mailbox_service import (
 pytestmark = [pytest.mark.imap, pytest.mark.kafka, pytest.mark.mongo]
 
 PASSWORD = "secret"
-USERS = 260
+USERS = 270
 
 
 def message(user: str, n: int) -> bytes:
@@ -58,7 +58,7 @@ def message(user: str, n: int) -> bytes:
 
 @pytest.fixture(scope="module")
 def dovecot() -> Iterator[DovecotServer]:
-    """A Dovecot of this module's own: 260 users, up to 400 sessions at once."""
+    """A Dovecot of this module's own: 270 users, up to 400 sessions at once."""
     with running_dovecot({f"user{n}": PASSWORD for n in range(USERS)}, connections=400) as server:
         yield server
 
@@ -201,6 +201,51 @@ async def test_two_hundred_mailboxes_on_one_instance_get_new_mail_within_seconds
         print(f"\n200 idle mailboxes: APPEND to MessageSynced p50 {p50:.2f} s, p95 {p95:.2f} s")
         # Generous for a loaded CI machine; measured figures are in docs/benchmarks.md.
         assert p95 < 10.0, latencies
+
+
+async def test_new_mail_is_not_stuck_behind_other_mailboxes_backfills(
+    dovecot, kafka_bootstrap, mongo_uri, signing_key
+):
+    big, small = users(260, 3), "user263"
+    for name in big:
+        dovecot.fill(name, (message(name, n) for n in range(1500)))
+    dovecot.fill(small, (message(small, n) for n in range(2)))
+    async with running_ingest(
+        kafka_bootstrap,
+        mongo_uri,
+        signing_key,
+        poll_interval_seconds=600.0,
+        idle_slice_seconds=25.0,
+        sync_batch_size=50,
+        backfill_concurrency=1,  # one backfill at a time: the others wait for the slot
+    ) as ingest:
+        caught_up = await connect_all(ingest, dovecot.port, [small])
+        await wait_until_backfilled(ingest, caught_up, timeout=60)
+        backfilling = await connect_all(ingest, dovecot.port, big)
+
+        async def backlogs() -> list[int]:
+            found = []
+            for name, mailbox_id in backfilling.items():
+                answer = await ingest.mailboxes.GetMailbox(
+                    pb.GetMailboxRequest(mailbox_id=mailbox_id), metadata=ingest.as_member(name)
+                )
+                found.append(answer.mailbox.status.backlog)
+            return found
+
+        deadline = time.monotonic() + 60
+        while not any(0 < backlog < 1500 for backlog in await backlogs()):
+            assert time.monotonic() < deadline, "no backfill started"
+            await asyncio.sleep(0.2)
+
+        async with NewMessages(kafka_bootstrap) as new:
+            appended = time.monotonic()
+            await asyncio.to_thread(append, _account(dovecot, small), message(small, 500))
+            arrived = await new.arrival(f"order {small}-500", 30.0)
+        waiting = await backlogs()
+        print(f"\nnew mail during 3 backfills (1 slot): {arrived - appended:.2f} s; {waiting=}")
+        assert arrived - appended < 10.0
+        # the backfills were still under way: the new mail did not wait for them
+        assert sum(waiting) > 1500, waiting
 
 
 def append_to_new_folder(account, raw: bytes, folder: str = "Orders") -> None:
