@@ -4,6 +4,7 @@ which partitions, and how far each group has committed."""
 
 from __future__ import annotations
 
+import asyncio
 import signal
 import subprocess
 import sys
@@ -72,6 +73,19 @@ class OtherInstances:
                 self.stop(service)
             except subprocess.TimeoutExpired:
                 pass
+
+
+async def remove_from_group(environment: dict[str, str], service: str, instance_id: str) -> None:
+    """What an operator (or a scale-down hook) does for an instance gone for good:
+    `commsintel instance remove SERVICE INSTANCE_ID`; on Kafka the session timeout does it."""
+    removal = await asyncio.create_subprocess_exec(
+        *(sys.executable, "-m", "commsintel.cli", "instance", "remove", service, instance_id),
+        env=environment,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    output, _ = await asyncio.wait_for(removal.communicate(), 60)
+    assert removal.returncode == 0, output.decode()
 
 
 async def assignments(bootstrap: str, group: str) -> dict[str, frozenset[TopicPartition]]:

@@ -27,13 +27,13 @@ from aiokafka.partitioner import DefaultPartitioner
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from bench.workspaces import generate, write
-from commsintel.contracts.streaming import remove_static_member
 from commsintel.pipeline import SERVICES, ensure_topics, wait_until_caught_up, wait_until_serving
 from tests.e2e.service_instances import (
     OtherInstances,
     assignments,
     committed_offsets,
     end_offsets,
+    remove_from_group,
 )
 from tests.faults.fault_runs import (
     CONSUMING_SERVICES,
@@ -217,10 +217,10 @@ async def test_two_instances_share_the_work_and_one_stopped_mid_import_hands_it_
         ends_at_stop = await end_offsets(bootstrap, {p for ps in by_b.values() for p in ps})
         print(f"\nthe b instances stopped {time.monotonic() - started:.1f}s into the imports")
 
-        # Gone for good: taken out of their groups (what `commsintel instance remove`
-        # sends; on Kafka the session timeout does it), "a" takes over their partitions.
-        for service in SERVICES:
-            assert await remove_static_member(bootstrap, groups[service], "b") == 1
+        # Gone for good: taken out of their groups (on Kafka the session timeout does
+        # it), "a" takes over their partitions.
+        environment = services.environment()
+        await asyncio.gather(*(remove_from_group(environment, s, "b") for s in SERVICES))
         await imports
         print(f"two instances each: imported in {time.monotonic() - started:.1f}s")
         config = services.config
