@@ -30,8 +30,7 @@ def _docker_answers() -> bool:
         return False
 
 
-@pytest.fixture(scope="session")
-def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def _kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if existing := os.environ.get("COMMSINTEL_TEST_KAFKA_BOOTSTRAP"):
         yield existing
     elif _docker_answers():
@@ -45,6 +44,19 @@ def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             yield bootstrap_of(server)
         finally:
             server.stop()
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    yield from _kafka(tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def own_kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A broker of the module's own, for tests that put thousands of records on the
+    topics: every later test's new consumer groups read the shared topics from the
+    start, and would wait through them."""
+    yield from _kafka(tmp_path_factory)
 
 
 @pytest.fixture(scope="session")

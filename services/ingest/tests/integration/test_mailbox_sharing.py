@@ -159,8 +159,9 @@ class NewMessages:
 
 
 async def test_two_hundred_mailboxes_on_one_instance_get_new_mail_within_seconds(
-    dovecot, kafka_bootstrap, mongo_uri, signing_key
+    dovecot, own_kafka_bootstrap, mongo_uri, signing_key
 ):
+    kafka_bootstrap = own_kafka_bootstrap
     names = users(0, 200)
     for name in names:
         dovecot.fill(name, (message(name, n) for n in range(5)))
@@ -204,8 +205,9 @@ async def test_two_hundred_mailboxes_on_one_instance_get_new_mail_within_seconds
 
 
 async def test_new_mail_is_not_stuck_behind_other_mailboxes_backfills(
-    dovecot, kafka_bootstrap, mongo_uri, signing_key
+    dovecot, own_kafka_bootstrap, mongo_uri, signing_key
 ):
+    kafka_bootstrap = own_kafka_bootstrap
     big, small = users(260, 3), "user263"
     for name in big:
         dovecot.fill(name, (message(name, n) for n in range(1500)))
@@ -348,8 +350,9 @@ async def sync_reports(bootstrap: str, workspace: str) -> list[SyncProgressed]:
 
 
 async def test_three_instances_share_sixty_mailboxes_one_owner_at_a_time_through_a_kill(
-    dovecot, kafka_bootstrap, mongo_uri, signing_key, tmp_path
+    dovecot, own_kafka_bootstrap, mongo_uri, signing_key, tmp_path
 ):
+    kafka_bootstrap = own_kafka_bootstrap
     await ensure_topics(kafka_bootstrap)
     names = users(200, 60)
     expected = {name: {f"order {name}-{n}" for n in range(40)} for name in names}
