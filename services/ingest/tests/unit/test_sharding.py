@@ -88,3 +88,63 @@ def test_mailboxes_that_failed_together_do_not_retry_together():
     delays = {round(jittered(60.0, n / 100), 3) for n in range(100)}
     assert len(delays) == 100
     assert min(delays) == 30.0 and max(delays) < 60.0
+
+
+class _Store:
+    """The supervisor's store, as far as a late request after stop() reaches it."""
+
+    def __init__(self) -> None:
+        self.claims: list[str] = []
+
+    async def imap_mailboxes(self):
+        return [_Record("mb-1")]
+
+    async def mailbox_by_id(self, mailbox_id: str):
+        return _Record(mailbox_id)
+
+    async def claim_sync(self, mailbox_id: str, instance_id: str, now) -> int:
+        self.claims.append(mailbox_id)
+        return 1
+
+
+class _Record:
+    source = "imap"
+    removal_requested = False
+    calendar = None
+
+    def __init__(self, mailbox_id: str) -> None:
+        from commsintel.ingest.domain.sightings import Mailbox
+
+        self.mailbox = Mailbox("ws", mailbox_id, "m1", frozenset({"m1@ours.example"}))
+
+
+async def test_a_stopped_instance_starts_nothing_on_a_late_request_or_assignment():
+    from datetime import UTC, datetime
+
+    from commsintel.contracts.events import SyncRequested
+    from commsintel.ingest.mailbox_sync import SyncSupervisor, SyncTimings
+
+    store = _Store()
+    supervisor = SyncSupervisor(
+        store=store,  # type: ignore[arg-type]
+        intake=None,  # type: ignore[arg-type]
+        publisher=None,  # type: ignore[arg-type]
+        timings=SyncTimings(),
+        calendars=None,  # type: ignore[arg-type]
+    )
+    await supervisor.stop()
+    # the consumer is still delivering what it fetched while the service stops
+    await supervisor.handle(
+        [
+            SyncRequested(
+                event_id="e1",
+                workspace_id="ws",
+                mailbox_id="mb-2",
+                reason="connected",
+                requested_at=datetime.now(UTC),
+            )
+        ]
+    )
+    await supervisor.assigned(frozenset({0}))
+    assert supervisor.syncing == frozenset()
+    assert store.claims == []

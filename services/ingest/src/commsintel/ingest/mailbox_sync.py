@@ -591,6 +591,7 @@ class SyncSupervisor:
         self.partition_of: PartitionOf = lambda mailbox_id: 0
         self.remove: Removal | None = None
         self._assigned: frozenset[int] = frozenset()
+        self._stopped = False  # after stop(), a late request or assignment starts nothing
         self._handing_over = asyncio.Lock()
         self._syncers: dict[
             str, list[tuple[MailboxSyncer | CalendarSyncer, asyncio.Task[None]]]
@@ -684,11 +685,11 @@ class SyncSupervisor:
 
     async def _watch(self, record: MailboxRecord) -> None:
         mailbox_id = record.mailbox.mailbox_id
-        if mailbox_id in self._syncers:
+        if mailbox_id in self._syncers or self._stopped:
             return
         fence = await self._store.claim_sync(mailbox_id, self._instance_id, self._clock())
-        if fence is None:
-            return  # removed meanwhile
+        if fence is None or self._stopped:
+            return  # removed meanwhile, or this instance is stopping
         if self._slots is None:
             self._slots = SyncSlots.of(self._timings)
         syncers: list[Syncer] = [
@@ -748,6 +749,7 @@ class SyncSupervisor:
                 await task
 
     async def stop(self) -> None:
+        self._stopped = True
         forget("commsintel.mailboxes", self.mailboxes_by_state)
         forget("commsintel.backfill.backlog", self.backlog)
         await self._stop(list(self._syncers))
