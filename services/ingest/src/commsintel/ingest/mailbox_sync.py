@@ -588,12 +588,11 @@ class SyncSupervisor:
         self._calendars = calendars
         self._instance_id = instance_id
         self._clock = clock
-        self._slots: SyncSlots | None = None
+        self._slots = SyncSlots.of(timings)  # asyncio primitives bind no loop until used
         # Set by the wiring once the consumer exists: a mailbox's partition, and what
         # finishes a removal (MailboxCommands.finish_removal).
         self.partition_of: PartitionOf = lambda mailbox_id: 0
         self.remove: Removal | None = None
-        self._assigned: frozenset[int] = frozenset()
         self._stopped = False  # after stop(), a late request or assignment starts nothing
         self._handing_over = asyncio.Lock()
         self._syncers: dict[
@@ -612,7 +611,6 @@ class SyncSupervisor:
     async def assigned(self, partitions: frozenset[int]) -> None:
         """The group gave this instance `partitions`: sync their mailboxes (and only those)."""
         async with self._handing_over:
-            self._assigned = partitions
             records = {r.mailbox.mailbox_id: r for r in await self._store.imap_mailboxes()}
             change = hand_over(self._syncers, records, partitions, self.partition_of)
             await self._stop(change.stop)
@@ -631,7 +629,6 @@ class SyncSupervisor:
         instance starts them."""
         async with self._handing_over:
             await self._stop(owned(self._syncers, partitions, self.partition_of))
-            self._assigned -= partitions
 
     async def handle(self, events: list[Event]) -> None:
         """Requests for mailboxes of this instance's partitions, in their order."""
@@ -693,8 +690,6 @@ class SyncSupervisor:
         fence = await self._store.claim_sync(mailbox_id, self._instance_id, self._clock())
         if fence is None or self._stopped:
             return  # removed meanwhile, or this instance is stopping
-        if self._slots is None:
-            self._slots = SyncSlots.of(self._timings)
         syncers: list[Syncer] = [
             MailboxSyncer(
                 record,
