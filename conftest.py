@@ -111,8 +111,8 @@ async def pipeline(pipeline_config) -> AsyncIterator:
 def publish_inputs(pipeline):
     """Publishes events to the pipeline's topics, as ingest or an API would, and waits
     until every service has handled them."""
-    from commsintel.contracts.streaming import EventPublisher, build_broker
-    from commsintel.contracts.telemetry import configure_tracing
+    from commsintel.platform.streaming import EventPublisher, build_broker
+    from commsintel.platform.telemetry import configure_tracing
 
     async def publish(events) -> None:
         broker = build_broker(pipeline.config.kafka_bootstrap, configure_tracing("e2e"), "e2e")

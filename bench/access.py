@@ -40,8 +40,6 @@ from commsintel.contracts.events import (
 )
 from commsintel.contracts.proto.access.v1 import access_pb2 as pb
 from commsintel.contracts.proto.access.v1 import access_pb2_grpc as pb_grpc
-from commsintel.contracts.streaming import EventPublisher, build_broker
-from commsintel.contracts.telemetry import configure_tracing
 from commsintel.embedded import free_port, kafka_bootstrap, local_kafka, local_mongo, mongo_uri
 from commsintel.pipeline import (
     PipelineConfig,
@@ -50,6 +48,8 @@ from commsintel.pipeline import (
     wait_until_caught_up,
     wait_until_serving,
 )
+from commsintel.platform.streaming import EventPublisher, build_broker
+from commsintel.platform.telemetry import configure_tracing
 
 ROOT = Path(__file__).resolve().parent.parent
 IN_FLIGHT = 50

@@ -21,10 +21,10 @@ from pymongo import UpdateOne
 from pymongo.errors import OperationFailure
 
 from commsintel.contracts.events import MessageParticipant, MessageSynced
-from commsintel.contracts.mongo import mongo_client
 from commsintel.embedded import local_mongo, mongo_uri
 from commsintel.identity.adapters.store import IdentityStore
 from commsintel.identity.handlers import IdentityHandlers
+from commsintel.platform.mongo import mongo_client
 from commsintel.replay import DiscardingPublisher
 
 BATCH = 500

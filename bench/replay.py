@@ -24,13 +24,13 @@ from pathlib import Path
 from aiokafka import AIOKafkaConsumer
 
 from commsintel.contracts.events import InteractionRecord, InteractionResolved, MailboxRemoved
-from commsintel.contracts.mongo import mongo_client
-from commsintel.contracts.streaming import EventPublisher, build_broker
-from commsintel.contracts.telemetry import configure_tracing
 from commsintel.embedded import kafka_bootstrap, local_kafka, local_mongo, mongo_uri
 from commsintel.intelligence import app
 from commsintel.intelligence.adapters.store import IntelligenceStore
 from commsintel.intelligence.config import IntelligenceSettings
+from commsintel.platform.mongo import mongo_client
+from commsintel.platform.streaming import EventPublisher, build_broker
+from commsintel.platform.telemetry import configure_tracing
 from commsintel.replay import assign_from_start, replay_service
 
 WORKSPACE = "ws-replay-bench"

@@ -145,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     if args.command in ("run", "import", "serve", "replay"):
-        from commsintel.contracts.collector import pace_collector_for_large_heaps
+        from commsintel.platform.collector import pace_collector_for_large_heaps
 
         pace_collector_for_large_heaps()
     if args.command == "run":

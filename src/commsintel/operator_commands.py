@@ -207,7 +207,7 @@ async def serve(args: argparse.Namespace) -> int:
 
 
 async def remove_instance(args: argparse.Namespace) -> int:
-    from commsintel.contracts.streaming import remove_static_member
+    from commsintel.platform.streaming import remove_static_member
 
     settings = local_stack.service_settings(args.service, args.data_dir)
     group = settings.consumer_group

@@ -20,7 +20,6 @@ from pydantic import SecretStr
 from commsintel.access import app as access_app
 from commsintel.access.config import AccessSettings
 from commsintel.contracts import topics
-from commsintel.contracts.service_runtime import ServiceRuntime
 from commsintel.embedded import free_port
 from commsintel.identity import app as identity_app
 from commsintel.identity.config import IdentitySettings
@@ -29,6 +28,7 @@ from commsintel.ingest.adapters.crypto import encode_key, new_key
 from commsintel.ingest.config import IngestSettings
 from commsintel.intelligence import app as intelligence_app
 from commsintel.intelligence.config import IntelligenceSettings
+from commsintel.platform.service_runtime import ServiceRuntime
 
 SERVICES = ("ingest", "identity-resolution", "intelligence", "access")
 

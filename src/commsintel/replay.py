@@ -15,11 +15,11 @@ from dataclasses import dataclass
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from commsintel.contracts.collector import collector_paced_for_large_heaps
 from commsintel.contracts.envelope import PoisonMessage, decode_event, header_map
 from commsintel.contracts.events import Event
-from commsintel.contracts.fetch_pacing import pace_empty_fetches
-from commsintel.contracts.mongo import mongo_client
+from commsintel.platform.collector import collector_paced_for_large_heaps
+from commsintel.platform.fetch_pacing import pace_empty_fetches
+from commsintel.platform.mongo import mongo_client
 
 BATCH_RECORDS = 1000
 

@@ -21,7 +21,6 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from commsintel.contracts.api_values import encode_page_token
 from commsintel.contracts.auth import (
     SERVICE_TOKEN_METADATA,
     Caller,
@@ -32,10 +31,11 @@ from commsintel.contracts.proto.access.v1 import access_pb2, access_pb2_grpc
 from commsintel.contracts.proto.identity.v1 import identity_pb2, identity_pb2_grpc
 from commsintel.contracts.proto.ingest.v1 import ingest_pb2
 from commsintel.contracts.proto.intelligence.v1 import intelligence_pb2
-from commsintel.contracts.streaming import EventPublisher, build_broker
-from commsintel.contracts.telemetry import configure_tracing
 from commsintel.identity.scenario import Scenario
 from commsintel.pipeline import InProcessPipeline, PipelineConfig
+from commsintel.platform.api_values import encode_page_token
+from commsintel.platform.streaming import EventPublisher, build_broker
+from commsintel.platform.telemetry import configure_tracing
 from commsintel.workspace_admin import create_workspace
 
 pytestmark = [pytest.mark.kafka, pytest.mark.mongo, pytest.mark.e2e]

@@ -18,12 +18,12 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from commsintel.cli import main
 from commsintel.contracts.proto.access.v1 import access_pb2, access_pb2_grpc
-from commsintel.contracts.streaming import DeadLetters, build_broker
-from commsintel.contracts.telemetry import configure_tracing
 from commsintel.contracts.topics import INGEST_MAILBOXES, dead_letter_topic
 from commsintel.ingest.domain.sightings import archive_mailbox
 from commsintel.local_stack import LocalStack, write_stack
 from commsintel.pipeline import ensure_topics
+from commsintel.platform.streaming import DeadLetters, build_broker
+from commsintel.platform.telemetry import configure_tracing
 
 pytestmark = [pytest.mark.kafka, pytest.mark.mongo]
 

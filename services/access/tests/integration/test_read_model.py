@@ -19,7 +19,7 @@ from commsintel.contracts.events import (
     MessageParticipant,
     MessageSynced,
 )
-from commsintel.contracts.mongo import mongo_client
+from commsintel.platform.mongo import mongo_client
 
 pytestmark = [pytest.mark.mongo]
 AT = datetime(2026, 2, 1, tzinfo=UTC)

@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from commsintel.access.adapters.store import AccessStore
-from commsintel.contracts.mongo import mongo_client
+from commsintel.platform.mongo import mongo_client
 
 pytestmark = [pytest.mark.mongo]
 

@@ -15,9 +15,6 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from commsintel.contracts.envelope import decode_event, header_map
 from commsintel.contracts.events import Event, EventCancelled, EventSynced
-from commsintel.contracts.mongo import mongo_client
-from commsintel.contracts.streaming import EventPublisher, build_broker
-from commsintel.contracts.telemetry import configure_tracing
 from commsintel.contracts.topics import INGEST_CALENDAR
 from commsintel.ingest.adapters.caldav_source import CalDavAccount, CalDavSource
 from commsintel.ingest.adapters.calendar_source import (
@@ -30,6 +27,9 @@ from commsintel.ingest.adapters.ics_source import IcsFeed, IcsSource
 from commsintel.ingest.calendar_sync import sync_calendar
 from commsintel.ingest.domain.sightings import Mailbox
 from commsintel.pipeline import ensure_topics
+from commsintel.platform.mongo import mongo_client
+from commsintel.platform.streaming import EventPublisher, build_broker
+from commsintel.platform.telemetry import configure_tracing
 from services.ingest.tests.integration.local_destinations import LOOPBACK_ALLOWED
 from services.ingest.tests.integration.radicale_server import PASSWORD, free_port
 

@@ -9,10 +9,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from commsintel.contracts.events import InteractionRecord, InteractionResolved, MailboxRemoved
-from commsintel.contracts.mongo import mongo_client
 from commsintel.intelligence.adapters.store import IntelligenceStore
 from commsintel.intelligence.domain.strength import StrengthModel
 from commsintel.intelligence.handlers import IntelligenceHandlers
+from commsintel.platform.mongo import mongo_client
 
 pytestmark = [pytest.mark.mongo]
 START = datetime(2026, 1, 1, tzinfo=UTC)

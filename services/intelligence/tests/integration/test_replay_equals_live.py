@@ -19,10 +19,10 @@ from commsintel.contracts.events import (
     MailboxRemoved,
     PersonCreated,
 )
-from commsintel.contracts.mongo import mongo_client
 from commsintel.intelligence.adapters.store import IntelligenceStore
 from commsintel.intelligence.domain.strength import StrengthModel
 from commsintel.intelligence.handlers import IntelligenceHandlers, IntelligenceReplay
+from commsintel.platform.mongo import mongo_client
 
 pytestmark = [pytest.mark.mongo]
 START = datetime(2025, 12, 1, 9, 30, 0, 123_456, tzinfo=UTC)

@@ -7,7 +7,6 @@ from datetime import UTC, datetime
 
 import grpc
 
-from commsintel.access.adapters.commands import CommandGateway
 from commsintel.access.adapters.content import IngestContent
 from commsintel.access.adapters.grpc_api import AccessServicer
 from commsintel.access.adapters.read_model import WorkspaceStates
@@ -15,13 +14,14 @@ from commsintel.access.adapters.store import AccessStore
 from commsintel.access.config import AccessSettings
 from commsintel.access.handlers import AccessHandlers
 from commsintel.contracts import topics
-from commsintel.contracts.grpc_runtime import CallerInterceptor
-from commsintel.contracts.metrics import configure_metrics
-from commsintel.contracts.mongo import mongo_client
 from commsintel.contracts.proto.access.v1 import access_pb2, access_pb2_grpc
-from commsintel.contracts.service_runtime import GrpcEndpoint, ServiceRuntime
-from commsintel.contracts.streaming import EventPublisher, build_broker, subscribe_event_batches
-from commsintel.contracts.telemetry import configure_tracing
+from commsintel.platform.commands import CommandGateway
+from commsintel.platform.grpc_runtime import CallerInterceptor
+from commsintel.platform.metrics import configure_metrics
+from commsintel.platform.mongo import mongo_client
+from commsintel.platform.service_runtime import GrpcEndpoint, ServiceRuntime
+from commsintel.platform.streaming import EventPublisher, build_broker, subscribe_event_batches
+from commsintel.platform.telemetry import configure_tracing
 
 SERVICE_NAME = "access"
 INPUT_TOPICS = (

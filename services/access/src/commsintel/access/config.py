@@ -1,7 +1,7 @@
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
-from commsintel.contracts.settings import GrpcServiceSettings
+from commsintel.platform.settings import GrpcServiceSettings
 
 
 class AccessSettings(GrpcServiceSettings):

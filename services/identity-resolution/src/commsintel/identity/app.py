@@ -9,21 +9,18 @@ import grpc
 
 from commsintel.contracts import topics
 from commsintel.contracts.events import Event
-from commsintel.contracts.grpc_runtime import CallerInterceptor
-from commsintel.contracts.metrics import configure_metrics
-from commsintel.contracts.mongo import mongo_client
 from commsintel.contracts.proto.identity.v1 import identity_pb2, identity_pb2_grpc
-from commsintel.contracts.service_runtime import GrpcEndpoint, ServiceRuntime
-from commsintel.contracts.streaming import EventPublisher, build_broker, subscribe_event_batches
-from commsintel.contracts.telemetry import configure_tracing
-from commsintel.identity.adapters.grpc_api import (
-    CommandGateway,
-    IdentityServicer,
-    WorkspaceServicer,
-)
+from commsintel.identity.adapters.grpc_api import IdentityServicer, WorkspaceServicer
 from commsintel.identity.adapters.store import IdentityStore
 from commsintel.identity.config import IdentitySettings
 from commsintel.identity.handlers import IdentityHandlers, is_user_command
+from commsintel.platform.commands import CommandGateway
+from commsintel.platform.grpc_runtime import CallerInterceptor
+from commsintel.platform.metrics import configure_metrics
+from commsintel.platform.mongo import mongo_client
+from commsintel.platform.service_runtime import GrpcEndpoint, ServiceRuntime
+from commsintel.platform.streaming import EventPublisher, build_broker, subscribe_event_batches
+from commsintel.platform.telemetry import configure_tracing
 
 SERVICE_NAME = "identity-resolution"
 INPUT_TOPICS = (

@@ -1,6 +1,6 @@
 from pydantic_settings import SettingsConfigDict
 
-from commsintel.contracts.settings import GrpcServiceSettings
+from commsintel.platform.settings import GrpcServiceSettings
 
 
 class IdentitySettings(GrpcServiceSettings):

@@ -25,7 +25,6 @@ from commsintel.contracts.events import (
     PersonUnmerged,
     RecordEnriched,
 )
-from commsintel.contracts.streaming import EventPublisher
 from commsintel.identity.adapters.store import IdentityStore
 from commsintel.identity.domain.addresses import normalize_address
 from commsintel.identity.domain.enrichment import apply_user_value
@@ -41,6 +40,7 @@ from commsintel.identity.domain.resolution import (
     withdraw,
 )
 from commsintel.identity.domain.workspace import apply_setting
+from commsintel.platform.streaming import EventPublisher
 
 SETTINGS_EVENTS = (
     MemberAdded,

@@ -11,18 +11,7 @@ from pathlib import Path
 import grpc
 
 from commsintel.contracts import topics
-from commsintel.contracts.grpc_runtime import CallerInterceptor
-from commsintel.contracts.metrics import configure_metrics
-from commsintel.contracts.mongo import mongo_client
 from commsintel.contracts.proto.ingest.v1 import ingest_pb2, ingest_pb2_grpc
-from commsintel.contracts.service_runtime import GrpcEndpoint, ServiceRuntime
-from commsintel.contracts.streaming import (
-    EventPublisher,
-    GroupMembership,
-    build_broker,
-    subscribe_event_batches,
-)
-from commsintel.contracts.telemetry import configure_tracing
 from commsintel.ingest.adapters.calendar_store import CalendarStore
 from commsintel.ingest.adapters.content_store import ContentStore
 from commsintel.ingest.adapters.crypto import SecretBox, decode_key
@@ -41,6 +30,17 @@ from commsintel.ingest.mailbox_sync import SyncSupervisor
 from commsintel.ingest.message_intake import MessageIntake
 from commsintel.ingest.oauth_accounts import OAuthAccounts
 from commsintel.ingest.send_commands import SendCommands
+from commsintel.platform.grpc_runtime import CallerInterceptor
+from commsintel.platform.metrics import configure_metrics
+from commsintel.platform.mongo import mongo_client
+from commsintel.platform.service_runtime import GrpcEndpoint, ServiceRuntime
+from commsintel.platform.streaming import (
+    EventPublisher,
+    GroupMembership,
+    build_broker,
+    subscribe_event_batches,
+)
+from commsintel.platform.telemetry import configure_tracing
 
 SERVICE_NAME = "ingest"
 GRPC_SERVICES = [

@@ -8,12 +8,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from commsintel.contracts.streaming import EventPublisher
 from commsintel.ingest.adapters.archives import iter_archive
 from commsintel.ingest.adapters.store import IngestStore
 from commsintel.ingest.domain.parsing import MalformedMessage, ParsedMessage, parse_message
 from commsintel.ingest.domain.sightings import Mailbox, mailbox_connected
 from commsintel.ingest.message_intake import MessageIntake
+from commsintel.platform.streaming import EventPublisher
 
 
 @dataclass

@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from commsintel.contracts.streaming import EventPublisher
 from commsintel.ingest.adapters.archives import ArchiveNotFound
 from commsintel.ingest.adapters.calendar_store import CalendarStore
 from commsintel.ingest.adapters.ics_source import IcsFeed, IcsSource
@@ -18,6 +17,7 @@ from commsintel.ingest.adapters.store import IngestStore
 from commsintel.ingest.calendar_sync import sync_calendar
 from commsintel.ingest.domain.calendar import MAX_FEED_BYTES
 from commsintel.ingest.domain.sightings import Mailbox, mailbox_connected
+from commsintel.platform.streaming import EventPublisher
 
 
 @dataclass

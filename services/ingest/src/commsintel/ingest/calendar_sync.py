@@ -15,7 +15,6 @@ from datetime import datetime
 from opentelemetry import trace
 
 from commsintel.contracts.events import Event, EventCancelled, EventSynced
-from commsintel.contracts.streaming import EventPublisher
 from commsintel.ingest.adapters.calendar_source import (
     CalendarCollection,
     CalendarSource,
@@ -33,6 +32,7 @@ from commsintel.ingest.domain.calendar import (
     sync_window,
 )
 from commsintel.ingest.domain.sightings import Mailbox
+from commsintel.platform.streaming import EventPublisher
 
 tracer = trace.get_tracer("commsintel.ingest.calendar")
 

@@ -1,11 +1,11 @@
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
-from commsintel.contracts.settings import GrpcServiceSettings
 from commsintel.ingest.adapters.oauth import OAuthClient
 from commsintel.ingest.domain.destinations import DestinationPolicy
 from commsintel.ingest.domain.oauth import GOOGLE, Endpoint, ProviderName, generic, microsoft
 from commsintel.ingest.mailbox_sync import SyncTimings
+from commsintel.platform.settings import GrpcServiceSettings
 
 
 class IngestSettings(GrpcServiceSettings):

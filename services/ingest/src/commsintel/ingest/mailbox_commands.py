@@ -21,7 +21,6 @@ from commsintel.contracts import ids
 from commsintel.contracts.auth import Caller
 from commsintel.contracts.errors import AlreadyExists, InvalidArgument
 from commsintel.contracts.events import MailboxRemoved, MailboxSettingsChanged, SyncRequested
-from commsintel.contracts.streaming import EventPublisher
 from commsintel.ingest.adapters.content_store import ContentStore
 from commsintel.ingest.adapters.destinations import PUBLIC_ONLY, check_before_saving
 from commsintel.ingest.adapters.store import IngestStore, MailboxRecord
@@ -47,6 +46,7 @@ from commsintel.ingest.oauth_accounts import (
     StartedAuthorization,
     sealed_tokens,
 )
+from commsintel.platform.streaming import EventPublisher
 
 # Other stores that keep something per mailbox (e.g. the calendar store): each is
 # told to forget a removed mailbox.

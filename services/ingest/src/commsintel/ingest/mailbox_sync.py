@@ -36,8 +36,6 @@ from opentelemetry.sdk.trace import TracerProvider
 
 from commsintel.contracts.errors import NotFound
 from commsintel.contracts.events import Event, SyncProgressed, SyncRequested
-from commsintel.contracts.metrics import forget, observe
-from commsintel.contracts.streaming import EventPublisher
 from commsintel.ingest.adapters.caldav_source import CalDavAccount, CalDavSource
 from commsintel.ingest.adapters.calendar_source import CalendarSource, CalendarSourceError
 from commsintel.ingest.adapters.calendar_store import CalendarStore
@@ -80,6 +78,8 @@ from commsintel.ingest.domain.sharding import PartitionOf, hand_over, owned
 from commsintel.ingest.domain.sightings import Mailbox
 from commsintel.ingest.message_intake import MessageIntake
 from commsintel.ingest.oauth_accounts import OAuthAccounts, ReauthorizationNeeded
+from commsintel.platform.metrics import forget, observe
+from commsintel.platform.streaming import EventPublisher
 
 log = logging.getLogger(__name__)
 tracer = trace.get_tracer("commsintel.ingest.sync")

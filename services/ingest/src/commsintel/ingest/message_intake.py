@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from commsintel.contracts.events import Event, MessageSynced
-from commsintel.contracts.streaming import EventPublisher
 from commsintel.ingest.adapters.content_store import ContentStore
 from commsintel.ingest.adapters.store import IngestStore
 from commsintel.ingest.domain.blocklist import (
@@ -36,6 +35,7 @@ from commsintel.ingest.domain.sightings import (
     message_shown_again,
     message_synced,
 )
+from commsintel.platform.streaming import EventPublisher
 
 
 @dataclass

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 from commsintel.contracts import topics
-from commsintel.contracts.grpc_runtime import CallerInterceptor
-from commsintel.contracts.metrics import configure_metrics
-from commsintel.contracts.mongo import mongo_client
 from commsintel.contracts.proto.intelligence.v1 import intelligence_pb2, intelligence_pb2_grpc
-from commsintel.contracts.service_runtime import GrpcEndpoint, ServiceRuntime
-from commsintel.contracts.streaming import build_broker, subscribe_event_batches
-from commsintel.contracts.telemetry import configure_tracing
 from commsintel.intelligence.adapters.grpc_api import IntelligenceServicer
 from commsintel.intelligence.adapters.store import IntelligenceStore
 from commsintel.intelligence.config import IntelligenceSettings
 from commsintel.intelligence.handlers import IntelligenceHandlers
+from commsintel.platform.grpc_runtime import CallerInterceptor
+from commsintel.platform.metrics import configure_metrics
+from commsintel.platform.mongo import mongo_client
+from commsintel.platform.service_runtime import GrpcEndpoint, ServiceRuntime
+from commsintel.platform.streaming import build_broker, subscribe_event_batches
+from commsintel.platform.telemetry import configure_tracing
 
 SERVICE_NAME = "intelligence"
 # identity.records: which records exist (PersonCreated, CompanyCreated); the rest of

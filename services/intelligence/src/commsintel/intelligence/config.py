@@ -1,9 +1,9 @@
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
-from commsintel.contracts.settings import GrpcServiceSettings
 from commsintel.intelligence.domain.strength import StrengthModel
 from commsintel.intelligence.handlers import REPLAY_MEMORY_INTERACTIONS
+from commsintel.platform.settings import GrpcServiceSettings
 
 
 class IntelligenceSettings(GrpcServiceSettings):

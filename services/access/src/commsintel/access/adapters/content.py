@@ -11,8 +11,8 @@ import grpc
 
 from commsintel.contracts.auth import SERVICE_TOKEN_METADATA, issue_service_token
 from commsintel.contracts.errors import NotFound, Unavailable
-from commsintel.contracts.grpc_runtime import caller_metadata
 from commsintel.contracts.proto.ingest.v1 import ingest_pb2, ingest_pb2_grpc
+from commsintel.platform.grpc_runtime import caller_metadata
 
 SERVICE_NAME = "access"
 TOKEN_LIFETIME = timedelta(hours=1)

@@ -13,7 +13,6 @@ from datetime import datetime
 
 import grpc
 
-from commsintel.access.adapters.commands import CommandGateway
 from commsintel.access.adapters.content import IngestContent
 from commsintel.access.adapters.grpc_values import (
     EmailMessages,
@@ -32,19 +31,20 @@ from commsintel.access.domain import sharing
 from commsintel.access.domain.links import EMAIL, position
 from commsintel.access.domain.state import AccessState
 from commsintel.access.domain.visibility import Level
-from commsintel.contracts.api_values import (
+from commsintel.contracts.auth import SERVICE_TOKEN_METADATA, InvalidToken, verify_service_token
+from commsintel.contracts.errors import InvalidArgument, NotFound, PermissionDenied, Unavailable
+from commsintel.contracts.events import Event
+from commsintel.contracts.proto.access.v1 import access_pb2 as pb
+from commsintel.contracts.proto.access.v1 import access_pb2_grpc as pb_grpc
+from commsintel.contracts.proto.intelligence.v1 import intelligence_pb2, intelligence_pb2_grpc
+from commsintel.platform.api_values import (
     cursor_field,
     decode_page_token,
     next_page_token,
     page_size,
 )
-from commsintel.contracts.auth import SERVICE_TOKEN_METADATA, InvalidToken, verify_service_token
-from commsintel.contracts.errors import InvalidArgument, NotFound, PermissionDenied, Unavailable
-from commsintel.contracts.events import Event
-from commsintel.contracts.grpc_runtime import caller_metadata, current_caller
-from commsintel.contracts.proto.access.v1 import access_pb2 as pb
-from commsintel.contracts.proto.access.v1 import access_pb2_grpc as pb_grpc
-from commsintel.contracts.proto.intelligence.v1 import intelligence_pb2, intelligence_pb2_grpc
+from commsintel.platform.commands import CommandGateway
+from commsintel.platform.grpc_runtime import caller_metadata, current_caller
 
 _KINDS = {pb.RECORD_KIND_PERSON: "person", pb.RECORD_KIND_COMPANY: "company"}
 _KIND_PB = {name: kind for kind, name in _KINDS.items()}

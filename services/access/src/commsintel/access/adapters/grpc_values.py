@@ -10,9 +10,9 @@ from commsintel.access.domain.visibility import (
     Level,
     Mailbox,
 )
-from commsintel.contracts.api_values import cursor_field, decode_page_token, timestamp
 from commsintel.contracts.errors import InvalidArgument
 from commsintel.contracts.proto.access.v1 import access_pb2 as pb
+from commsintel.platform.api_values import cursor_field, decode_page_token, timestamp
 
 _BAD_TOKEN = "bad page_token: not one this API returned"
 _RSVP = {

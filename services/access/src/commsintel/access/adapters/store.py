@@ -55,7 +55,7 @@ from commsintel.contracts.events import (
     RecordEmailsUnshared,
     RecordEnriched,
 )
-from commsintel.contracts.mongo import find_scoped
+from commsintel.platform.mongo import find_scoped
 
 Write = tuple[str, Any]  # (collection, pymongo write)
 

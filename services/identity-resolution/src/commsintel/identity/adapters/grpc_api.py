@@ -7,25 +7,14 @@ already reflects the change.
 
 from __future__ import annotations
 
-import asyncio
-import time
 from collections.abc import Callable
 from datetime import datetime
 
 from commsintel.contracts import ids
-from commsintel.contracts.api_values import (
-    cursor_field,
-    decode_page_token,
-    next_page_token,
-    page_size,
-    timestamp,
-)
-from commsintel.contracts.errors import InvalidArgument, NotFound, Unavailable
-from commsintel.contracts.events import EnrichmentSource, Event, RecordEnriched
-from commsintel.contracts.grpc_runtime import current_caller
+from commsintel.contracts.errors import InvalidArgument, NotFound
+from commsintel.contracts.events import EnrichmentSource, RecordEnriched
 from commsintel.contracts.proto.identity.v1 import identity_pb2 as pb
 from commsintel.contracts.proto.identity.v1 import identity_pb2_grpc as pb_grpc
-from commsintel.contracts.streaming import EventPublisher
 from commsintel.identity.adapters.store import IdentityStore
 from commsintel.identity.domain import workspace
 from commsintel.identity.domain.addresses import normalize_address, registrable_domain
@@ -38,8 +27,16 @@ from commsintel.identity.domain.model import (
     Person,
     SourcedValue,
 )
+from commsintel.platform.api_values import (
+    cursor_field,
+    decode_page_token,
+    next_page_token,
+    page_size,
+    timestamp,
+)
+from commsintel.platform.commands import CommandGateway
+from commsintel.platform.grpc_runtime import current_caller
 
-APPLY_TIMEOUT_SECONDS = 15.0
 MAX_PAGE = 500
 _SOURCES = {
     "display_name": pb.VALUE_SOURCE_DISPLAY_NAME,
@@ -48,23 +45,6 @@ _SOURCES = {
     "user": pb.VALUE_SOURCE_USER,
 }
 Clock = Callable[[], datetime]
-
-
-class CommandGateway:
-    """Publishes a command's event and waits until the consumer has applied it."""
-
-    def __init__(self, store: IdentityStore, publisher: EventPublisher) -> None:
-        self._store = store
-        self._publisher = publisher
-
-    async def submit(self, event: Event) -> None:
-        await self._publisher.publish([event])
-        deadline = time.monotonic() + APPLY_TIMEOUT_SECONDS
-        while time.monotonic() < deadline:
-            if await self._store.has_receipt(event.event_id):
-                return
-            await asyncio.sleep(0.05)
-        raise Unavailable("the change was accepted but is not applied yet; read again shortly")
 
 
 class WorkspaceServicer(pb_grpc.WorkspaceServiceServicer):
@@ -77,7 +57,7 @@ class WorkspaceServicer(pb_grpc.WorkspaceServiceServicer):
         caller = current_caller()
         settings = await self._store.settings(caller.workspace_id)
         event = command(settings, caller=caller.member_id, at=self._clock(), **arguments)
-        await self._gateway.submit(event)
+        await self._gateway.submit([event])
         return _settings_pb(await self._store.settings(caller.workspace_id))
 
     async def AddMember(self, request, context):
@@ -205,7 +185,7 @@ class IdentityServicer(pb_grpc.IdentityServiceServicer):
         event = unmerge(
             state, restored_id=merged.person_id, caller=caller.member_id, at=self._clock()
         )
-        await self._gateway.submit(event)
+        await self._gateway.submit([event])
         survivor = await self._live_person(event.survivor_id)
         restored = await self._person(event.restored_id)
         return pb.UnmergeResponse(
@@ -226,22 +206,26 @@ class IdentityServicer(pb_grpc.IdentityServiceServicer):
         person = await self._live_person(request.person_id)
         at = self._clock()
         await self._gateway.submit(
-            RecordEnriched(
-                event_id=ids.event_id(
-                    caller.workspace_id,
-                    "RecordEnriched",
-                    person.person_id,
-                    request.field,
-                    "user",
-                    at.isoformat(),
-                ),
-                workspace_id=caller.workspace_id,
-                record_id=person.person_id,
-                record_kind="person",
-                field=request.field,
-                value=values if request.field in LIST_FIELDS else values[0],
-                source=EnrichmentSource(kind="user", member_id=caller.member_id, observed_at=at),
-            )
+            [
+                RecordEnriched(
+                    event_id=ids.event_id(
+                        caller.workspace_id,
+                        "RecordEnriched",
+                        person.person_id,
+                        request.field,
+                        "user",
+                        at.isoformat(),
+                    ),
+                    workspace_id=caller.workspace_id,
+                    record_id=person.person_id,
+                    record_kind="person",
+                    field=request.field,
+                    value=values if request.field in LIST_FIELDS else values[0],
+                    source=EnrichmentSource(
+                        kind="user", member_id=caller.member_id, observed_at=at
+                    ),
+                )
+            ]
         )
         return pb.SetPersonFieldResponse(
             person=await self._person_pb(await self._person(person.person_id))

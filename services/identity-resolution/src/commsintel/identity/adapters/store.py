@@ -17,7 +17,6 @@ from pymongo import ReplaceOne, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 
 from commsintel.contracts import ids
-from commsintel.contracts.mongo import all_or_nothing, find_scoped
 from commsintel.identity.domain.addresses import registrable_domain
 from commsintel.identity.domain.model import (
     Claim,
@@ -30,6 +29,7 @@ from commsintel.identity.domain.model import (
     SourcedValue,
 )
 from commsintel.identity.domain.workspace import Member, WorkspaceSettings
+from commsintel.platform.mongo import all_or_nothing, find_scoped
 
 
 class IdentityStore:

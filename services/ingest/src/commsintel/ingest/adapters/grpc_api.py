@@ -12,16 +12,8 @@ from datetime import datetime
 
 import grpc
 
-from commsintel.contracts.api_values import (
-    cursor_field,
-    decode_page_token,
-    next_page_token,
-    page_size,
-    timestamp,
-)
 from commsintel.contracts.auth import SERVICE_TOKEN_METADATA, InvalidToken, verify_service_token
 from commsintel.contracts.errors import InvalidArgument, PermissionDenied
-from commsintel.contracts.grpc_runtime import current_caller
 from commsintel.contracts.proto.ingest.v1 import ingest_pb2 as pb
 from commsintel.contracts.proto.ingest.v1 import ingest_pb2_grpc as pb_grpc
 from commsintel.ingest.adapters.content_store import ContentStore, StoredAttachment
@@ -44,6 +36,14 @@ from commsintel.ingest.mailbox_commands import (
 )
 from commsintel.ingest.oauth_accounts import OAuthGrantRequest
 from commsintel.ingest.send_commands import SendCommands
+from commsintel.platform.api_values import (
+    cursor_field,
+    decode_page_token,
+    next_page_token,
+    page_size,
+    timestamp,
+)
+from commsintel.platform.grpc_runtime import current_caller
 
 Clock = Callable[[], datetime]
 MAX_QUARANTINE_PAGE = 500

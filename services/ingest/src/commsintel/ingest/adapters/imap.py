@@ -18,7 +18,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequen
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 
-from commsintel.contracts.metrics import INSTRUMENTS
 from commsintel.ingest.adapters.destinations import PUBLIC_ONLY, open_checked
 from commsintel.ingest.adapters.imap_protocol import (
     ImapProtocol,
@@ -30,6 +29,7 @@ from commsintel.ingest.adapters.imap_protocol import (
 from commsintel.ingest.domain.destinations import DestinationPolicy, DestinationRefused
 from commsintel.ingest.domain.folder_sync import FolderStatus
 from commsintel.ingest.domain.secret_forms import SecretScrub
+from commsintel.platform.metrics import INSTRUMENTS
 
 T = TypeVar("T")
 

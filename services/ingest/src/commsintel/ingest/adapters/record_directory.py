@@ -8,9 +8,9 @@ from dataclasses import dataclass
 import grpc
 
 from commsintel.contracts.errors import NotFound, Unavailable
-from commsintel.contracts.grpc_runtime import caller_metadata
 from commsintel.contracts.proto.identity.v1 import identity_pb2 as pb
 from commsintel.contracts.proto.identity.v1 import identity_pb2_grpc as pb_grpc
+from commsintel.platform.grpc_runtime import caller_metadata
 
 TIMEOUT_SECONDS = 5.0
 

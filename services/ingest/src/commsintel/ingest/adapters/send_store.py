@@ -12,7 +12,7 @@ from pymongo import DeleteMany
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from commsintel.contracts.mongo import find_scoped
+from commsintel.platform.mongo import find_scoped
 
 _NAMESPACE = uuid.UUID("5d0c2c55-7f43-4f0e-9a55-1c1b8f2b6e61")
 

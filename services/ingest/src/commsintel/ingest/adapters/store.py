@@ -25,7 +25,6 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from commsintel.contracts.errors import AlreadyExists, NotFound
-from commsintel.contracts.mongo import find_scoped
 from commsintel.ingest.adapters.crypto import SecretBox
 from commsintel.ingest.domain.blocklist import BlocklistEntry, parse_entries
 from commsintel.ingest.domain.folder_sync import FolderCursor
@@ -37,6 +36,7 @@ from commsintel.ingest.domain.mailboxes import (
 )
 from commsintel.ingest.domain.oauth import OAuthCredential, ProviderName
 from commsintel.ingest.domain.sightings import Mailbox
+from commsintel.platform.mongo import find_scoped
 
 
 class MailboxRecord:

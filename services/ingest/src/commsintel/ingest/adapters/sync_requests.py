@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from aiokafka.partitioner import DefaultPartitioner
 
-from commsintel.contracts.streaming import GroupMembership
+from commsintel.platform.streaming import GroupMembership
 
 
 class RequestPartitions:

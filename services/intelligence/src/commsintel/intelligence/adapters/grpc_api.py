@@ -6,9 +6,7 @@ import math
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from commsintel.contracts.api_values import timestamp
 from commsintel.contracts.errors import InvalidArgument, NotFound
-from commsintel.contracts.grpc_runtime import current_caller
 from commsintel.contracts.proto.intelligence.v1 import intelligence_pb2 as pb
 from commsintel.contracts.proto.intelligence.v1 import intelligence_pb2_grpc as pb_grpc
 from commsintel.intelligence.adapters.store import IntelligenceStore
@@ -19,6 +17,8 @@ from commsintel.intelligence.domain.attributes import (
     summarize,
 )
 from commsintel.intelligence.domain.strength import StrengthModel, level_of
+from commsintel.platform.api_values import timestamp
+from commsintel.platform.grpc_runtime import current_caller
 
 MAX_LIMIT = 500
 MAX_TOP = 100

@@ -44,9 +44,10 @@ from pymongo.errors import ConnectionFailure, PyMongoError
 from commsintel.contracts.envelope import PoisonMessage, decode_event, encode_event, header_map
 from commsintel.contracts.errors import ResourceExhausted
 from commsintel.contracts.events import Event
-from commsintel.contracts.fetch_pacing import pace_empty_fetches
-from commsintel.contracts.group_joins import rejoin_on_missing_assignment
-from commsintel.contracts.metrics import (
+from commsintel.contracts.topics import dead_letter_topic
+from commsintel.platform.fetch_pacing import pace_empty_fetches
+from commsintel.platform.group_joins import rejoin_on_missing_assignment
+from commsintel.platform.metrics import (
     CONSUMER_GROUP,
     DESTINATION,
     ERROR_TYPE,
@@ -57,8 +58,7 @@ from commsintel.contracts.metrics import (
     configure_metrics,
     observe,
 )
-from commsintel.contracts.telemetry import extract_trace_context
-from commsintel.contracts.topics import dead_letter_topic
+from commsintel.platform.telemetry import extract_trace_context
 
 log = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ import weakref
 
 import pytest
 
-from commsintel.contracts.collector import (
+from commsintel.platform.collector import (
     LARGE_HEAP_THRESHOLDS,
     collector_paced_for_large_heaps,
 )

@@ -20,8 +20,8 @@ from faststream.kafka import KafkaBroker
 from grpc_health.v1 import health, health_pb2
 from pymongo import AsyncMongoClient
 
-from commsintel.contracts.grpc_runtime import start_grpc_server
-from commsintel.contracts.streaming import GroupMembership
+from commsintel.platform.grpc_runtime import start_grpc_server
+from commsintel.platform.streaming import GroupMembership
 
 log = logging.getLogger(__name__)
 

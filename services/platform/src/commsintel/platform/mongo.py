@@ -8,7 +8,7 @@ from pymongo import AsyncMongoClient, monitoring
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
-from commsintel.contracts.metrics import INSTRUMENTS
+from commsintel.platform.metrics import INSTRUMENTS
 
 
 def mongo_client(uri: str, service_name: str) -> AsyncMongoClient:

@@ -3,7 +3,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from commsintel.contracts.api_values import (
+from commsintel.contracts.errors import InvalidArgument
+from commsintel.platform.api_values import (
     cursor_field,
     decode_page_token,
     encode_page_token,
@@ -11,7 +12,6 @@ from commsintel.contracts.api_values import (
     page_size,
     timestamp,
 )
-from commsintel.contracts.errors import InvalidArgument
 
 
 def test_a_page_token_gives_back_the_cursor_it_was_made_from() -> None:

@@ -11,7 +11,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.consumer.fetcher import Fetcher
 
-from commsintel.contracts.fetch_pacing import EMPTY_FETCH_FLOOR_SECONDS, pace_empty_fetches
+from commsintel.platform.fetch_pacing import EMPTY_FETCH_FLOOR_SECONDS, pace_empty_fetches
 
 pytestmark = [pytest.mark.kafka]
 IDLE_SECONDS = 1.0

@@ -5,7 +5,7 @@ restarted one's writes conflict, and those events went to the dead-letter topic.
 from aiokafka.errors import KafkaConnectionError
 from pymongo.errors import AutoReconnect, DuplicateKeyError, OperationFailure
 
-from commsintel.contracts.streaming import is_transient
+from commsintel.platform.streaming import is_transient
 
 
 def test_a_write_conflict_with_another_transaction_is_redelivered_not_dead_lettered() -> None:

@@ -10,15 +10,15 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 from commsintel.contracts.auth import Caller, issue_token
 from commsintel.contracts.errors import PermissionDenied
-from commsintel.contracts.grpc_runtime import (
+from commsintel.contracts.proto.intelligence.v1 import intelligence_pb2 as pb
+from commsintel.contracts.proto.intelligence.v1 import intelligence_pb2_grpc as pb_grpc
+from commsintel.platform.grpc_runtime import (
     CallerInterceptor,
     caller_metadata,
     current_caller,
     start_grpc_server,
 )
-from commsintel.contracts.proto.intelligence.v1 import intelligence_pb2 as pb
-from commsintel.contracts.proto.intelligence.v1 import intelligence_pb2_grpc as pb_grpc
-from commsintel.contracts.telemetry import configure_tracing
+from commsintel.platform.telemetry import configure_tracing
 
 KEY = "a-signing-key-that-is-long-enough-for-hs256"
 

@@ -19,8 +19,8 @@ from __future__ import annotations
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
 
-from commsintel.contracts.api_values import MAX_PAGE_TOKEN_CHARS
 from commsintel.contracts.errors import InvalidArgument, ResourceExhausted
+from commsintel.platform.api_values import MAX_PAGE_TOKEN_CHARS
 
 MAX_ID_CHARS = 256
 MAX_TEXT_CHARS = 16_384

@@ -15,10 +15,10 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 from commsintel.contracts.envelope import encode_event, header_map
 from commsintel.contracts.events import InteractionResolved, MailboxRemoved
-from commsintel.contracts.streaming import EventPublisher, build_broker, subscribe_event_batches
-from commsintel.contracts.telemetry import configure_tracing
 from commsintel.contracts.topics import INGEST_MAILBOXES, dead_letter_topic
 from commsintel.pipeline import dead_lettered, ensure_topics
+from commsintel.platform.streaming import EventPublisher, build_broker, subscribe_event_batches
+from commsintel.platform.telemetry import configure_tracing
 
 pytestmark = [pytest.mark.kafka]
 

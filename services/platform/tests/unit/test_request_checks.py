@@ -10,7 +10,7 @@ from commsintel.contracts.proto.access.v1 import access_pb2 as access
 from commsintel.contracts.proto.identity.v1 import identity_pb2 as identity
 from commsintel.contracts.proto.ingest.v1 import ingest_pb2 as ingest
 from commsintel.contracts.proto.intelligence.v1 import intelligence_pb2 as intelligence
-from commsintel.contracts.request_checks import MAX_ID_CHARS, check_request
+from commsintel.platform.request_checks import MAX_ID_CHARS, check_request
 
 
 def test_ordinary_requests_pass() -> None:

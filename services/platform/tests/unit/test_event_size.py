@@ -10,7 +10,7 @@ from faststream.kafka import KafkaBroker
 
 from commsintel.contracts.errors import ResourceExhausted
 from commsintel.contracts.events import OwnDomainAdded
-from commsintel.contracts.streaming import MAX_EVENT_BYTES, EventPublisher
+from commsintel.platform.streaming import MAX_EVENT_BYTES, EventPublisher
 
 
 async def test_an_event_larger_than_a_kafka_record_is_refused_before_sending() -> None:

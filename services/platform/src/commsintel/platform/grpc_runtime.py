@@ -32,9 +32,9 @@ from commsintel.contracts.errors import (
     ResourceExhausted,
     Unavailable,
 )
-from commsintel.contracts.metrics import INSTRUMENTS
-from commsintel.contracts.request_checks import check_request
-from commsintel.contracts.telemetry import extract_trace_context, inject_trace_context
+from commsintel.platform.metrics import INSTRUMENTS
+from commsintel.platform.request_checks import check_request
+from commsintel.platform.telemetry import extract_trace_context, inject_trace_context
 
 log = logging.getLogger(__name__)
 
