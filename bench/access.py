@@ -41,15 +41,10 @@ from commsintel.contracts.events import (
 from commsintel.contracts.proto.access.v1 import access_pb2 as pb
 from commsintel.contracts.proto.access.v1 import access_pb2_grpc as pb_grpc
 from commsintel.embedded import free_port, kafka_bootstrap, local_kafka, local_mongo, mongo_uri
-from commsintel.pipeline import (
-    PipelineConfig,
-    ProcessPipeline,
-    ensure_topics,
-    wait_until_caught_up,
-    wait_until_serving,
-)
+from commsintel.pipeline import PipelineConfig, ensure_topics, wait_until_caught_up
 from commsintel.platform.streaming import EventPublisher, build_broker
 from commsintel.platform.telemetry import configure_tracing
+from tests.support.process_pipeline import ProcessPipeline, wait_until_serving
 
 ROOT = Path(__file__).resolve().parent.parent
 IN_FLIGHT = 50

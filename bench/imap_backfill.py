@@ -23,8 +23,8 @@ from commsintel.ingest.adapters.crypto import encode_key, new_key
 from commsintel.ingest.config import IngestSettings
 from commsintel.ingest.domain.mailboxes import ImapEndpoint
 from commsintel.ingest.mailbox_commands import ImapConnection
-from commsintel.local_dovecot import DovecotServer, running_dovecot
 from commsintel.pipeline import ensure_topics
+from tests.support.local_dovecot import DovecotServer, running_dovecot
 
 USER, PASSWORD = "bench", "bench-password"
 BATCH = 200

@@ -28,10 +28,11 @@ from commsintel.contracts.proto.intelligence.v1 import intelligence_pb2 as pb
 from commsintel.contracts.proto.intelligence.v1 import intelligence_pb2_grpc as pb_grpc
 from commsintel.contracts.topics import IDENTITY_INTERACTIONS
 from commsintel.embedded import free_port, kafka_bootstrap, local_kafka, local_mongo, mongo_uri
-from commsintel.identity.scenario import Scenario
-from commsintel.pipeline import PipelineConfig, ProcessPipeline
+from commsintel.pipeline import PipelineConfig
 from commsintel.platform.streaming import EventPublisher, build_broker
 from commsintel.platform.telemetry import configure_tracing
+from tests.support.identity_scenario import Scenario
+from tests.support.process_pipeline import ProcessPipeline
 
 DRAIN_SECONDS = 120.0
 POLL_INTERVAL = 0.02

@@ -36,8 +36,9 @@ from commsintel.embedded import free_port, kafka_bootstrap, local_kafka, local_m
 from commsintel.ingest import app as ingest_app
 from commsintel.ingest.domain.mailboxes import ImapEndpoint
 from commsintel.ingest.mailbox_commands import ImapConnection
-from commsintel.local_dovecot import DovecotServer, running_dovecot
-from commsintel.pipeline import PipelineConfig, ProcessPipeline, ensure_topics, wait_until_serving
+from commsintel.pipeline import PipelineConfig, ensure_topics
+from tests.support.local_dovecot import DovecotServer, running_dovecot
+from tests.support.process_pipeline import ProcessPipeline, wait_until_serving
 
 PASSWORD = "bench-password"
 APPENDS = 60

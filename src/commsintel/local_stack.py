@@ -160,14 +160,17 @@ def _source(variable: str) -> str:
 
 
 def _service_settings(service: str, data_dir: Path, **overrides):
-    from commsintel import pipeline
+    from commsintel.access.config import AccessSettings
+    from commsintel.identity.config import IdentitySettings
+    from commsintel.ingest.config import IngestSettings
+    from commsintel.intelligence.config import IntelligenceSettings
 
     prefix = ENV_PREFIXES[service]
     classes = {
-        "ingest": pipeline.IngestSettings,
-        "identity-resolution": pipeline.IdentitySettings,
-        "intelligence": pipeline.IntelligenceSettings,
-        "access": pipeline.AccessSettings,
+        "ingest": IngestSettings,
+        "identity-resolution": IdentitySettings,
+        "intelligence": IntelligenceSettings,
+        "access": AccessSettings,
     }
     if _environment_names_servers(prefix):
         try:

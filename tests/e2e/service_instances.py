@@ -18,7 +18,7 @@ from aiokafka.coordinator.protocol import ConsumerProtocolMemberAssignment
 
 from commsintel.embedded import free_port
 from commsintel.local_stack import ENV_PREFIXES
-from commsintel.pipeline import wait_until_serving
+from tests.support.process_pipeline import wait_until_serving
 
 
 def as_instance(environment: dict[str, str], instance_id: str) -> dict[str, str]:

@@ -31,12 +31,12 @@ from commsintel.contracts.proto.access.v1 import access_pb2, access_pb2_grpc
 from commsintel.contracts.proto.identity.v1 import identity_pb2, identity_pb2_grpc
 from commsintel.contracts.proto.ingest.v1 import ingest_pb2
 from commsintel.contracts.proto.intelligence.v1 import intelligence_pb2
-from commsintel.identity.scenario import Scenario
 from commsintel.pipeline import InProcessPipeline, PipelineConfig
 from commsintel.platform.api_values import encode_page_token
 from commsintel.platform.streaming import EventPublisher, build_broker
 from commsintel.platform.telemetry import configure_tracing
 from commsintel.workspace_admin import create_workspace
+from tests.support.identity_scenario import Scenario
 
 pytestmark = [pytest.mark.kafka, pytest.mark.mongo, pytest.mark.e2e]
 

@@ -15,10 +15,10 @@ from commsintel.contracts.proto.identity.v1 import identity_pb2 as pb
 from commsintel.contracts.proto.identity.v1 import identity_pb2_grpc as pb_grpc
 from commsintel.contracts.topics import IDENTITY_INTERACTIONS, IDENTITY_RECORDS
 from commsintel.identity.handlers import is_user_command
-from commsintel.identity.scenario import Scenario
 from commsintel.platform.mongo import mongo_client
 from commsintel.replay import DiscardingPublisher, ReplayProgress, read_topics, replay_service
 from commsintel.workspace_admin import create_workspace
+from tests.support.identity_scenario import Scenario
 
 pytestmark = [pytest.mark.kafka, pytest.mark.mongo, pytest.mark.e2e]
 NAMES = {"bob@acme.com": "Bob Buyer", "bb@gmail.com": "Bob Buyer", "eve@startup.io": "Eve Cold"}

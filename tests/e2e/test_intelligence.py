@@ -21,9 +21,9 @@ from commsintel.contracts.events import (
 from commsintel.contracts.proto.identity.v1 import identity_pb2, identity_pb2_grpc
 from commsintel.contracts.proto.intelligence.v1 import intelligence_pb2 as pb
 from commsintel.contracts.proto.intelligence.v1 import intelligence_pb2_grpc as pb_grpc
-from commsintel.identity.scenario import Scenario
 from commsintel.platform.mongo import mongo_client
 from commsintel.replay import replay_service
+from tests.support.identity_scenario import Scenario
 
 pytestmark = [pytest.mark.kafka, pytest.mark.mongo, pytest.mark.e2e]
 NOW = datetime.now(UTC).replace(microsecond=0)

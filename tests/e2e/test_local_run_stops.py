@@ -96,7 +96,7 @@ def test_a_served_service_stops_within_ten_seconds_of_one_sigterm(
     pipeline_config, tmp_path: Path
 ) -> None:
     from commsintel.embedded import free_port
-    from commsintel.pipeline import ProcessPipeline
+    from tests.support.process_pipeline import ProcessPipeline
 
     environment = ProcessPipeline(
         pipeline_config, tmp_path, access_port=free_port(), intelligence_port=free_port()

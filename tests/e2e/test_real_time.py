@@ -18,7 +18,7 @@ from commsintel.contracts.auth import Caller, issue_token
 from commsintel.contracts.proto.identity.v1 import identity_pb2, identity_pb2_grpc
 from commsintel.contracts.proto.ingest.v1 import ingest_pb2, ingest_pb2_grpc
 from commsintel.contracts.proto.intelligence.v1 import intelligence_pb2, intelligence_pb2_grpc
-from commsintel.local_dovecot import DovecotFailed, DovecotUnavailable, running_dovecot
+from tests.support.local_dovecot import DovecotFailed, DovecotUnavailable, running_dovecot
 
 pytestmark = [pytest.mark.kafka, pytest.mark.mongo, pytest.mark.e2e]
 # How long the test waits at most: a failure bound, not a speed target (bench latency).

@@ -27,8 +27,8 @@ from commsintel.contracts.events import MessageSynced
 from commsintel.contracts.proto.access.v1 import access_pb2, access_pb2_grpc
 from commsintel.contracts.proto.ingest.v1 import ingest_pb2 as pb
 from commsintel.contracts.proto.ingest.v1 import ingest_pb2_grpc as pb_grpc
-from commsintel.local_dovecot import DovecotFailed, DovecotUnavailable, running_dovecot
 from commsintel.replay import ReplayProgress, read_topics
+from tests.support.local_dovecot import DovecotFailed, DovecotUnavailable, running_dovecot
 
 pytestmark = [pytest.mark.kafka, pytest.mark.mongo, pytest.mark.e2e, pytest.mark.smtp]
 

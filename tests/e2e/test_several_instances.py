@@ -27,7 +27,7 @@ from aiokafka.partitioner import DefaultPartitioner
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from bench.workspaces import generate, write
-from commsintel.pipeline import SERVICES, ensure_topics, wait_until_caught_up, wait_until_serving
+from commsintel.pipeline import SERVICES, ensure_topics, wait_until_caught_up
 from tests.e2e.service_instances import (
     OtherInstances,
     assignments,
@@ -43,6 +43,7 @@ from tests.faults.fault_runs import (
     differences,
     snapshot,
 )
+from tests.support.process_pipeline import wait_until_serving
 
 pytestmark = [pytest.mark.kafka, pytest.mark.mongo, pytest.mark.e2e, pytest.mark.timeout(420)]
 

@@ -23,10 +23,10 @@ from commsintel.contracts.auth import Caller, issue_token
 from commsintel.contracts.proto.access.v1 import access_pb2 as pb
 from commsintel.contracts.proto.access.v1 import access_pb2_grpc as pb_grpc
 from commsintel.contracts.proto.ingest.v1 import ingest_pb2, ingest_pb2_grpc
-from commsintel.local_dovecot import DovecotFailed, DovecotUnavailable, running_dovecot
 from commsintel.pipeline import SERVICES, InProcessPipeline
 from commsintel.platform import telemetry
 from commsintel.platform.metrics import metrics_port
+from tests.support.local_dovecot import DovecotFailed, DovecotUnavailable, running_dovecot
 
 pytestmark = [pytest.mark.kafka, pytest.mark.mongo, pytest.mark.e2e]
 

@@ -20,8 +20,9 @@ from commsintel.contracts.events import EVENT_TYPES
 from commsintel.embedded import LocalServer, free_port, kafka_bootstrap, local_kafka, local_mongo
 from commsintel.embedded import mongo_uri as uri_of
 from commsintel.ingest.adapters.crypto import encode_key, new_key
-from commsintel.pipeline import SERVICES, PipelineConfig, ProcessPipeline, wait_until_serving
+from commsintel.pipeline import SERVICES, PipelineConfig
 from commsintel.sample_mailboxes import SAMPLE_WORKSPACE
+from tests.support.process_pipeline import ProcessPipeline, wait_until_serving
 
 WORKSPACE = SAMPLE_WORKSPACE.workspace_id
 OWNERS = {member.member_id: member.address for member in SAMPLE_WORKSPACE.members}

@@ -280,7 +280,7 @@ async def test_ingest_killed_mid_sync_ends_with_the_same_message_set(
 
     from commsintel.contracts.auth import Caller, issue_token
     from commsintel.contracts.proto.ingest.v1 import ingest_pb2, ingest_pb2_grpc
-    from commsintel.local_dovecot import running_dovecot
+    from tests.support.local_dovecot import running_dovecot
 
     # What the fault-free run imported from alice's archive.
     expected = {

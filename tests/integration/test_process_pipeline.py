@@ -7,7 +7,7 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from commsintel.embedded import free_port
-from commsintel.pipeline import ProcessPipeline
+from tests.support.process_pipeline import ProcessPipeline
 
 pytestmark = [pytest.mark.kafka, pytest.mark.mongo]
 

@@ -9,11 +9,11 @@ from datetime import UTC, datetime
 import pytest
 
 from commsintel.contracts.events import EnhancedRecordCreationChanged, PersonUnmerged
-from commsintel.identity.adapters.memory_store import InMemoryIdentityStore
 from commsintel.identity.adapters.store import IdentityStore
 from commsintel.identity.handlers import IdentityHandlers
-from commsintel.identity.scenario import PublishedLog, Scenario, workspace_where_survivor_is
 from commsintel.platform.mongo import mongo_client
+from tests.support.identity_memory_store import InMemoryIdentityStore
+from tests.support.identity_scenario import PublishedLog, Scenario, workspace_where_survivor_is
 
 pytestmark = [pytest.mark.mongo]
 AT = datetime(2026, 3, 1, tzinfo=UTC)

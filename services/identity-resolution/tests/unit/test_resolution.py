@@ -22,9 +22,9 @@ from commsintel.contracts.events import (
     PersonUnmerged,
     RecordEnriched,
 )
-from commsintel.identity.adapters.memory_store import InMemoryIdentityStore
 from commsintel.identity.handlers import IdentityHandlers
-from commsintel.identity.scenario import PublishedLog, Scenario, workspace_where_survivor_is
+from tests.support.identity_memory_store import InMemoryIdentityStore
+from tests.support.identity_scenario import PublishedLog, Scenario, workspace_where_survivor_is
 
 AT = datetime(2026, 3, 1, tzinfo=UTC)
 

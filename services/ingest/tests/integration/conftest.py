@@ -19,9 +19,9 @@ from pathlib import Path
 import pytest
 
 from commsintel.ingest.adapters.imap import ImapAccount
-from commsintel.local_dovecot import DovecotFailed, DovecotUnavailable, running_dovecot
 from services.ingest.tests.integration.local_destinations import LOOPBACK_ALLOWED
 from services.ingest.tests.integration.radicale_server import radicale  # noqa: F401 (fixture)
+from tests.support.local_dovecot import DovecotFailed, DovecotUnavailable, running_dovecot
 
 # Dovecot rereads a changed passwd file at most once a second, so every user exists
 # before the server starts: alice, a pool of fresh members, and one XOAUTH2 user.

@@ -32,8 +32,7 @@ from commsintel.contracts.events import MessageSynced, SyncProgressed
 from commsintel.contracts.proto.ingest.v1 import ingest_pb2 as pb
 from commsintel.embedded import free_port
 from commsintel.ingest.adapters.crypto import encode_key, new_key
-from commsintel.local_dovecot import DovecotServer, running_dovecot
-from commsintel.pipeline import ensure_topics, wait_until_serving
+from commsintel.pipeline import ensure_topics
 from commsintel.replay import ReplayProgress, read_topics
 from services.ingest.tests.integration.test_mailbox_service import (
     Ingest,
@@ -41,6 +40,8 @@ from services.ingest.tests.integration.test_mailbox_service import (
     running_ingest,
     settings_for,
 )
+from tests.support.local_dovecot import DovecotServer, running_dovecot
+from tests.support.process_pipeline import wait_until_serving
 
 pytestmark = [pytest.mark.imap, pytest.mark.kafka, pytest.mark.mongo]
 
