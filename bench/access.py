@@ -28,7 +28,7 @@ from pathlib import Path
 
 import grpc
 
-from commsintel.access import app as access_app
+from commsintel.access import bootstrap as access_bootstrap
 from commsintel.contracts.auth import Caller, issue_token
 from commsintel.contracts.events import (
     InteractionRecord,
@@ -239,7 +239,7 @@ async def _run(workdir: Path, seconds: float, rounds: int) -> dict[str, float]:
             await EventPublisher(broker).publish(_seed_events(workspace))
         finally:
             await broker.stop()
-        groups = {f"{config.name}-access": access_app.INPUT_TOPICS}
+        groups = {f"{config.name}-access": access_bootstrap.INPUT_TOPICS}
         await wait_until_caught_up(config.kafka_bootstrap, groups, timeout=600)
         idle = await _cpu_percent(pipeline.processes["access"].pid, IDLE_SECONDS)
         figures = await _compare(

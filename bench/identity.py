@@ -23,7 +23,7 @@ from pymongo.errors import OperationFailure
 from commsintel.contracts.events import MessageParticipant, MessageSynced
 from commsintel.embedded import local_mongo, mongo_uri
 from commsintel.identity.adapters.store import IdentityStore
-from commsintel.identity.handlers import IdentityHandlers
+from commsintel.identity.service_layer.handlers import IdentityHandlers
 from commsintel.platform.mongo import mongo_client
 from commsintel.replay import DiscardingPublisher
 

@@ -18,11 +18,11 @@ from pathlib import Path
 from bench.corpus import synthetic_messages
 from commsintel.contracts.auth import Caller
 from commsintel.embedded import kafka_bootstrap, local_kafka, local_mongo, mongo_uri
-from commsintel.ingest import app as ingest_app
+from commsintel.ingest import bootstrap as ingest_bootstrap
 from commsintel.ingest.adapters.crypto import encode_key, new_key
 from commsintel.ingest.config import IngestSettings
 from commsintel.ingest.domain.mailboxes import ImapEndpoint
-from commsintel.ingest.mailbox_commands import ImapConnection
+from commsintel.ingest.service_layer.mailbox_commands import ImapConnection
 from commsintel.pipeline import ensure_topics
 from tests.support.local_dovecot import DovecotServer, running_dovecot
 
@@ -69,7 +69,7 @@ async def _backfill(server: DovecotServer, workdir: Path, count: int) -> tuple[f
             outbound_allowed_networks="127.0.0.0/8",  # the local Dovecot
             poll_interval_seconds=3600,
         )
-        service = ingest_app.build(settings)
+        service = ingest_bootstrap.build(settings)
         await service.start()
         try:
             started = time.perf_counter()

@@ -32,7 +32,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from bench.corpus import OWNER, write_mbox
 from commsintel.contracts import topics
 from commsintel.embedded import kafka_bootstrap, local_kafka, local_mongo, mongo_uri
-from commsintel.ingest import app as ingest_app
+from commsintel.ingest import bootstrap as ingest_bootstrap
 from commsintel.ingest.adapters.crypto import encode_key, new_key
 from commsintel.ingest.config import IngestSettings
 
@@ -133,7 +133,7 @@ async def _ensure_topics(bootstrap: str) -> None:
 
 
 async def _import(settings: IngestSettings, path: Path, total: int) -> tuple[object, float]:
-    service = ingest_app.build(settings)
+    service = ingest_bootstrap.build(settings)
     await service.start()
     try:
         with _Progress(total) as shown:

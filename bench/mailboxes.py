@@ -33,9 +33,9 @@ from commsintel.contracts.envelope import decode_event, header_map
 from commsintel.contracts.events import MessageSynced
 from commsintel.contracts.proto.access.v1 import access_pb2, access_pb2_grpc
 from commsintel.embedded import free_port, kafka_bootstrap, local_kafka, local_mongo, mongo_uri
-from commsintel.ingest import app as ingest_app
+from commsintel.ingest import bootstrap as ingest_bootstrap
 from commsintel.ingest.domain.mailboxes import ImapEndpoint
-from commsintel.ingest.mailbox_commands import ImapConnection
+from commsintel.ingest.service_layer.mailbox_commands import ImapConnection
 from commsintel.pipeline import PipelineConfig, ensure_topics
 from tests.support.local_dovecot import DovecotServer, running_dovecot
 from tests.support.process_pipeline import ProcessPipeline, wait_until_serving
@@ -124,7 +124,7 @@ async def _run(server: DovecotServer, users: list[str], workdir: Path) -> dict[s
             update={"poll_interval_seconds": 3600.0, "idle_slice_seconds": 25.0}
         )
         before = _process_figures()
-        service = ingest_app.build(settings)
+        service = ingest_bootstrap.build(settings)
         await service.start()
         access = grpc.aio.insecure_channel(f"127.0.0.1:{others.access_port}")
         try:

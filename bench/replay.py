@@ -25,7 +25,7 @@ from aiokafka import AIOKafkaConsumer
 
 from commsintel.contracts.events import InteractionRecord, InteractionResolved, MailboxRemoved
 from commsintel.embedded import kafka_bootstrap, local_kafka, local_mongo, mongo_uri
-from commsintel.intelligence import app
+from commsintel.intelligence import bootstrap
 from commsintel.intelligence.adapters.store import IntelligenceStore
 from commsintel.intelligence.config import IntelligenceSettings
 from commsintel.platform.mongo import mongo_client
@@ -134,7 +134,7 @@ async def _run(workdir: Path, interactions: int, rounds: int) -> dict[str, float
         after_each_batch: list = []
         for _ in range(rounds):
             started = time.perf_counter()
-            await bare_read(kafka_bootstrap(kafka), app.INPUT_TOPICS)
+            await bare_read(kafka_bootstrap(kafka), bootstrap.INPUT_TOPICS)
             bare_seconds.append(time.perf_counter() - started)
             started = time.perf_counter()
             replayed = await replay_service(

@@ -10,11 +10,13 @@ a key: a token signed with an invented key is refused by the servers.
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import socket
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from types import ModuleType
 
 from pydantic import ValidationError
 
@@ -29,6 +31,13 @@ ENV_PREFIXES = {
     "identity-resolution": "COMMSINTEL_IDENTITY_",
     "intelligence": "COMMSINTEL_INTELLIGENCE_",
     "access": "COMMSINTEL_ACCESS_",
+}
+# Each service's package: its `bootstrap` module is the one place it is wired.
+PACKAGES = {
+    "ingest": "ingest",
+    "identity-resolution": "identity",
+    "intelligence": "intelligence",
+    "access": "access",
 }
 # What each server offers, for the summary and `doctor`.
 GRPC_SERVICES = {
@@ -157,6 +166,11 @@ def _source(variable: str) -> str:
     if variable in os.environ:
         return variable
     return f"the default: {variable} is not set and no `make run` is running"
+
+
+def bootstrap_of(service: str) -> ModuleType:
+    """The service's wiring: `build(settings)` and, for a projection, `build_replay`."""
+    return importlib.import_module(f"commsintel.{PACKAGES[service]}.bootstrap")
 
 
 def _service_settings(service: str, data_dir: Path, **overrides):

@@ -77,9 +77,9 @@ def count_messages(path: Path) -> int | None:
 
 
 async def import_path(args: argparse.Namespace) -> int:
-    from commsintel.ingest import app as ingest_app
+    from commsintel.ingest import bootstrap as ingest_bootstrap
     from commsintel.ingest.adapters.archives import ArchiveNotFound
-    from commsintel.ingest.calendar_import import is_calendar_archive
+    from commsintel.ingest.service_layer.calendar_import import is_calendar_archive
 
     if not args.path.exists():
         print(f"commsintel import: nothing at {args.path}", file=sys.stderr)
@@ -89,7 +89,7 @@ async def import_path(args: argparse.Namespace) -> int:
     settings = local_stack.service_settings(
         "ingest", args.data_dir, sync_mailboxes=False, grpc_bind="127.0.0.1:0"
     )
-    service = ingest_app.build(settings)
+    service = ingest_bootstrap.build(settings)
     await service.start()
     who = dict(workspace_id=args.workspace, member_id=args.member, owner_address=args.owner_address)
     try:
@@ -145,7 +145,7 @@ async def import_path(args: argparse.Namespace) -> int:
 
 
 def _ics_files(path: Path):
-    from commsintel.ingest.calendar_import import calendar_files
+    from commsintel.ingest.service_layer.calendar_import import calendar_files
 
     return calendar_files(path)
 
@@ -179,17 +179,9 @@ async def replay(args: argparse.Namespace) -> int:
 
 
 async def serve(args: argparse.Namespace) -> int:
-    from commsintel import pipeline
-
     # A service waits for nothing here: its start fails, and its supervisor restarts it.
     settings = local_stack.service_settings(args.service, args.data_dir, check=False)
-    module = {
-        "ingest": pipeline.ingest_app,
-        "identity-resolution": pipeline.identity_app,
-        "intelligence": pipeline.intelligence_app,
-        "access": pipeline.access_app,
-    }[args.service]
-    service = module.build(settings)
+    service = local_stack.bootstrap_of(args.service).build(settings)
     stopped = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):

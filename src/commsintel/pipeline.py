@@ -11,15 +11,15 @@ from dataclasses import dataclass, field
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
-from commsintel.access import app as access_app
+from commsintel.access import bootstrap as access_bootstrap
 from commsintel.access.config import AccessSettings
 from commsintel.contracts import topics
-from commsintel.identity import app as identity_app
+from commsintel.identity import bootstrap as identity_bootstrap
 from commsintel.identity.config import IdentitySettings
-from commsintel.ingest import app as ingest_app
+from commsintel.ingest import bootstrap as ingest_bootstrap
 from commsintel.ingest.adapters.crypto import encode_key, new_key
 from commsintel.ingest.config import IngestSettings
-from commsintel.intelligence import app as intelligence_app
+from commsintel.intelligence import bootstrap as intelligence_bootstrap
 from commsintel.intelligence.config import IntelligenceSettings
 from commsintel.platform.service_runtime import ServiceRuntime
 
@@ -84,9 +84,9 @@ class PipelineConfig:
 
     def consumer_groups(self) -> dict[str, tuple[str, ...]]:
         return {
-            f"{self.name}-identity-resolution": identity_app.INPUT_TOPICS,
-            f"{self.name}-intelligence": intelligence_app.INPUT_TOPICS,
-            f"{self.name}-access": access_app.INPUT_TOPICS,
+            f"{self.name}-identity-resolution": identity_bootstrap.INPUT_TOPICS,
+            f"{self.name}-intelligence": intelligence_bootstrap.INPUT_TOPICS,
+            f"{self.name}-access": access_bootstrap.INPUT_TOPICS,
         }
 
     def _common(self, service: str) -> dict:
@@ -103,23 +103,23 @@ class PipelineConfig:
 @dataclass
 class InProcessPipeline:
     config: PipelineConfig
-    ingest: ingest_app.IngestService = field(init=False)
+    ingest: ingest_bootstrap.IngestService = field(init=False)
     identity: ServiceRuntime = field(init=False)
     intelligence: ServiceRuntime = field(init=False)
     access: ServiceRuntime = field(init=False)
 
     async def start(self) -> InProcessPipeline:
         await ensure_topics(self.config.kafka_bootstrap)
-        self.identity = identity_app.build(self.config.identity())
-        self.intelligence = intelligence_app.build(self.config.intelligence())
+        self.identity = identity_bootstrap.build(self.config.identity())
+        self.intelligence = intelligence_bootstrap.build(self.config.intelligence())
         await self.identity.start()
         await self.intelligence.start()
         # Ingest reads people from identity-resolution (personalized sending).
-        self.ingest = ingest_app.build(
+        self.ingest = ingest_bootstrap.build(
             self.config.ingest(identity_target=f"127.0.0.1:{self.identity.grpc_port}")
         )
         await self.ingest.start()
-        self.access = access_app.build(
+        self.access = access_bootstrap.build(
             self.config.access(
                 f"127.0.0.1:{self.intelligence.grpc_port}", f"127.0.0.1:{self.ingest.grpc_port}"
             )

@@ -17,11 +17,13 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from commsintel.contracts.envelope import PoisonMessage, decode_event, header_map
 from commsintel.contracts.events import Event
+from commsintel.local_stack import bootstrap_of
 from commsintel.platform.collector import collector_paced_for_large_heaps
 from commsintel.platform.fetch_pacing import pace_empty_fetches
-from commsintel.platform.mongo import mongo_client
 
 BATCH_RECORDS = 1000
+# The services that keep projections (ingest's state is the system's input, not a fold).
+REPLAYABLE = ("identity-resolution", "intelligence", "access")
 
 
 @dataclass
@@ -145,59 +147,20 @@ async def replay_service(
     on_progress: Callable[[ReplayProgress], None] = lambda progress: None,
     settings=None,
 ) -> ReplayProgress:
-    """Drop `service`'s database and rebuild it from its input topics."""
-    publisher = publisher or DiscardingPublisher()
-    finish = None
-    if service == "identity-resolution":
-        from commsintel.identity import app
-        from commsintel.identity.adapters.store import IdentityStore
-        from commsintel.identity.config import IdentitySettings
-        from commsintel.identity.handlers import IdentityHandlers
-
-        settings = settings or IdentitySettings()
-        client = mongo_client(settings.mongo_uri, f"{service}-replay")
-        await client.drop_database(settings.mongo_database)
-        store = IdentityStore(client[settings.mongo_database])
-        handlers = IdentityHandlers(store, publisher)
-
-        async def handle(events: Sequence[Event]) -> None:
-            await handlers.handle_batch([e for e in events if app.is_identity_input(e)])
-    elif service == "intelligence":
-        from commsintel.intelligence import app
-        from commsintel.intelligence.adapters.store import IntelligenceStore
-        from commsintel.intelligence.config import IntelligenceSettings
-        from commsintel.intelligence.handlers import IntelligenceReplay
-
-        settings = settings or IntelligenceSettings()
-        client = mongo_client(settings.mongo_uri, f"{service}-replay")
-        await client.drop_database(settings.mongo_database)
-        store = IntelligenceStore(client[settings.mongo_database])
-        rebuild = IntelligenceReplay(
-            store, settings.strength_model(), settings.replay_memory_interactions
-        )
-        handle, finish = rebuild.handle_batch, rebuild.finish  # finish builds the indexes
-    elif service == "access":
-        from commsintel.access import app
-        from commsintel.access.adapters.store import AccessStore
-        from commsintel.access.config import AccessSettings
-        from commsintel.access.handlers import AccessHandlers
-
-        settings = settings or AccessSettings()
-        client = mongo_client(settings.mongo_uri, f"{service}-replay")
-        await client.drop_database(settings.mongo_database)
-        store = AccessStore(client[settings.mongo_database])
-        handle = AccessHandlers(store).handle_batch
-    else:
+    """Drop `service`'s database and rebuild it from its input topics, with the handlers
+    its own `bootstrap.build_replay` wires (`settings`: default, from the environment)."""
+    if service not in REPLAYABLE:
         raise ValueError(f"{service} keeps no projections to replay")
+    bootstrap = bootstrap_of(service)
+    rebuild = bootstrap.build_replay(settings, publisher or DiscardingPublisher())
     try:
-        if finish is None:
-            await store.ensure_indexes()
+        await rebuild.prepare()
         return await replay(
-            bootstrap=settings.kafka_bootstrap,
-            topics=app.INPUT_TOPICS,
-            handle=handle,
+            bootstrap=rebuild.kafka_bootstrap,
+            topics=rebuild.topics,
+            handle=rebuild.handle,
             on_progress=on_progress,
-            finish=finish,
+            finish=rebuild.finish,
         )
     finally:
-        await client.close()
+        await rebuild.close()

@@ -14,7 +14,7 @@ from commsintel.contracts.auth import Caller, issue_token
 from commsintel.contracts.proto.identity.v1 import identity_pb2 as pb
 from commsintel.contracts.proto.identity.v1 import identity_pb2_grpc as pb_grpc
 from commsintel.contracts.topics import IDENTITY_INTERACTIONS, IDENTITY_RECORDS
-from commsintel.identity.handlers import is_user_command
+from commsintel.identity.service_layer.handlers import is_user_command
 from commsintel.platform.mongo import mongo_client
 from commsintel.replay import DiscardingPublisher, ReplayProgress, read_topics, replay_service
 from commsintel.workspace_admin import create_workspace

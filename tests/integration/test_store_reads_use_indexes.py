@@ -18,7 +18,7 @@ from pymongo import AsyncMongoClient, monitoring
 from commsintel.access.adapters.store import AccessStore
 from commsintel.contracts.events import InteractionRecord, InteractionResolved, MailboxRemoved
 from commsintel.identity.adapters.store import IdentityStore
-from commsintel.identity.handlers import IdentityHandlers
+from commsintel.identity.service_layer.handlers import IdentityHandlers
 from commsintel.ingest.adapters.calendar_store import CalendarStore
 from commsintel.ingest.adapters.crypto import SecretBox, new_key
 from commsintel.ingest.adapters.store import IngestStore
@@ -26,7 +26,7 @@ from commsintel.ingest.domain.calendar import ResourceState
 from commsintel.ingest.domain.sightings import Mailbox
 from commsintel.intelligence.adapters.store import IntelligenceStore
 from commsintel.intelligence.domain.strength import StrengthModel
-from commsintel.intelligence.handlers import IntelligenceHandlers
+from commsintel.intelligence.service_layer.handlers import IntelligenceHandlers
 from tests.support.identity_memory_store import InMemoryIdentityStore
 from tests.support.identity_scenario import PublishedLog, Scenario, workspace_where_survivor_is
 

@@ -10,9 +10,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from commsintel.access.adapters.read_model import WorkspaceStates
 from commsintel.access.adapters.store import AccessStore
 from commsintel.access.domain.visibility import Level
+from commsintel.access.service_layer.workspace_states import WorkspaceStates
 from commsintel.contracts.events import (
     MailboxConnected,
     MailboxSharingLevelChanged,

@@ -10,7 +10,7 @@ import pytest
 
 from commsintel.contracts.events import EnhancedRecordCreationChanged, PersonUnmerged
 from commsintel.identity.adapters.store import IdentityStore
-from commsintel.identity.handlers import IdentityHandlers
+from commsintel.identity.service_layer.handlers import IdentityHandlers
 from commsintel.platform.mongo import mongo_client
 from tests.support.identity_memory_store import InMemoryIdentityStore
 from tests.support.identity_scenario import PublishedLog, Scenario, workspace_where_survivor_is

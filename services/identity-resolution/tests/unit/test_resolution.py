@@ -22,7 +22,7 @@ from commsintel.contracts.events import (
     PersonUnmerged,
     RecordEnriched,
 )
-from commsintel.identity.handlers import IdentityHandlers
+from commsintel.identity.service_layer.handlers import IdentityHandlers
 from tests.support.identity_memory_store import InMemoryIdentityStore
 from tests.support.identity_scenario import PublishedLog, Scenario, workspace_where_survivor_is
 

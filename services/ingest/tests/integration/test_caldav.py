@@ -24,8 +24,8 @@ from commsintel.ingest.adapters.calendar_source import (
 )
 from commsintel.ingest.adapters.calendar_store import CalendarStore
 from commsintel.ingest.adapters.ics_source import IcsFeed, IcsSource
-from commsintel.ingest.calendar_sync import sync_calendar
 from commsintel.ingest.domain.sightings import Mailbox
+from commsintel.ingest.service_layer.calendar import sync_calendar
 from commsintel.pipeline import ensure_topics
 from commsintel.platform.mongo import mongo_client
 from commsintel.platform.streaming import EventPublisher, build_broker

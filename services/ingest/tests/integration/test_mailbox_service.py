@@ -34,7 +34,7 @@ from commsintel.contracts.events import (
 )
 from commsintel.contracts.proto.ingest.v1 import ingest_pb2 as pb
 from commsintel.contracts.proto.ingest.v1 import ingest_pb2_grpc as pb_grpc
-from commsintel.ingest import app as ingest_app
+from commsintel.ingest import bootstrap as ingest_bootstrap
 from commsintel.ingest.adapters.crypto import encode_key, new_key
 from commsintel.ingest.config import IngestSettings
 from commsintel.pipeline import ensure_topics
@@ -189,7 +189,7 @@ async def running_ingest(
     settings = settings_for(
         kafka_bootstrap, mongo_uri, signing_key, database, encode_key(new_key()), **overrides
     )
-    service = ingest_app.build(settings)
+    service = ingest_bootstrap.build(settings)
     await service.start()
     channel = grpc.aio.insecure_channel(f"127.0.0.1:{service.grpc_port}")
     running = Ingest(service, channel, f"ws-{uuid.uuid4().hex[:8]}", signing_key)
@@ -374,7 +374,7 @@ async def test_restart_mid_backfill_gives_the_same_final_set(
     await ingest.wait_for(connected.mailbox_id, lambda m: m.status.messages_done >= 14, timeout=30)
     settings = ingest.service.settings
     await ingest.service.stop()  # mid-backfill: 7 per batch, 60 to go
-    restarted = ingest_app.build(settings)
+    restarted = ingest_bootstrap.build(settings)
     await restarted.start()
     try:
         ingest.service = restarted

@@ -122,7 +122,7 @@ async def test_a_stopped_instance_starts_nothing_on_a_late_request_or_assignment
     from datetime import UTC, datetime
 
     from commsintel.contracts.events import SyncRequested
-    from commsintel.ingest.mailbox_sync import SyncSupervisor, SyncTimings
+    from commsintel.ingest.service_layer.sync import SyncSupervisor, SyncTimings
 
     store = _Store()
     supervisor = SyncSupervisor(

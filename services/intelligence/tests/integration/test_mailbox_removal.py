@@ -11,7 +11,7 @@ import pytest
 from commsintel.contracts.events import InteractionRecord, InteractionResolved, MailboxRemoved
 from commsintel.intelligence.adapters.store import IntelligenceStore
 from commsintel.intelligence.domain.strength import StrengthModel
-from commsintel.intelligence.handlers import IntelligenceHandlers
+from commsintel.intelligence.service_layer.handlers import IntelligenceHandlers
 from commsintel.platform.mongo import mongo_client
 
 pytestmark = [pytest.mark.mongo]

@@ -21,7 +21,7 @@ from commsintel.contracts.events import (
 )
 from commsintel.intelligence.adapters.store import IntelligenceStore
 from commsintel.intelligence.domain.strength import StrengthModel
-from commsintel.intelligence.handlers import IntelligenceHandlers, IntelligenceReplay
+from commsintel.intelligence.service_layer.handlers import IntelligenceHandlers, IntelligenceReplay
 from commsintel.platform.mongo import mongo_client
 
 pytestmark = [pytest.mark.mongo]

@@ -12,7 +12,7 @@ from commsintel.contracts.events import (
     PersonCreated,
     PersonLinkedToCompany,
 )
-from commsintel.intelligence.handlers import created_records
+from commsintel.intelligence.service_layer.handlers import created_records
 
 AT = datetime(2026, 3, 1, tzinfo=UTC)
 

@@ -4,7 +4,7 @@ from pydantic_settings import SettingsConfigDict
 from commsintel.ingest.adapters.oauth import OAuthClient
 from commsintel.ingest.domain.destinations import DestinationPolicy
 from commsintel.ingest.domain.oauth import GOOGLE, Endpoint, ProviderName, generic, microsoft
-from commsintel.ingest.mailbox_sync import SyncTimings
+from commsintel.ingest.service_layer.sync import SyncTimings
 from commsintel.platform.settings import GrpcServiceSettings
 
 

@@ -2,7 +2,6 @@ from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from commsintel.intelligence.domain.strength import StrengthModel
-from commsintel.intelligence.handlers import REPLAY_MEMORY_INTERACTIONS
 from commsintel.platform.settings import GrpcServiceSettings
 
 
@@ -23,7 +22,7 @@ class IntelligenceSettings(GrpcServiceSettings):
     strength_meeting_weight: float = Field(2.0, ge=0)
     # A replay folds in memory up to this many interactions (~0.7 KB each, measured),
     # then writes what it has and goes on batch by batch like the live consumer.
-    replay_memory_interactions: int = Field(REPLAY_MEMORY_INTERACTIONS, gt=0)
+    replay_memory_interactions: int = Field(500_000, gt=0)
 
     def strength_model(self) -> StrengthModel:
         return StrengthModel(

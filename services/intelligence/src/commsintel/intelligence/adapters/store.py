@@ -24,9 +24,9 @@ from pymongo.asynchronous.database import AsyncDatabase
 from commsintel.intelligence.domain.attributes import Interaction, pair_score
 from commsintel.intelligence.domain.book import BucketKey, InteractionBook, Pair, sighting_ref
 from commsintel.intelligence.domain.strength import StrengthModel, rank_key
+from commsintel.intelligence.ports import StoredBuckets
 
 # Buckets read for a book: pair -> bucket id -> document as stored.
-StoredBuckets = dict[Pair, dict[str, dict]]
 WRITE_CHUNK = 1000
 
 

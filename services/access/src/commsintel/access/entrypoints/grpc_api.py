@@ -13,8 +13,11 @@ from datetime import datetime
 
 import grpc
 
-from commsintel.access.adapters.content import IngestContent
-from commsintel.access.adapters.grpc_values import (
+from commsintel.access.domain import sharing
+from commsintel.access.domain.links import EMAIL, position
+from commsintel.access.domain.state import AccessState
+from commsintel.access.domain.visibility import Level
+from commsintel.access.entrypoints.values import (
     EmailMessages,
     activity_pb,
     email_pb,
@@ -25,12 +28,8 @@ from commsintel.access.adapters.grpc_values import (
     record_sharing_pb,
     request_pb,
 )
-from commsintel.access.adapters.read_model import WorkspaceStates
-from commsintel.access.adapters.store import AccessStore
-from commsintel.access.domain import sharing
-from commsintel.access.domain.links import EMAIL, position
-from commsintel.access.domain.state import AccessState
-from commsintel.access.domain.visibility import Level
+from commsintel.access.ports import Content, RecordDirectory
+from commsintel.access.service_layer.workspace_states import WorkspaceStates
 from commsintel.contracts.auth import SERVICE_TOKEN_METADATA, InvalidToken, verify_service_token
 from commsintel.contracts.errors import InvalidArgument, NotFound, PermissionDenied, Unavailable
 from commsintel.contracts.events import Event
@@ -60,11 +59,11 @@ Clock = Callable[[], datetime]
 class AccessServicer(pb_grpc.AccessServiceServicer):
     def __init__(
         self,
-        store: AccessStore,
+        store: RecordDirectory,
         states: WorkspaceStates,
         gateway: CommandGateway,
         intelligence: grpc.aio.Channel,
-        content: IngestContent,
+        content: Content,
         signing_key: str,
         clock: Clock,
     ) -> None:

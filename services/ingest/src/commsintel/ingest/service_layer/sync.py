@@ -51,7 +51,6 @@ from commsintel.ingest.adapters.imap import (
 )
 from commsintel.ingest.adapters.oauth import TokenEndpointUnavailable
 from commsintel.ingest.adapters.store import IngestStore, MailboxRecord, SyncFenced
-from commsintel.ingest.calendar_sync import CalendarSyncResult, sync_calendar
 from commsintel.ingest.domain.destinations import DestinationPolicy
 from commsintel.ingest.domain.folder_sync import (
     INBOX,
@@ -76,8 +75,9 @@ from commsintel.ingest.domain.oauth import refresh_due_at
 from commsintel.ingest.domain.parsing import MalformedMessage, ParsedMessage, parse_message
 from commsintel.ingest.domain.sharding import PartitionOf, hand_over, owned
 from commsintel.ingest.domain.sightings import Mailbox
-from commsintel.ingest.message_intake import MessageIntake
-from commsintel.ingest.oauth_accounts import OAuthAccounts, ReauthorizationNeeded
+from commsintel.ingest.service_layer.calendar import CalendarSyncResult, sync_calendar
+from commsintel.ingest.service_layer.intake import MessageIntake
+from commsintel.ingest.service_layer.oauth_accounts import OAuthAccounts, ReauthorizationNeeded
 from commsintel.platform.metrics import forget, observe
 from commsintel.platform.streaming import EventPublisher
 

@@ -15,7 +15,6 @@ from commsintel.contracts.errors import InvalidArgument, NotFound
 from commsintel.contracts.events import EnrichmentSource, RecordEnriched
 from commsintel.contracts.proto.identity.v1 import identity_pb2 as pb
 from commsintel.contracts.proto.identity.v1 import identity_pb2_grpc as pb_grpc
-from commsintel.identity.adapters.store import IdentityStore
 from commsintel.identity.domain import workspace
 from commsintel.identity.domain.addresses import normalize_address, registrable_domain
 from commsintel.identity.domain.enrichment import LIST_FIELDS, PERSON_FIELDS, combined_fields
@@ -27,6 +26,7 @@ from commsintel.identity.domain.model import (
     Person,
     SourcedValue,
 )
+from commsintel.identity.ports import IdentityQueries
 from commsintel.platform.api_values import (
     cursor_field,
     decode_page_token,
@@ -48,7 +48,7 @@ Clock = Callable[[], datetime]
 
 
 class WorkspaceServicer(pb_grpc.WorkspaceServiceServicer):
-    def __init__(self, store: IdentityStore, gateway: CommandGateway, clock: Clock) -> None:
+    def __init__(self, store: IdentityQueries, gateway: CommandGateway, clock: Clock) -> None:
         self._store = store
         self._gateway = gateway
         self._clock = clock
@@ -92,7 +92,7 @@ class WorkspaceServicer(pb_grpc.WorkspaceServiceServicer):
 
 
 class IdentityServicer(pb_grpc.IdentityServiceServicer):
-    def __init__(self, store: IdentityStore, gateway: CommandGateway, clock: Clock) -> None:
+    def __init__(self, store: IdentityQueries, gateway: CommandGateway, clock: Clock) -> None:
         self._store = store
         self._gateway = gateway
         self._clock = clock

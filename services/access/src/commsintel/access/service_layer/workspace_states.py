@@ -14,8 +14,8 @@ import asyncio
 from collections import OrderedDict
 from collections.abc import Sequence
 
-from commsintel.access.adapters.store import AccessStore
 from commsintel.access.domain.state import AccessState
+from commsintel.access.ports import AccessProjections
 from commsintel.contracts.events import Event
 
 
@@ -25,7 +25,7 @@ class VersionReads:
     seconds apart: under load each read then serves more callers, at the cost of that
     much latency at most."""
 
-    def __init__(self, store: AccessStore, spacing: float = 0.0) -> None:
+    def __init__(self, store: AccessProjections, spacing: float = 0.0) -> None:
         self._store = store
         self._spacing = spacing
         self._queued: dict[str, asyncio.Task[int]] = {}
@@ -60,7 +60,7 @@ class VersionReads:
 
 class WorkspaceStates:
     def __init__(
-        self, store: AccessStore, max_workspaces: int = 64, version_read_spacing: float = 0.0
+        self, store: AccessProjections, max_workspaces: int = 64, version_read_spacing: float = 0.0
     ) -> None:
         self._store = store
         self._versions = VersionReads(store, version_read_spacing)

@@ -47,9 +47,9 @@ from commsintel.ingest.domain.sending import (
     person_context,
     render,
 )
-from commsintel.ingest.mailbox_sync import imap_account
-from commsintel.ingest.message_intake import MessageIntake
-from commsintel.ingest.oauth_accounts import OAuthAccounts, ReauthorizationNeeded
+from commsintel.ingest.service_layer.intake import MessageIntake
+from commsintel.ingest.service_layer.oauth_accounts import OAuthAccounts, ReauthorizationNeeded
+from commsintel.ingest.service_layer.sync import imap_account
 
 REAUTHORIZE = "the mailbox needs a new authorization from its provider: reconnect it"
 TOKEN_UNAVAILABLE = "the provider did not renew access in time; retry later"

@@ -9,7 +9,6 @@ from datetime import UTC, datetime
 from commsintel.contracts.errors import InvalidArgument, NotFound
 from commsintel.contracts.proto.intelligence.v1 import intelligence_pb2 as pb
 from commsintel.contracts.proto.intelligence.v1 import intelligence_pb2_grpc as pb_grpc
-from commsintel.intelligence.adapters.store import IntelligenceStore
 from commsintel.intelligence.domain.attributes import (
     Interaction,
     InteractionRef,
@@ -17,6 +16,7 @@ from commsintel.intelligence.domain.attributes import (
     summarize,
 )
 from commsintel.intelligence.domain.strength import StrengthModel, level_of
+from commsintel.intelligence.ports import IntelligenceQueries
 from commsintel.platform.api_values import timestamp
 from commsintel.platform.grpc_runtime import current_caller
 
@@ -27,7 +27,7 @@ MAX_TOP = 100
 class IntelligenceServicer(pb_grpc.IntelligenceServiceServicer):
     def __init__(
         self,
-        store: IntelligenceStore,
+        store: IntelligenceQueries,
         model: StrengthModel,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:

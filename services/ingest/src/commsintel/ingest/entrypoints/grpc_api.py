@@ -28,14 +28,14 @@ from commsintel.ingest.domain.mailboxes import (
 from commsintel.ingest.domain.oauth import ProviderName
 from commsintel.ingest.domain.secret_forms import redacted_url
 from commsintel.ingest.domain.sending import Draft, MessageTemplate, OutgoingAttachment
-from commsintel.ingest.mailbox_commands import (
+from commsintel.ingest.service_layer.mailbox_commands import (
     CalendarConnection,
     ImapConnection,
     MailboxCommands,
     SmtpConnection,
 )
-from commsintel.ingest.oauth_accounts import OAuthGrantRequest
-from commsintel.ingest.send_commands import SendCommands
+from commsintel.ingest.service_layer.oauth_accounts import OAuthGrantRequest
+from commsintel.ingest.service_layer.sending import SendCommands
 from commsintel.platform.api_values import (
     cursor_field,
     decode_page_token,

@@ -12,8 +12,8 @@ from commsintel.ingest.adapters.archives import iter_archive
 from commsintel.ingest.adapters.store import IngestStore
 from commsintel.ingest.domain.parsing import MalformedMessage, ParsedMessage, parse_message
 from commsintel.ingest.domain.sightings import Mailbox, mailbox_connected
-from commsintel.ingest.message_intake import MessageIntake
-from commsintel.platform.streaming import EventPublisher
+from commsintel.ingest.ports import Publisher
+from commsintel.ingest.service_layer.intake import MessageIntake
 
 
 @dataclass
@@ -31,7 +31,7 @@ async def import_archive(
     *,
     store: IngestStore,
     intake: MessageIntake,
-    publisher: EventPublisher,
+    publisher: Publisher,
     now: datetime,
     batch_size: int = 500,
     on_progress: Callable[[ImportProgress], None] = lambda progress: None,

@@ -25,7 +25,6 @@ from commsintel.contracts.events import (
     PersonUnmerged,
     RecordEnriched,
 )
-from commsintel.identity.adapters.store import IdentityStore
 from commsintel.identity.domain.addresses import normalize_address
 from commsintel.identity.domain.enrichment import apply_user_value
 from commsintel.identity.domain.merging import apply_unmerge
@@ -40,7 +39,7 @@ from commsintel.identity.domain.resolution import (
     withdraw,
 )
 from commsintel.identity.domain.workspace import apply_setting
-from commsintel.platform.streaming import EventPublisher
+from commsintel.identity.ports import IdentityProjections, Publisher
 
 SETTINGS_EVENTS = (
     MemberAdded,
@@ -60,7 +59,7 @@ def is_user_command(event: Event) -> bool:
 
 
 class IdentityHandlers:
-    def __init__(self, store: IdentityStore, publisher: EventPublisher) -> None:
+    def __init__(self, store: IdentityProjections, publisher: Publisher) -> None:
         self._store = store
         self._publisher = publisher
 

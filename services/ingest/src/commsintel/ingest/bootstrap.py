@@ -1,5 +1,5 @@
-"""Wiring for ingest: settings -> Mongo, Kafka, gRPC, telemetry -> mailbox sync,
-archive import, MailboxService and ContentService."""
+"""The one wiring point of ingest: settings -> Mongo, Kafka, gRPC, telemetry -> mailbox
+sync, archive import, sending, MailboxService, SendService and ContentService."""
 
 from __future__ import annotations
 
@@ -15,21 +15,24 @@ from commsintel.contracts.proto.ingest.v1 import ingest_pb2, ingest_pb2_grpc
 from commsintel.ingest.adapters.calendar_store import CalendarStore
 from commsintel.ingest.adapters.content_store import ContentStore
 from commsintel.ingest.adapters.crypto import SecretBox, decode_key
-from commsintel.ingest.adapters.grpc_api import ContentServicer, MailboxServicer, SendServicer
 from commsintel.ingest.adapters.oauth import OAuthTokens
 from commsintel.ingest.adapters.record_directory import RecordDirectory
 from commsintel.ingest.adapters.send_store import SendStore
 from commsintel.ingest.adapters.store import IngestStore
 from commsintel.ingest.adapters.sync_requests import RequestPartitions
-from commsintel.ingest.archive_import import ImportProgress, import_archive
-from commsintel.ingest.calendar_import import CalendarImportProgress, import_calendar_archive
 from commsintel.ingest.config import IngestSettings
 from commsintel.ingest.domain.sightings import archive_mailbox
-from commsintel.ingest.mailbox_commands import MailboxCommands
-from commsintel.ingest.mailbox_sync import SyncSupervisor
-from commsintel.ingest.message_intake import MessageIntake
-from commsintel.ingest.oauth_accounts import OAuthAccounts
-from commsintel.ingest.send_commands import SendCommands
+from commsintel.ingest.entrypoints.grpc_api import ContentServicer, MailboxServicer, SendServicer
+from commsintel.ingest.service_layer.archive_import import ImportProgress, import_archive
+from commsintel.ingest.service_layer.calendar_import import (
+    CalendarImportProgress,
+    import_calendar_archive,
+)
+from commsintel.ingest.service_layer.intake import MessageIntake
+from commsintel.ingest.service_layer.mailbox_commands import MailboxCommands
+from commsintel.ingest.service_layer.oauth_accounts import OAuthAccounts
+from commsintel.ingest.service_layer.sending import SendCommands
+from commsintel.ingest.service_layer.sync import SyncSupervisor
 from commsintel.platform.grpc_runtime import CallerInterceptor
 from commsintel.platform.metrics import configure_metrics
 from commsintel.platform.mongo import mongo_client
@@ -122,7 +125,9 @@ class IngestService:
         )
 
 
-def build(settings: IngestSettings) -> IngestService:
+def build(settings: IngestSettings, **overrides) -> IngestService:
+    """`overrides`: `clock` (OAuth expiries, sync and send times, the servicers' now)."""
+    clock = overrides.get("clock") or utc_now
     provider = configure_tracing(SERVICE_NAME)
     configure_metrics(settings.metrics_bind)
     broker = build_broker(settings.kafka_bootstrap, provider, SERVICE_NAME, settings.instance_id)
@@ -138,7 +143,7 @@ def build(settings: IngestSettings) -> IngestService:
         store=store,
         tokens=OAuthTokens(settings.destination_policy()),
         clients=settings.oauth_clients(),
-        clock=utc_now,
+        clock=clock,
     )
     supervisor = SyncSupervisor(
         store=store,
@@ -150,7 +155,7 @@ def build(settings: IngestSettings) -> IngestService:
         tracer_provider=provider,
         oauth=oauth,
         instance_id=settings.instance_id,
-        clock=utc_now,
+        clock=clock,
     )
     sends = SendStore(database)
     identity_channel = grpc.aio.insecure_channel(settings.identity_target)
@@ -161,7 +166,7 @@ def build(settings: IngestSettings) -> IngestService:
         intake=intake,
         directory=RecordDirectory(identity_channel),
         per_minute=settings.send_rate_per_minute,
-        clock=utc_now,
+        clock=clock,
         destinations=settings.destination_policy(),
         oauth=oauth,
     )
@@ -191,7 +196,7 @@ def build(settings: IngestSettings) -> IngestService:
         )
         supervisor.partition_of = RequestPartitions(membership, topics.INGEST_SYNC_REQUESTS)
         supervisor.remove = commands.finish_removal
-    mailbox_servicer = MailboxServicer(commands, utc_now)
+    mailbox_servicer = MailboxServicer(commands, clock)
     send_servicer = SendServicer(sending)
     content_servicer = ContentServicer(contents, settings.signing_key)
 

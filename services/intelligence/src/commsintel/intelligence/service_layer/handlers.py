@@ -20,18 +20,14 @@ from commsintel.contracts.events import (
     MailboxRemoved,
     PersonCreated,
 )
-from commsintel.intelligence.adapters.store import IntelligenceStore
 from commsintel.intelligence.domain.attributes import Interaction
 from commsintel.intelligence.domain.book import InteractionBook, sighting_ref, to_millisecond
 from commsintel.intelligence.domain.strength import StrengthModel
-
-# A replay holds at most this many interactions in memory (~0.7 KB each, measured)
-# before it writes them and goes on as the live handler does.
-REPLAY_MEMORY_INTERACTIONS = 500_000
+from commsintel.intelligence.ports import InteractionBooks
 
 
 class IntelligenceHandlers:
-    def __init__(self, store: IntelligenceStore, model: StrengthModel) -> None:
+    def __init__(self, store: InteractionBooks, model: StrengthModel) -> None:
         self._store = store
         self._model = model
 
@@ -57,9 +53,9 @@ class IntelligenceReplay:
 
     def __init__(
         self,
-        store: IntelligenceStore,
+        store: InteractionBooks,
         model: StrengthModel,
-        max_interactions: int = REPLAY_MEMORY_INTERACTIONS,
+        max_interactions: int,
     ) -> None:
         self._store = store
         self._model = model

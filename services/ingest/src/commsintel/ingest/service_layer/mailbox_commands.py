@@ -39,8 +39,8 @@ from commsintel.ingest.domain.mailboxes import (
 from commsintel.ingest.domain.oauth import OAuthCredential, ProviderName
 from commsintel.ingest.domain.secret_forms import redacted_url
 from commsintel.ingest.domain.sightings import Mailbox, mailbox_connected
-from commsintel.ingest.message_intake import IntakeCounts, MessageIntake
-from commsintel.ingest.oauth_accounts import (
+from commsintel.ingest.service_layer.intake import IntakeCounts, MessageIntake
+from commsintel.ingest.service_layer.oauth_accounts import (
     OAuthAccounts,
     OAuthGrantRequest,
     StartedAuthorization,

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from commsintel.access.adapters.read_model import WorkspaceStates
-from commsintel.access.adapters.store import AccessStore
+from commsintel.access.ports import AccessProjections
+from commsintel.access.service_layer.workspace_states import WorkspaceStates
 from commsintel.contracts.events import Event
 
 
 class AccessHandlers:
-    def __init__(self, store: AccessStore, states: WorkspaceStates | None = None) -> None:
+    def __init__(self, store: AccessProjections, states: WorkspaceStates | None = None) -> None:
         self._store = store
         self._states = states
 

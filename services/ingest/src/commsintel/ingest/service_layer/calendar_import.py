@@ -14,9 +14,9 @@ from commsintel.ingest.adapters.archives import ArchiveNotFound
 from commsintel.ingest.adapters.calendar_store import CalendarStore
 from commsintel.ingest.adapters.ics_source import IcsFeed, IcsSource
 from commsintel.ingest.adapters.store import IngestStore
-from commsintel.ingest.calendar_sync import sync_calendar
 from commsintel.ingest.domain.calendar import MAX_FEED_BYTES
 from commsintel.ingest.domain.sightings import Mailbox, mailbox_connected
+from commsintel.ingest.service_layer.calendar import sync_calendar
 from commsintel.platform.streaming import EventPublisher
 
 

@@ -10,14 +10,16 @@ import grpc
 from commsintel.contracts import topics
 from commsintel.contracts.events import Event
 from commsintel.contracts.proto.identity.v1 import identity_pb2, identity_pb2_grpc
-from commsintel.identity.adapters.grpc_api import IdentityServicer, WorkspaceServicer
 from commsintel.identity.adapters.store import IdentityStore
 from commsintel.identity.config import IdentitySettings
-from commsintel.identity.handlers import IdentityHandlers, is_user_command
+from commsintel.identity.entrypoints.grpc_api import IdentityServicer, WorkspaceServicer
+from commsintel.identity.ports import Publisher
+from commsintel.identity.service_layer.handlers import IdentityHandlers, is_user_command
 from commsintel.platform.commands import CommandGateway
 from commsintel.platform.grpc_runtime import CallerInterceptor
 from commsintel.platform.metrics import configure_metrics
 from commsintel.platform.mongo import mongo_client
+from commsintel.platform.rebuild import ProjectionRebuild
 from commsintel.platform.service_runtime import GrpcEndpoint, ServiceRuntime
 from commsintel.platform.streaming import EventPublisher, build_broker, subscribe_event_batches
 from commsintel.platform.telemetry import configure_tracing
@@ -42,7 +44,8 @@ OPERATOR_METHODS = frozenset(
 )
 
 
-def build(settings: IdentitySettings) -> ServiceRuntime:
+def build(settings: IdentitySettings, **overrides) -> ServiceRuntime:
+    """`overrides`: `clock` (the time commands are stamped with)."""
     provider = configure_tracing(SERVICE_NAME)
     configure_metrics(settings.metrics_bind)
     broker = build_broker(settings.kafka_bootstrap, provider, SERVICE_NAME, settings.instance_id)
@@ -64,7 +67,7 @@ def build(settings: IdentitySettings) -> ServiceRuntime:
         tracer_provider=provider,
     )
     gateway = CommandGateway(store, publisher)
-    clock = lambda: datetime.now(UTC)  # noqa: E731
+    clock = overrides.get("clock") or (lambda: datetime.now(UTC))
 
     def register(server: grpc.aio.Server) -> None:
         identity_pb2_grpc.add_WorkspaceServiceServicer_to_server(
@@ -87,3 +90,21 @@ def build(settings: IdentitySettings) -> ServiceRuntime:
 
 def is_identity_input(event: Event) -> bool:
     return event.TOPIC != topics.IDENTITY_RECORDS or is_user_command(event)
+
+
+def build_replay(settings: IdentitySettings | None, publisher: Publisher) -> ProjectionRebuild:
+    """The live handlers on an emptied database; what they publish goes to `publisher`
+    (a replay publishes nothing again by default: every id is derived)."""
+    settings = settings or IdentitySettings()
+    mongo = mongo_client(settings.mongo_uri, f"{SERVICE_NAME}-replay")
+    store = IdentityStore(mongo[settings.mongo_database])
+    handlers = IdentityHandlers(store, publisher)
+
+    async def prepare() -> None:
+        await mongo.drop_database(settings.mongo_database)
+        await store.ensure_indexes()
+
+    async def handle(events: Sequence[Event]) -> None:
+        await handlers.handle_batch([e for e in events if is_identity_input(e)])
+
+    return ProjectionRebuild(settings.kafka_bootstrap, INPUT_TOPICS, handle, prepare, mongo.close)

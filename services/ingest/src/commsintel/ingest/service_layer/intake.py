@@ -16,8 +16,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from commsintel.contracts.events import Event, MessageSynced
-from commsintel.ingest.adapters.content_store import ContentStore
-from commsintel.ingest.adapters.store import IngestStore
 from commsintel.ingest.domain.blocklist import (
     BlocklistEntry,
     IncomingMessage,
@@ -35,7 +33,7 @@ from commsintel.ingest.domain.sightings import (
     message_shown_again,
     message_synced,
 )
-from commsintel.platform.streaming import EventPublisher
+from commsintel.ingest.ports import Contents, Publisher, Sightings
 
 
 @dataclass
@@ -48,9 +46,7 @@ class IntakeCounts:
 
 
 class MessageIntake:
-    def __init__(
-        self, store: IngestStore, contents: ContentStore, publisher: EventPublisher
-    ) -> None:
+    def __init__(self, store: Sightings, contents: Contents, publisher: Publisher) -> None:
         self._store = store
         self._contents = contents
         self._publisher = publisher

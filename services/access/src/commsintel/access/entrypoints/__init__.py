@@ -1,0 +1,1 @@
+"""The gRPC servicer (AccessService) and its value mapping."""

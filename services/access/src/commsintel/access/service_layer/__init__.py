@@ -1,0 +1,1 @@
+"""Event handlers and the in-memory workspace states the API answers from."""

@@ -1,0 +1,1 @@
+"""The gRPC servicers (WorkspaceService, IdentityService) and their value mapping."""

@@ -1,0 +1,1 @@
+"""Event handlers: inputs -> the identity slice -> records, links, merges and values."""

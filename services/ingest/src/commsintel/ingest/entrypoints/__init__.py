@@ -1,0 +1,2 @@
+"""The gRPC servicers (MailboxService, SendService, ContentService) and their value
+mapping."""

@@ -1,0 +1,1 @@
+"""The gRPC servicer and its value mapping."""

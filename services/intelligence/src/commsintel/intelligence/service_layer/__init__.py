@@ -1,0 +1,1 @@
+"""Event handlers: events -> the interaction book -> buckets and strengths."""
