@@ -1,5 +1,6 @@
-"""Access's MongoDB projections, folded from every topic it needs, one bulk write per
-collection and batch. Every write is idempotent, so a redelivered batch changes nothing.
+"""Access's MongoDB projections. The store decides nothing: for each batch it loads the
+part of each workspace the batch touches, folds the batch with `AccessState.apply` (the
+one fold), and saves the documents that changed, so a redelivered batch changes nothing.
 - `mailboxes`: owner, sharing level and FULL grants per mailbox;
 - `messages` and `calendar_events`: one per message or meeting, with the mailboxes that
   synced it (its sightings);
@@ -15,10 +16,11 @@ A merged-away person is hidden (`merged_into`); an unmerge shows it again.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
-from pymongo import DeleteMany, DeleteOne, ReturnDocument, UpdateMany, UpdateOne
+from pymongo import DeleteOne, ReplaceOne, ReturnDocument, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 
 from commsintel.access.domain.state import AccessRequest, AccessState, RecordEntry, RecordShare
@@ -57,8 +59,6 @@ from commsintel.contracts.events import (
 )
 from commsintel.platform.mongo import find_scoped
 
-Write = tuple[str, Any]  # (collection, pymongo write)
-
 
 class AccessStore:
     def __init__(self, database: AsyncDatabase) -> None:
@@ -83,16 +83,24 @@ class AccessStore:
         for name in ("mailboxes", "record_shares", "access_requests"):
             await db[name].create_index([("workspace_id", 1)])
 
-    # --- the fold ---------------------------------------------------------------------
+    # --- saving what the fold changed ----------------------------------------------
 
     async def apply(self, events: Sequence[Event]) -> dict[str, int]:
-        """Fold a batch into the projections; returns the new version of each workspace it
-        touched. Receipts of `access.grants` events are written last, after the version:
-        whoever sees a receipt and then reads the version finds the change applied."""
-        for segment in _segments(events):
-            await self._apply_segment(segment)
+        """Fold a batch (`AccessState.apply`, the one fold) and save what it changed;
+        returns the new version of each workspace it touched. Receipts of `access.grants`
+        events are written last, after the version: whoever sees a receipt and then reads
+        the version finds the change applied."""
+        by_workspace: dict[str, list[Event]] = {}
+        for event in events:
+            by_workspace.setdefault(event.workspace_id, []).append(event)
+        for workspace_id in sorted(by_workspace):
+            run = by_workspace[workspace_id]
+            state = await self._load_touched(workspace_id, run)
+            before = _documents(state)
+            state.apply_all(run)
+            await self._save_changes(before, _documents(state))
         versions = {}
-        for workspace_id in sorted({e.workspace_id for e in events}):
+        for workspace_id in sorted(by_workspace):
             found = await self._workspaces.find_one_and_update(
                 {"_id": workspace_id},
                 {"$inc": {"version": 1}},
@@ -109,63 +117,74 @@ class AccessStore:
             await self._receipts.bulk_write(receipts, ordered=False)
         return versions
 
-    async def _apply_segment(self, events: Sequence[Event]) -> None:
-        writes: dict[str, list] = {}
-        sighted: set[str] = set()
-        for event in events:
-            for collection, write in _writes_for(event, sighted):
-                writes.setdefault(collection, []).append(write)
-        for kind, collection in (("email", "record_messages"), ("calendar", "record_events")):
-            resolutions = [
-                e for e in events if isinstance(e, InteractionResolved) and e.kind == kind
-            ]
-            if resolutions:
-                # A segment ends at a mailbox removal: its resolutions come before it.
-                folded = await self._link_writes(collection, resolutions)
-                writes[collection] = folded + writes.get(collection, [])
-        for collection, batch in writes.items():
-            if batch:
-                await self._database[collection].bulk_write(batch, ordered=True)
+    async def _load_touched(self, workspace_id: str, events: Sequence[Event]) -> AccessState:
+        """The part of the workspace `events` can change: what they name, and all the mail
+        of a mailbox they remove."""
+        touched = _Touched.of(events)
+        ws = workspace_id
+        removed = sorted(touched.removed)
+        state = AccessState(workspace_id)
 
-    async def _link_writes(self, collection: str, events: list[InteractionResolved]) -> list:
-        """One document per (record, item), listing the mailboxes (`via`) whose resolution
-        put the record there. A later resolution of one mailbox's sighting replaces that
-        mailbox's share; a document nobody vouches for any more goes."""
-        via: dict[str, set[str]] = {}
-        of_item: dict[tuple[str, str], set[str]] = {}  # (workspace, item) -> document ids
-        for workspace_id in sorted({e.workspace_id for e in events}):
-            keys = sorted({e.interaction_key for e in events if e.workspace_id == workspace_id})
-            query = {"workspace_id": workspace_id, "item_key": {"$in": keys}}
-            async for found in self._database[collection].find(query, {"via": 1, "item_key": 1}):
-                via[found["_id"]] = set(found.get("via", ()))
-                of_item.setdefault((workspace_id, found["item_key"]), set()).add(found["_id"])
-        before = {key: set(value) for key, value in via.items()}
-        details: dict[str, dict] = {}
-        for event in events:
-            item = (event.workspace_id, event.interaction_key)
-            now_in = set()
-            for record in event.records:
-                key = _id(event.workspace_id, record.record_id, event.interaction_key)
-                now_in.add(key)
-                via.setdefault(key, set()).add(event.mailbox_id)
-                of_item.setdefault(item, set()).add(key)
-                details[key] = {
-                    "workspace_id": event.workspace_id,
-                    "record_id": record.record_id,
-                    "item_key": event.interaction_key,
-                    "at": event.occurred_at,
-                }
-            for key in of_item.get(item, set()) - now_in:
-                via[key].discard(event.mailbox_id)
-        writes: list = []
-        for key in sorted(via):
-            if not via[key]:
-                if key in before:
-                    writes.append(DeleteOne({"_id": key}))
-            elif via[key] != before.get(key) or key in details:
-                update = {"$set": {"via": sorted(via[key]), **details.get(key, {})}}
-                writes.append(UpdateOne({"_id": key}, update, upsert=True))
-        return writes
+        def named(ids: Iterable[str]) -> dict:
+            return {"_id": {"$in": sorted(ids)}, "workspace_id": ws}
+
+        def of_removed(field: str) -> list[dict]:
+            return [{"workspace_id": ws, field: {"$in": removed}}] if removed else []
+
+        mailboxes = named(_id(ws, m) for m in touched.mailboxes)
+        async for d in self._find("mailboxes", [mailboxes]):
+            state.load_mailbox(_mailbox(d))
+        messages = [
+            named(_id(ws, k) for k in touched.messages),
+            *of_removed("sightings.mailbox_id"),
+        ]
+        async for d in self._find("messages", messages):
+            state.load_message(_message(d))
+        meetings = [
+            named(_id(ws, k) for k in touched.meetings),
+            *of_removed("sightings.mailbox_id"),
+        ]
+        async for d in self._find("calendar_events", meetings):
+            state.load_event(_calendar_event(d))
+        async for d in self._find("records", [named(touched.records)]):
+            state.records[d["_id"]] = _record_entry(d)
+        for collection, links, items in (
+            ("record_messages", state.email_links, touched.email_items),
+            ("record_events", state.calendar_links, touched.calendar_items),
+        ):
+            by_item = [{"workspace_id": ws, "item_key": {"$in": sorted(items)}}] if items else []
+            async for d in self._find(collection, [*by_item, *of_removed("via")]):
+                links.load(d["record_id"], d["item_key"], d["at"], d["via"])
+        shares = named(_id(ws, owner, record) for owner, record in touched.shares)
+        async for d in self._find("record_shares", [shares]):
+            state.load_share(d["owner_member_id"], d["record_id"], _record_share(d))
+        async for d in self._find("access_requests", [named(_id(ws, r) for r in touched.requests)]):
+            state.load_request(_access_request(d))
+        return state
+
+    async def _find(self, collection: str, queries: list[dict]) -> AsyncIterator[dict]:
+        """Each document matching any of `queries`, once (no `$or`: the MongoDB-protocol
+        stand-in plans it as a collection scan)."""
+        seen: set[str] = set()
+        for query in queries:
+            if query.get("_id", {}).get("$in") == []:
+                continue
+            async for document in self._database[collection].find(query):
+                if document["_id"] not in seen:
+                    seen.add(document["_id"])
+                    yield document
+
+    async def _save_changes(self, before: _Documents, after: _Documents) -> None:
+        for collection in COLLECTIONS:
+            old, new = before[collection], after[collection]
+            writes: list = [
+                ReplaceOne({"_id": key}, document, upsert=True)
+                for key, document in sorted(new.items())
+                if old.get(key) != document
+            ]
+            writes += [DeleteOne({"_id": key}) for key in sorted(old.keys() - new.keys())]
+            if writes:
+                await self._database[collection].bulk_write(writes, ordered=False)
 
     async def has_receipt(self, event_id: str) -> bool:
         return await self._receipts.find_one({"_id": event_id}) is not None
@@ -186,8 +205,8 @@ class AccessStore:
             state.load_message(_message(d))
         async for d in self._database["calendar_events"].find(scope):
             state.load_event(_calendar_event(d))
-        async for d in self._records.find(scope, {"kind": 1, "merged_into": 1}):
-            state.records[d["_id"]] = RecordEntry(d.get("kind"), d.get("merged_into"))
+        async for d in self._records.find(scope):
+            state.records[d["_id"]] = _record_entry(d)
         for collection, links in (
             ("record_messages", state.email_links),
             ("record_events", state.calendar_links),
@@ -195,8 +214,7 @@ class AccessStore:
             async for d in self._database[collection].find(scope):
                 links.load(d["record_id"], d["item_key"], d["at"], d["via"])
         async for d in self._database["record_shares"].find(scope):
-            share = RecordShare(d.get("whole_workspace", False), frozenset(d.get("member_ids", ())))
-            state.load_share(d["owner_member_id"], d["record_id"], share)
+            state.load_share(d["owner_member_id"], d["record_id"], _record_share(d))
         async for d in self._database["access_requests"].find(scope):
             state.load_request(_access_request(d))
         return state
@@ -220,239 +238,187 @@ class AccessStore:
         return [document async for document in cursor]
 
 
-def _segments(events: Sequence[Event]) -> Iterable[Sequence[Event]]:
-    """The batch cut after each mailbox removal, so that what comes after a removal is
-    applied after it (the removal's writes span several collections)."""
-    start = 0
-    for index, event in enumerate(events):
-        if isinstance(event, MailboxRemoved):
-            yield events[start : index + 1]
-            start = index + 1
-    if start < len(events):
-        yield events[start:]
-
-
 def _id(workspace_id: str, *parts: str) -> str:
     return ":".join((workspace_id, *parts))
 
 
-def _writes_for(event: Event, sighted: set[str]) -> list[Write]:
-    """`sighted`: mailboxes already upserted from a sighting in this segment."""
-    match event:
-        case MailboxConnected() | MailboxRemoved() | MessageSynced() | MessageRetracted():
-            return _mail_writes(event, sighted)
-        case EventSynced() | EventCancelled():
-            return _calendar_writes(event, sighted)
-        case MailboxSharingLevelChanged() | MailboxAccessGranted() | MailboxAccessRevoked():
-            return _mailbox_sharing_writes(event)
-        case RecordEmailsShared() | RecordEmailsUnshared():
-            return _share_writes(event)
-        case AccessRequested() | AccessRequestDecided():
-            return _request_writes(event)
-    return _record_writes(event)
+# The collections the fold's state is saved to, in the order they are written.
+COLLECTIONS = (
+    "mailboxes",
+    "messages",
+    "calendar_events",
+    "records",
+    "record_messages",
+    "record_events",
+    "record_shares",
+    "access_requests",
+)
+_Documents = dict[str, dict[str, dict]]  # collection -> _id -> document
 
 
-def _sighting_writes(event: MessageSynced | EventSynced, sighted: set[str]) -> list[Write]:
-    """A sighting makes its mailbox known even before MailboxConnected arrives."""
-    mailbox = _id(event.workspace_id, event.mailbox_id)
-    if mailbox in sighted:
-        return []
-    sighted.add(mailbox)
-    new_mailbox = {
-        "workspace_id": event.workspace_id,
-        "mailbox_id": event.mailbox_id,
-        "member_id": event.member_id,
-        "sharing_level": DEFAULT_SHARING_LEVEL.name,
-        "full_access": [],
-    }
-    return [("mailboxes", UpdateOne({"_id": mailbox}, {"$setOnInsert": new_mailbox}, upsert=True))]
+@dataclass
+class _Touched:
+    """What a run of one workspace's events names, so that the store loads only that."""
+
+    mailboxes: set[str] = field(default_factory=set)
+    removed: set[str] = field(default_factory=set)
+    messages: set[str] = field(default_factory=set)
+    meetings: set[str] = field(default_factory=set)
+    records: set[str] = field(default_factory=set)
+    email_items: set[str] = field(default_factory=set)
+    calendar_items: set[str] = field(default_factory=set)
+    shares: set[tuple[str, str]] = field(default_factory=set)
+    requests: set[str] = field(default_factory=set)
+
+    @classmethod
+    def of(cls, events: Iterable[Event]) -> _Touched:
+        touched = cls()
+        for event in events:
+            match event:
+                case MailboxRemoved():
+                    touched.mailboxes.add(event.mailbox_id)
+                    touched.removed.add(event.mailbox_id)
+                case (
+                    MailboxConnected()
+                    | MailboxSharingLevelChanged()
+                    | MailboxAccessGranted()
+                    | MailboxAccessRevoked()
+                ):
+                    touched.mailboxes.add(event.mailbox_id)
+                case MessageSynced() | MessageRetracted():
+                    touched.mailboxes.add(event.mailbox_id)
+                    touched.messages.add(event.message_key)
+                case EventSynced() | EventCancelled():
+                    touched.mailboxes.add(event.mailbox_id)
+                    touched.meetings.add(event.calendar_event_key)
+                case InteractionResolved():
+                    items = touched.email_items if event.kind == "email" else touched.calendar_items
+                    items.add(event.interaction_key)
+                case PersonCreated() | PersonLinkedToCompany():
+                    touched.records.add(event.person_id)
+                case CompanyCreated():
+                    touched.records.add(event.company_id)
+                case RecordEnriched():
+                    touched.records.add(event.record_id)
+                case PeopleMerged():
+                    touched.records.add(event.merged_id)
+                case PersonUnmerged():
+                    touched.records.add(event.restored_id)
+                case RecordEmailsShared() | RecordEmailsUnshared():
+                    touched.shares.add((event.owner_member_id, event.record_id))
+                case AccessRequested() | AccessRequestDecided():
+                    touched.requests.add(event.request_id)
+        return touched
 
 
-def _mail_writes(event: Event, sighted: set[str]) -> list[Write]:
-    ws = event.workspace_id
-    scope = {"workspace_id": ws}
-    match event:
-        case MailboxConnected():
-            sighted.discard(_id(ws, event.mailbox_id))
-            update = {
-                "$set": {
+def _documents(state: AccessState) -> _Documents:
+    """The documents that hold `state` (the inverse of the loaders below)."""
+    ws = state.workspace_id
+    found: _Documents = {collection: {} for collection in COLLECTIONS}
+    for mailbox in state.mailboxes.values():
+        found["mailboxes"][_id(ws, mailbox.mailbox_id)] = {
+            "workspace_id": ws,
+            "mailbox_id": mailbox.mailbox_id,
+            "member_id": mailbox.owner_member_id,
+            "sharing_level": mailbox.sharing_level.name,
+            "full_access": sorted(mailbox.full_access),
+        }
+    for message in state.messages.values():
+        found["messages"][_id(ws, message.message_key)] = {
+            "workspace_id": ws,
+            "message_key": message.message_key,
+            "thread_key": message.thread_key,
+            "sent_at": message.sent_at,
+            "subject": message.subject,
+            "participants": [
+                {"role": p.role, "address": p.address, "display_name": p.display_name}
+                for p in message.participants
+            ],
+            "sightings": _sightings(message.sightings),
+        }
+    for meeting in state.events.values():
+        found["calendar_events"][_id(ws, meeting.event_key)] = {
+            "workspace_id": ws,
+            "event_key": meeting.event_key,
+            "title": meeting.title,
+            "starts_at": meeting.starts_at,
+            "ends_at": meeting.ends_at,
+            "all_day": meeting.all_day,
+            "organizer": meeting.organizer,
+            "attendees": [
+                {"address": a.address, "display_name": a.display_name, "rsvp": a.rsvp}
+                for a in meeting.attendees
+            ],
+            "sightings": _sightings(meeting.sightings),
+        }
+    for record_id, entry in state.records.items():
+        found["records"][record_id] = _record_document(ws, entry)
+    for collection, links in (
+        ("record_messages", state.email_links),
+        ("record_events", state.calendar_links),
+    ):
+        for item, via in links.via.items():
+            for record in sorted(set().union(*via.values())):
+                found[collection][_id(ws, record, item)] = {
                     "workspace_id": ws,
-                    "mailbox_id": event.mailbox_id,
-                    "member_id": event.member_id,
-                },
-                "$setOnInsert": {"sharing_level": DEFAULT_SHARING_LEVEL.name, "full_access": []},
-            }
-            return [
-                ("mailboxes", UpdateOne({"_id": _id(ws, event.mailbox_id)}, update, upsert=True))
-            ]
-        case MailboxRemoved():
-            # Its mail goes from the workspace: a message nobody else synced is gone, and
-            # a record's message that only this mailbox vouched for is gone.
-            mailbox = event.mailbox_id
-            sighted.discard(_id(ws, mailbox))
-            pull = {"$pull": {"sightings": {"mailbox_id": mailbox}}}
-            writes: list[Write] = [("mailboxes", DeleteOne({"_id": _id(ws, mailbox)}))]
-            for collection in ("messages", "calendar_events"):
-                writes += [
-                    (collection, UpdateMany({**scope, "sightings.mailbox_id": mailbox}, pull)),
-                    (collection, DeleteMany({**scope, "sightings": {"$size": 0}})),
-                ]
-            for collection in ("record_messages", "record_events"):
-                writes += [
-                    (
-                        collection,
-                        UpdateMany({**scope, "via": mailbox}, {"$pull": {"via": mailbox}}),
-                    ),
-                    (collection, DeleteMany({**scope, "via": {"$size": 0}})),
-                ]
-            return writes
-        case MessageRetracted():
-            # Hidden for that mailbox (its blocklist): its sighting no longer shows the
-            # message; other mailboxes' sightings of it are untouched.
-            pull = {"$pull": {"sightings": {"mailbox_id": event.mailbox_id}}}
-            return [
-                ("messages", UpdateOne({"_id": _id(ws, event.message_key)}, pull)),
-                ("messages", DeleteMany({**scope, "sightings": {"$size": 0}})),
-            ]
-        case MessageSynced():
-            sighting = {"mailbox_id": event.mailbox_id, "member_id": event.member_id}
-            message = {
-                "workspace_id": ws,
-                "message_key": event.message_key,
-                "thread_key": event.thread_key or event.message_key,
-                "sent_at": event.sent_at,
-                "subject": event.subject,
-                "participants": [p.model_dump() for p in event.participants],
-            }
-            update = {"$setOnInsert": message, "$addToSet": {"sightings": sighting}}
-            return [
-                *_sighting_writes(event, sighted),
-                ("messages", UpdateOne({"_id": _id(ws, event.message_key)}, update, upsert=True)),
-            ]
-    return []
-
-
-def _calendar_writes(event: EventSynced | EventCancelled, sighted: set[str]) -> list[Write]:
-    ws = event.workspace_id
-    key = _id(ws, event.calendar_event_key)
-    if isinstance(event, EventCancelled):
-        pull = {"$pull": {"sightings": {"mailbox_id": event.mailbox_id}}}
-        return [
-            ("calendar_events", UpdateOne({"_id": key}, pull)),
-            ("calendar_events", DeleteMany({"workspace_id": ws, "sightings": {"$size": 0}})),
-        ]
-    # The latest sync of a meeting describes it (a new time, a changed RSVP).
-    details = {
-        "workspace_id": ws,
-        "event_key": event.calendar_event_key,
-        "title": event.title,
-        "starts_at": event.starts_at,
-        "ends_at": event.ends_at,
-        "all_day": event.all_day,
-        "organizer": event.organizer,
-        "attendees": [a.model_dump() for a in event.attendees],
-    }
-    sighting = {"mailbox_id": event.mailbox_id, "member_id": event.member_id}
-    update = {"$set": details, "$addToSet": {"sightings": sighting}}
-    return [
-        *_sighting_writes(event, sighted),
-        ("calendar_events", UpdateOne({"_id": key}, update, upsert=True)),
-    ]
-
-
-def _mailbox_sharing_writes(
-    event: MailboxSharingLevelChanged | MailboxAccessGranted | MailboxAccessRevoked,
-) -> list[Write]:
-    # No upsert: a mailbox removed meanwhile stays removed.
-    mailbox = {"_id": _id(event.workspace_id, event.mailbox_id)}
-    match event:
-        case MailboxSharingLevelChanged():
-            update = {"$set": {"sharing_level": event.level.upper()}}
-        case MailboxAccessGranted():
-            update = {"$addToSet": {"full_access": event.member_id}}
-        case MailboxAccessRevoked():
-            update = {"$pull": {"full_access": event.member_id}}
-    return [("mailboxes", UpdateOne(mailbox, update))]
-
-
-def _share_writes(event: RecordEmailsShared | RecordEmailsUnshared) -> list[Write]:
-    share = {"_id": _id(event.workspace_id, event.owner_member_id, event.record_id)}
-    if isinstance(event, RecordEmailsShared):
-        update: dict = {
-            "$setOnInsert": {
-                "workspace_id": event.workspace_id,
-                "owner_member_id": event.owner_member_id,
-                "record_id": event.record_id,
-            },
-            "$addToSet": {"member_ids": {"$each": list(event.member_ids)}},
+                    "record_id": record,
+                    "item_key": item,
+                    "at": links.of_record[record][item],
+                    "via": sorted(m for m, records in via.items() if record in records),
+                }
+    for (owner, record_id), share in state.shares.items():
+        found["record_shares"][_id(ws, owner, record_id)] = {
+            "workspace_id": ws,
+            "owner_member_id": owner,
+            "record_id": record_id,
+            "whole_workspace": share.whole_workspace,
+            "member_ids": sorted(share.member_ids),
         }
-        if event.whole_workspace:
-            update["$set"] = {"whole_workspace": True}
-        else:
-            update["$setOnInsert"]["whole_workspace"] = False
-        return [("record_shares", UpdateOne(share, update, upsert=True))]
-    update = {"$pull": {"member_ids": {"$in": list(event.member_ids)}}}
-    if event.whole_workspace:
-        update["$set"] = {"whole_workspace": False}
-    empty = {**share, "whole_workspace": False, "member_ids": {"$size": 0}}
-    return [
-        ("record_shares", UpdateOne(share, update)),
-        ("record_shares", DeleteOne(empty)),
-    ]
-
-
-def _request_writes(event: AccessRequested | AccessRequestDecided) -> list[Write]:
-    request = {"_id": _id(event.workspace_id, event.request_id)}
-    if isinstance(event, AccessRequested):
-        fields = {
-            "workspace_id": event.workspace_id,
-            "request_id": event.request_id,
-            "requester_member_id": event.requester_member_id,
-            "owner_member_id": event.owner_member_id,
-            "target_kind": event.target_kind,
-            "target_key": event.target_key,
-            "note": event.note,
-            "requested_at": event.requested_at,
-            "state": "pending",
-            "decided_at": None,
+    for request in state.requests.values():
+        found["access_requests"][_id(ws, request.request_id)] = {
+            "workspace_id": ws,
+            "request_id": request.request_id,
+            "requester_member_id": request.requester_member_id,
+            "owner_member_id": request.owner_member_id,
+            "target_kind": request.target_kind,
+            "target_key": request.target_key,
+            "note": request.note,
+            "requested_at": request.requested_at,
+            "state": request.state,
+            "decided_at": request.decided_at,
         }
-        return [("access_requests", UpdateOne(request, {"$setOnInsert": fields}, upsert=True))]
-    decided = {"$set": {"state": event.decision, "decided_at": event.decided_at}}
-    return [("access_requests", UpdateOne(request, decided))]
+    return found
 
 
-def _record_writes(event: Event) -> list[Write]:
-    ws = event.workspace_id
-    match event:
-        case PersonCreated():
-            fields = {
-                "workspace_id": ws,
-                "kind": "person",
-                "name": event.display_name,
-                "email_address": event.address,
-            }
-            return [("records", UpdateOne({"_id": event.person_id}, {"$set": fields}, upsert=True))]
-        case CompanyCreated():
-            update = {
-                "$set": {"workspace_id": ws, "kind": "company", "name": event.name},
-                "$addToSet": {"domains": event.domain},
-            }
-            return [("records", UpdateOne({"_id": event.company_id}, update, upsert=True))]
-        case PersonLinkedToCompany():
-            update = {"$set": {"workspace_id": ws, "company_id": event.company_id}}
-            return [("records", UpdateOne({"_id": event.person_id}, update, upsert=True))]
-        case PeopleMerged():
-            update = {"$set": {"merged_into": event.survivor_id}}
-            return [("records", UpdateOne({"_id": event.merged_id}, update))]
-        case PersonUnmerged():
-            return [
-                ("records", UpdateOne({"_id": event.restored_id}, {"$set": {"merged_into": None}}))
-            ]
-        case RecordEnriched() if event.field in ("name", "domains"):
-            value = list(event.value) if isinstance(event.value, tuple) else event.value
-            update = {"$set": {"workspace_id": ws, event.field: value}}
-            return [("records", UpdateOne({"_id": event.record_id}, update, upsert=True))]
-    return []
+def _sightings(sightings: dict[str, str]) -> list[dict]:
+    return [{"mailbox_id": m, "member_id": member} for m, member in sightings.items()]
+
+
+def _record_document(workspace_id: str, entry: RecordEntry) -> dict:
+    document: dict[str, Any] = {"workspace_id": workspace_id, "merged_into": entry.merged_into}
+    for name in ("kind", "name", "email_address", "company_id"):
+        if (value := getattr(entry, name)) is not None:
+            document[name] = value
+    if entry.domains:
+        document["domains"] = list(entry.domains)
+    return document
+
+
+def _record_entry(document: dict) -> RecordEntry:
+    return RecordEntry(
+        kind=document.get("kind"),
+        merged_into=document.get("merged_into"),
+        name=document.get("name"),
+        email_address=document.get("email_address"),
+        company_id=document.get("company_id"),
+        domains=tuple(document.get("domains", ())),
+    )
+
+
+def _record_share(document: dict) -> RecordShare:
+    return RecordShare(
+        document.get("whole_workspace", False), frozenset(document.get("member_ids", ()))
+    )
 
 
 def _mailbox(document: dict) -> Mailbox:

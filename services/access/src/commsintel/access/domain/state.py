@@ -2,9 +2,9 @@
 messages and meetings with their sightings, which records took part in them, record
 shares and access requests. Pure: `apply(event)` folds, the queries answer for a viewer.
 
-The store keeps the same facts in MongoDB and builds this state from them (`load_*`);
-the fold and the store agree (an integration test folds random histories both ways).
-Times are kept to the millisecond, as MongoDB keeps them.
+This fold is the only one: the store loads the part of a workspace a batch touches,
+applies the batch here, and saves the documents that changed (`load_*` build a state
+from stored facts). Times are kept to the millisecond, as MongoDB keeps them.
 """
 
 from __future__ import annotations
@@ -69,6 +69,11 @@ MAX_REMEMBERED = 200_000  # answers remembered per viewer before starting afresh
 class RecordEntry:
     kind: str | None = None  # person | company; None until identity created it
     merged_into: str | None = None
+    # What the API lists of a record.
+    name: str | None = None
+    email_address: str | None = None
+    company_id: str | None = None
+    domains: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,13 +182,24 @@ class AccessState:
     def _apply_record(self, event: Event) -> None:
         match event:
             case PersonCreated():
-                self.records.setdefault(event.person_id, RecordEntry()).kind = "person"
+                entry = self.records.setdefault(event.person_id, RecordEntry())
+                entry.kind, entry.name = "person", event.display_name
+                entry.email_address = event.address
             case CompanyCreated():
-                self.records.setdefault(event.company_id, RecordEntry()).kind = "company"
+                entry = self.records.setdefault(event.company_id, RecordEntry())
+                entry.kind, entry.name = "company", event.name
+                if event.domain not in entry.domains:
+                    entry.domains = (*entry.domains, event.domain)
             case PersonLinkedToCompany():
-                self.records.setdefault(event.person_id, RecordEntry())
-            case RecordEnriched() if event.field in ("name", "domains"):
-                self.records.setdefault(event.record_id, RecordEntry())
+                self.records.setdefault(
+                    event.person_id, RecordEntry()
+                ).company_id = event.company_id
+            case RecordEnriched() if event.field == "name":
+                entry = self.records.setdefault(event.record_id, RecordEntry())
+                entry.name = event.value if isinstance(event.value, str) else " ".join(event.value)
+            case RecordEnriched() if event.field == "domains":
+                entry = self.records.setdefault(event.record_id, RecordEntry())
+                entry.domains = (event.value,) if isinstance(event.value, str) else event.value
             case PeopleMerged():
                 if (entry := self.records.get(event.merged_id)) is not None:
                     entry.merged_into = event.survivor_id

@@ -1,4 +1,4 @@
-"""The MongoDB projections hold exactly what the domain's fold holds: random histories of
+"""The store saves what the one fold decides and loads it back: random histories of
 two workspaces, written to the real store in batches cut anywhere, load back into the
 same state, and every view of it matches the reference model."""
 
