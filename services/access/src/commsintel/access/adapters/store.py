@@ -126,51 +126,57 @@ class AccessStore:
         state = AccessState(workspace_id)
 
         def named(ids: Iterable[str]) -> dict:
-            return {"_id": {"$in": sorted(ids)}, "workspace_id": ws}
+            # By id alone (the workspace is checked on each document found): beside a
+            # second condition the MongoDB-protocol stand-in plans a collection scan.
+            return {"_id": {"$in": sorted(ids)}}
 
         def of_removed(field: str) -> list[dict]:
             return [{"workspace_id": ws, field: {"$in": removed}}] if removed else []
 
         mailboxes = named(_id(ws, m) for m in touched.mailboxes)
-        async for d in self._find("mailboxes", [mailboxes]):
+        async for d in self._find(ws, "mailboxes", [mailboxes]):
             state.load_mailbox(_mailbox(d))
         messages = [
             named(_id(ws, k) for k in touched.messages),
             *of_removed("sightings.mailbox_id"),
         ]
-        async for d in self._find("messages", messages):
+        async for d in self._find(ws, "messages", messages):
             state.load_message(_message(d))
         meetings = [
             named(_id(ws, k) for k in touched.meetings),
             *of_removed("sightings.mailbox_id"),
         ]
-        async for d in self._find("calendar_events", meetings):
+        async for d in self._find(ws, "calendar_events", meetings):
             state.load_event(_calendar_event(d))
-        async for d in self._find("records", [named(touched.records)]):
+        async for d in self._find(ws, "records", [named(touched.records)]):
             state.records[d["_id"]] = _record_entry(d)
         for collection, links, items in (
             ("record_messages", state.email_links, touched.email_items),
             ("record_events", state.calendar_links, touched.calendar_items),
         ):
             by_item = [{"workspace_id": ws, "item_key": {"$in": sorted(items)}}] if items else []
-            async for d in self._find(collection, [*by_item, *of_removed("via")]):
+            async for d in self._find(ws, collection, [*by_item, *of_removed("via")]):
                 links.load(d["record_id"], d["item_key"], d["at"], d["via"])
         shares = named(_id(ws, owner, record) for owner, record in touched.shares)
-        async for d in self._find("record_shares", [shares]):
+        async for d in self._find(ws, "record_shares", [shares]):
             state.load_share(d["owner_member_id"], d["record_id"], _record_share(d))
-        async for d in self._find("access_requests", [named(_id(ws, r) for r in touched.requests)]):
+        async for d in self._find(
+            ws, "access_requests", [named(_id(ws, r) for r in touched.requests)]
+        ):
             state.load_request(_access_request(d))
         return state
 
-    async def _find(self, collection: str, queries: list[dict]) -> AsyncIterator[dict]:
-        """Each document matching any of `queries`, once (no `$or`: the MongoDB-protocol
-        stand-in plans it as a collection scan)."""
+    async def _find(
+        self, workspace_id: str, collection: str, queries: list[dict]
+    ) -> AsyncIterator[dict]:
+        """Each document of the workspace matching any of `queries`, once (no `$or`: the
+        MongoDB-protocol stand-in plans it as a collection scan)."""
         seen: set[str] = set()
         for query in queries:
             if query.get("_id", {}).get("$in") == []:
                 continue
             async for document in self._database[collection].find(query):
-                if document["_id"] not in seen:
+                if document["_id"] not in seen and document.get("workspace_id") == workspace_id:
                     seen.add(document["_id"])
                     yield document
 
