@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from commsintel.access.domain import sharing
 from commsintel.access.domain.state import AccessState
 from commsintel.access.domain.visibility import Level
-from commsintel.contracts.errors import AlreadyExists, InvalidArgument, NotFound, PermissionDenied
+from commsintel.contracts.errors import AlreadyKnown, InvalidValue, NotAllowed, UnknownItem
 from commsintel.contracts.events import (
     InteractionRecord,
     InteractionResolved,
@@ -85,13 +85,13 @@ def workspace() -> AccessState:
 
 def test_only_the_owner_changes_a_mailboxs_sharing() -> None:
     state = workspace()
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(NotAllowed):
         sharing.set_sharing_level(
             state, caller="zoe", mailbox_id="mb-alice", level=Level.FULL, at=AT
         )
-    with pytest.raises(NotFound):
+    with pytest.raises(UnknownItem):
         sharing.set_sharing_level(state, caller="alice", mailbox_id="mb-x", level=Level.FULL, at=AT)
-    with pytest.raises(InvalidArgument):
+    with pytest.raises(InvalidValue):
         sharing.set_sharing_level(
             state, caller="alice", mailbox_id="mb-alice", level=Level.NONE, at=AT
         )
@@ -111,11 +111,11 @@ def test_only_the_owner_changes_a_mailboxs_sharing() -> None:
 
 def test_granting_and_revoking_name_a_member_other_than_the_owner() -> None:
     state = workspace()
-    with pytest.raises(InvalidArgument):
+    with pytest.raises(InvalidValue):
         sharing.grant_mailbox_access(
             state, caller="alice", mailbox_id="mb-alice", member_id=" ", at=AT
         )
-    with pytest.raises(InvalidArgument):
+    with pytest.raises(InvalidValue):
         sharing.grant_mailbox_access(
             state, caller="alice", mailbox_id="mb-alice", member_id="alice", at=AT
         )
@@ -135,15 +135,15 @@ def test_granting_and_revoking_name_a_member_other_than_the_owner() -> None:
 
 def test_only_a_member_with_mail_of_the_record_shares_it() -> None:
     state = workspace()
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(NotAllowed):
         sharing.share_record_emails(
             state, caller="zoe", record_id="bob", whole_workspace=True, member_ids=[], at=AT
         )
-    with pytest.raises(NotFound):
+    with pytest.raises(UnknownItem):
         sharing.share_record_emails(
             state, caller="alice", record_id="nobody", whole_workspace=True, member_ids=[], at=AT
         )
-    with pytest.raises(InvalidArgument):
+    with pytest.raises(InvalidValue):
         sharing.share_record_emails(
             state, caller="alice", record_id="bob", whole_workspace=False, member_ids=[], at=AT
         )
@@ -153,7 +153,7 @@ def test_only_a_member_with_mail_of_the_record_shares_it() -> None:
     state.apply(shared)
     assert state.levels("zoe", ["m1", "m2"]) == [Level.FULL, Level.FULL]
     # Zoe now has a share of nothing of her own to take back.
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(NotAllowed):
         sharing.unshare_record_emails(
             state, caller="zoe", record_id="bob", whole_workspace=True, member_ids=[], at=AT
         )
@@ -176,15 +176,15 @@ def test_a_request_goes_to_the_owner_once_while_pending() -> None:
         state, requester="zoe", kind="thread", key="t1", note="", at=AT
     )
     assert again == [] and [r.request_id for r in pending] == [new[0].request_id]
-    with pytest.raises(AlreadyExists):
+    with pytest.raises(AlreadyKnown):
         sharing.request_access(state, requester="alice", kind="message", key="m1", note="", at=AT)
-    with pytest.raises(NotFound):
+    with pytest.raises(UnknownItem):
         sharing.request_access(state, requester="zoe", kind="message", key="m9", note="", at=AT)
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(NotAllowed):
         sharing.decide_access_request(
             state, caller="zoe", request_id=new[0].request_id, approve=True, at=AT
         )
-    with pytest.raises(NotFound):
+    with pytest.raises(UnknownItem):
         sharing.decide_access_request(state, caller="alice", request_id="x", approve=True, at=AT)
 
 
@@ -207,7 +207,7 @@ def test_approving_every_request_opens_what_was_asked_at_once(history, asked) ->
         new, pending = sharing.request_access(
             state, requester=viewer, kind=kind, key=key, note="", at=AT
         )
-    except (NotFound, AlreadyExists):
+    except (UnknownItem, AlreadyKnown):
         return
     state.apply_all(new)
     for request in [*(state.requests[e.request_id] for e in new), *pending]:

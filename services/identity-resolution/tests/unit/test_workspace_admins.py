@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from commsintel.contracts.errors import InvalidArgument, PermissionDenied
+from commsintel.contracts.errors import InvalidValue, NotAllowed
 from commsintel.identity.domain.workspace import WorkspaceSettings, add_member, apply_setting
 
 AT = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
@@ -15,7 +15,7 @@ AT = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 
 def test_the_first_member_who_asks_does_not_become_admin_of_a_new_workspace() -> None:
     settings = WorkspaceSettings("acme")
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(NotAllowed):
         add_member(
             settings,
             caller="mallory",
@@ -29,7 +29,7 @@ def test_the_first_member_who_asks_does_not_become_admin_of_a_new_workspace() ->
 def test_nor_of_a_workspace_that_already_has_mail() -> None:
     # Mail synced: mailbox owners are known, but nobody is an admin yet.
     settings = WorkspaceSettings("acme").with_mailbox_owners(("alice@acme.io",))
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(NotAllowed):
         add_member(
             settings,
             caller="alice",
@@ -72,7 +72,7 @@ def test_the_operator_sets_the_first_admin_who_then_adds_the_others() -> None:
             at=AT,
         ),
     )
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(NotAllowed):
         add_member(
             settings,
             caller="ben",
@@ -84,7 +84,7 @@ def test_the_operator_sets_the_first_admin_who_then_adds_the_others() -> None:
 
 
 def test_the_operator_adds_admins_only() -> None:
-    with pytest.raises(InvalidArgument, match="admins only"):
+    with pytest.raises(InvalidValue, match="admins only"):
         add_member(
             WorkspaceSettings("acme"),
             caller="operator",
@@ -109,7 +109,7 @@ def test_the_last_admin_cannot_demote_themself_and_leave_the_workspace_without_o
             by_operator=True,
         ),
     )
-    with pytest.raises(InvalidArgument, match="last admin"):
+    with pytest.raises(InvalidValue, match="last admin"):
         add_member(
             settings,
             caller="alice",

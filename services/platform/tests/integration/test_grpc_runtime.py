@@ -9,7 +9,7 @@ import grpc
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from commsintel.contracts.auth import Caller, issue_token
-from commsintel.contracts.errors import PermissionDenied
+from commsintel.contracts.errors import NotAllowed
 from commsintel.contracts.proto.intelligence.v1 import intelligence_pb2 as pb
 from commsintel.contracts.proto.intelligence.v1 import intelligence_pb2_grpc as pb_grpc
 from commsintel.platform.grpc_runtime import (
@@ -30,7 +30,7 @@ class EchoCaller(pb_grpc.IntelligenceServiceServicer):
         caller = current_caller()
         forwarded = dict(caller_metadata())
         if request.record_id == "forbidden":
-            raise PermissionDenied("only the owner may do that")
+            raise NotAllowed("only the owner may do that")
         return pb.GetRecordIntelligenceResponse(
             intelligence=pb.RecordIntelligence(
                 record_id=f"{caller.workspace_id}/{caller.member_id}",

@@ -3,7 +3,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from commsintel.contracts.errors import InvalidArgument
+from commsintel.contracts.errors import InvalidValue
 from commsintel.platform.api_values import (
     cursor_field,
     decode_page_token,
@@ -31,12 +31,12 @@ def test_a_page_token_gives_back_the_cursor_it_was_made_from() -> None:
     ],
 )
 def test_a_forged_page_token_is_an_invalid_argument_with_a_message(token) -> None:
-    with pytest.raises(InvalidArgument, match="page_token"):
+    with pytest.raises(InvalidValue, match="page_token"):
         decode_page_token(token)
 
 
 def test_a_cursor_field_of_the_wrong_kind_is_refused() -> None:
-    with pytest.raises(InvalidArgument, match="page_token"):
+    with pytest.raises(InvalidValue, match="page_token"):
         cursor_field({"after": 3}, "after", str)
     assert cursor_field({"after": "x"}, "after", str) == "x"
 
@@ -45,7 +45,7 @@ def test_page_size_defaults_and_bounds() -> None:
     assert page_size(0, default=50, maximum=500) == 50
     assert page_size(500, default=50, maximum=500) == 500
     for bad in (-1, 501):
-        with pytest.raises(InvalidArgument, match="between 1 and 500"):
+        with pytest.raises(InvalidValue, match="between 1 and 500"):
             page_size(bad, default=50, maximum=500)
 
 
@@ -74,12 +74,12 @@ def test_timestamps_are_utc() -> None:
     ],
 )
 def test_a_nested_huge_or_misshapen_page_token_is_a_bad_page_token(token: str) -> None:
-    with pytest.raises(InvalidArgument, match="bad page_token"):
+    with pytest.raises(InvalidValue, match="bad page_token"):
         cursor_field(decode_page_token(token), "after", str)
 
 
 def test_a_cursor_number_must_fit_the_store() -> None:
     for value in (2**64, True):
-        with pytest.raises(InvalidArgument, match="bad page_token"):
+        with pytest.raises(InvalidValue, match="bad page_token"):
             cursor_field(decode_page_token(encode_page_token({"t": value})), "t", int)
     assert cursor_field(decode_page_token(encode_page_token({"t": 2**62})), "t", int) == 2**62

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 from faststream.kafka import KafkaBroker
 
-from commsintel.contracts.errors import ResourceExhausted
+from commsintel.contracts.errors import TooLarge
 from commsintel.contracts.events import OwnDomainAdded
 from commsintel.platform.streaming import MAX_EVENT_BYTES, EventPublisher
 
@@ -25,5 +25,5 @@ async def test_an_event_larger_than_a_kafka_record_is_refused_before_sending() -
         added_by="alice",
         added_at=datetime(2026, 1, 1, tzinfo=UTC),
     )
-    with pytest.raises(ResourceExhausted):
+    with pytest.raises(TooLarge):
         await publisher.publish([event])

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from commsintel.contracts.errors import InvalidArgument, ResourceExhausted
+from commsintel.contracts.errors import InvalidValue, TooLarge
 from commsintel.contracts.proto.access.v1 import access_pb2 as access
 from commsintel.contracts.proto.identity.v1 import identity_pb2 as identity
 from commsintel.contracts.proto.ingest.v1 import ingest_pb2 as ingest
@@ -34,7 +34,7 @@ def test_ordinary_requests_pass() -> None:
     ],
 )
 def test_a_field_out_of_bounds_is_named_and_not_echoed(request_, message: str) -> None:
-    with pytest.raises(InvalidArgument) as refused:
+    with pytest.raises(InvalidValue) as refused:
         check_request(request_)
     assert message in str(refused.value)
     assert len(str(refused.value)) < 100
@@ -44,7 +44,7 @@ def test_a_field_out_of_bounds_is_named_and_not_echoed(request_, message: str) -
 def test_a_timestamp_outside_years_1_to_9999_is_refused(seconds: int) -> None:
     request = intelligence.GetRecordIntelligenceRequest(record_id="r")
     request.as_of.seconds = seconds
-    with pytest.raises(InvalidArgument, match="as_of is out of range"):
+    with pytest.raises(InvalidValue, match="as_of is out of range"):
         check_request(request)
 
 
@@ -53,5 +53,5 @@ def test_a_request_too_large_for_an_event_is_resource_exhausted() -> None:
     request = identity.SetPersonFieldRequest(
         person_id="p", field="name", values=["v" * 10_000] * 200
     )
-    with pytest.raises(ResourceExhausted):
+    with pytest.raises(TooLarge):
         check_request(request)

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from commsintel.contracts.errors import InvalidArgument
+from commsintel.contracts.errors import InvalidValue
 
 _BAD_TOKEN = "bad page_token: not one this API returned"
 # Our tokens are a few ids long; anything longer was not made here.
@@ -19,7 +19,7 @@ _INT64 = (-(2**63), 2**63 - 1)
 
 def page_size(requested: int, *, default: int, maximum: int) -> int:
     if not 0 <= requested <= maximum:
-        raise InvalidArgument(f"page_size must be between 1 and {maximum} (0 means {default})")
+        raise InvalidValue(f"page_size must be between 1 and {maximum} (0 means {default})")
     return requested or default
 
 
@@ -32,16 +32,16 @@ def decode_page_token(token: str) -> dict:
     if not token:
         return {}
     if len(token) > MAX_PAGE_TOKEN_CHARS:
-        raise InvalidArgument(_BAD_TOKEN)
+        raise InvalidValue(_BAD_TOKEN)
     try:
         cursor = json.loads(base64.urlsafe_b64decode(token.encode()))
     except (ValueError, UnicodeError, RecursionError) as error:
         # RecursionError: a forged token of deeply nested JSON.
-        raise InvalidArgument(_BAD_TOKEN) from error
+        raise InvalidValue(_BAD_TOKEN) from error
     if not isinstance(cursor, dict) or not all(
         isinstance(value, str | int | float | bool) for value in cursor.values()
     ):
-        raise InvalidArgument(_BAD_TOKEN)
+        raise InvalidValue(_BAD_TOKEN)
     return cursor
 
 
@@ -50,9 +50,9 @@ def cursor_field(cursor: dict, name: str, kind: type):
     value = cursor.get(name)
     # bool is an int to Python, never to a cursor; an int must fit the store's int64.
     if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-        raise InvalidArgument(_BAD_TOKEN)
+        raise InvalidValue(_BAD_TOKEN)
     if isinstance(value, int) and not _INT64[0] <= value <= _INT64[1]:
-        raise InvalidArgument(_BAD_TOKEN)
+        raise InvalidValue(_BAD_TOKEN)
     return value
 
 

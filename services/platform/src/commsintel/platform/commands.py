@@ -8,7 +8,7 @@ import time
 from collections.abc import Sequence
 from typing import Protocol
 
-from commsintel.contracts.errors import Unavailable
+from commsintel.contracts.errors import TryAgainLater
 from commsintel.contracts.events import Event
 
 APPLY_TIMEOUT_SECONDS = 15.0
@@ -39,4 +39,4 @@ class CommandGateway:
             if await self._receipts.has_receipt(last):
                 return
             await asyncio.sleep(POLL_SECONDS)
-        raise Unavailable("the change was accepted but is not applied yet; read again shortly")
+        raise TryAgainLater("the change was accepted but is not applied yet; read again shortly")

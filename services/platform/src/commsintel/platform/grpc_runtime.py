@@ -24,13 +24,13 @@ from opentelemetry.sdk.trace import TracerProvider
 
 from commsintel.contracts.auth import Caller, InvalidToken, TokenVerifier
 from commsintel.contracts.errors import (
-    AlreadyExists,
-    FailedPrecondition,
-    InvalidArgument,
-    NotFound,
-    PermissionDenied,
-    ResourceExhausted,
-    Unavailable,
+    AlreadyKnown,
+    InvalidValue,
+    NotAllowed,
+    NotReady,
+    TooLarge,
+    TryAgainLater,
+    UnknownItem,
 )
 from commsintel.platform.metrics import INSTRUMENTS
 from commsintel.platform.request_checks import check_request
@@ -42,13 +42,13 @@ _current_caller: contextvars.ContextVar[Caller] = contextvars.ContextVar("commsi
 _current_token: contextvars.ContextVar[str] = contextvars.ContextVar("commsintel_token")
 
 _STATUS_FOR = (
-    (InvalidArgument, grpc.StatusCode.INVALID_ARGUMENT),
-    (NotFound, grpc.StatusCode.NOT_FOUND),
-    (PermissionDenied, grpc.StatusCode.PERMISSION_DENIED),
-    (AlreadyExists, grpc.StatusCode.ALREADY_EXISTS),
-    (FailedPrecondition, grpc.StatusCode.FAILED_PRECONDITION),
-    (ResourceExhausted, grpc.StatusCode.RESOURCE_EXHAUSTED),
-    (Unavailable, grpc.StatusCode.UNAVAILABLE),
+    (InvalidValue, grpc.StatusCode.INVALID_ARGUMENT),
+    (UnknownItem, grpc.StatusCode.NOT_FOUND),
+    (NotAllowed, grpc.StatusCode.PERMISSION_DENIED),
+    (AlreadyKnown, grpc.StatusCode.ALREADY_EXISTS),
+    (NotReady, grpc.StatusCode.FAILED_PRECONDITION),
+    (TooLarge, grpc.StatusCode.RESOURCE_EXHAUSTED),
+    (TryAgainLater, grpc.StatusCode.UNAVAILABLE),
 )
 _PUBLIC_PREFIXES = ("/grpc.health.v1.Health/", "/grpc.reflection.")
 # A message is for a human: short, whatever id or address a domain error quotes.
@@ -123,7 +123,7 @@ class CallerInterceptor(grpc.aio.ServerInterceptor):
                 token_token = _current_token.set(token)
                 try:
                     if isinstance(request, _Undecodable):
-                        raise InvalidArgument(
+                        raise InvalidValue(
                             "the request does not parse (is every string field UTF-8?)"
                         )
                     check_request(request)

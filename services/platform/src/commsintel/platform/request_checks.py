@@ -19,7 +19,7 @@ from __future__ import annotations
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
 
-from commsintel.contracts.errors import InvalidArgument, ResourceExhausted
+from commsintel.contracts.errors import InvalidValue, TooLarge
 from commsintel.platform.api_values import MAX_PAGE_TOKEN_CHARS
 
 MAX_ID_CHARS = 256
@@ -36,7 +36,7 @@ _TIMESTAMP = "google.protobuf.Timestamp"
 
 
 def check_request(request: Message) -> None:
-    """Raises InvalidArgument or ResourceExhausted; returns when the request is fit."""
+    """Raises InvalidValue or TooLarge; returns when the request is fit."""
     event_chars = 0
     stack: list[tuple[Message, str]] = [(request, "")]
     while stack:
@@ -45,7 +45,7 @@ def check_request(request: Message) -> None:
             path = f"{prefix}{field.name}"
             values = value if _is_repeated(field) else (value,)
             if _is_repeated(field) and len(values) > MAX_REPEATED:
-                raise InvalidArgument(f"{path} has more than {MAX_REPEATED} items")
+                raise InvalidValue(f"{path} has more than {MAX_REPEATED} items")
             for item in values:
                 if field.type == FieldDescriptor.TYPE_MESSAGE:
                     if field.message_type.full_name == _TIMESTAMP:
@@ -58,9 +58,9 @@ def check_request(request: Message) -> None:
                         event_chars += len(item)
                 elif field.type == FieldDescriptor.TYPE_ENUM:
                     if field.enum_type.values_by_number.get(item) is None:
-                        raise InvalidArgument(f"{path} has an unknown value")
+                        raise InvalidValue(f"{path} has an unknown value")
     if event_chars > MAX_EVENT_CHARS:
-        raise ResourceExhausted("the request is too large")
+        raise TooLarge("the request is too large")
 
 
 def limit_of(field: FieldDescriptor) -> int:
@@ -80,15 +80,15 @@ def message_name(descriptor: Descriptor | None) -> str:
 def _check_text(field: FieldDescriptor, value: str | bytes, path: str) -> None:
     limit = limit_of(field)
     if len(value) > limit:
-        raise InvalidArgument(f"{path} is too long (at most {limit} characters)")
+        raise InvalidValue(f"{path} is too long (at most {limit} characters)")
     if limit == MAX_ID_CHARS and isinstance(value, str) and not value.isprintable():
-        raise InvalidArgument(f"{path} holds characters an id never has")
+        raise InvalidValue(f"{path} holds characters an id never has")
 
 
 def _check_timestamp(stamp: Message, path: str) -> None:
     seconds, nanos = stamp.seconds, stamp.nanos  # type: ignore[attr-defined]
     if not (MIN_SECONDS <= seconds <= MAX_SECONDS and 0 <= nanos <= 999_999_999):
-        raise InvalidArgument(f"{path} is out of range (years 1 to 9999)")
+        raise InvalidValue(f"{path} is out of range (years 1 to 9999)")
 
 
 def _is_repeated(field: FieldDescriptor) -> bool:

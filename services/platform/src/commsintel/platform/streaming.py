@@ -42,7 +42,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from pymongo.errors import ConnectionFailure, PyMongoError
 
 from commsintel.contracts.envelope import PoisonMessage, decode_event, encode_event, header_map
-from commsintel.contracts.errors import ResourceExhausted
+from commsintel.contracts.errors import TooLarge
 from commsintel.contracts.events import Event
 from commsintel.contracts.topics import dead_letter_topic
 from commsintel.platform.fetch_pacing import pace_empty_fetches
@@ -168,7 +168,7 @@ class EventPublisher:
         # Refused before anything is sent: a command too large for Kafka is the caller's
         # RESOURCE_EXHAUSTED, not the producer's MessageSizeTooLargeError.
         if any(len(record.value) > MAX_EVENT_BYTES for record in records):
-            raise ResourceExhausted("the change is too large to record")
+            raise TooLarge("the change is too large to record")
         for event, record in zip(events, records, strict=True):
             with _in_journey_of(event, self._tracer):
                 pending.append(

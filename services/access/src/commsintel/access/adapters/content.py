@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 import grpc
 
 from commsintel.contracts.auth import SERVICE_TOKEN_METADATA, issue_service_token
-from commsintel.contracts.errors import NotFound, Unavailable
+from commsintel.contracts.errors import TryAgainLater, UnknownItem
 from commsintel.contracts.proto.ingest.v1 import ingest_pb2, ingest_pb2_grpc
 from commsintel.platform.grpc_runtime import caller_metadata
 
@@ -46,8 +46,8 @@ class IngestContent:
             return await method(request, metadata=self._metadata(), timeout=CONTENT_TIMEOUT_SECONDS)
         except grpc.aio.AioRpcError as error:
             if error.code() == grpc.StatusCode.NOT_FOUND:
-                raise NotFound(f"the content of message {message_key} is not stored") from error
-            raise Unavailable(f"ingest did not answer: {error.code().name}") from error
+                raise UnknownItem(f"the content of message {message_key} is not stored") from error
+            raise TryAgainLater(f"ingest did not answer: {error.code().name}") from error
 
     def _metadata(self) -> tuple[tuple[str, str], ...]:
         now = self._clock()

@@ -17,7 +17,7 @@ from commsintel.access.domain.visibility import (
     Message,
 )
 from commsintel.contracts import ids
-from commsintel.contracts.errors import AlreadyExists, InvalidArgument, NotFound, PermissionDenied
+from commsintel.contracts.errors import AlreadyKnown, InvalidValue, NotAllowed, UnknownItem
 from commsintel.contracts.events import (
     AccessRequestDecided,
     AccessRequested,
@@ -35,7 +35,7 @@ def set_sharing_level(
     state: AccessState, *, caller: str, mailbox_id: str, level: Level, at: datetime
 ) -> MailboxSharingLevelChanged | None:
     if level not in SETTABLE_SHARING_LEVELS:
-        raise InvalidArgument("level must be METADATA, SUBJECT or FULL")
+        raise InvalidValue("level must be METADATA, SUBJECT or FULL")
     mailbox = own_mailbox(state, caller, mailbox_id)
     if mailbox.sharing_level is level:
         return None
@@ -55,7 +55,7 @@ def grant_mailbox_access(
     member_id = _member(member_id)
     mailbox = own_mailbox(state, caller, mailbox_id)
     if member_id == caller:
-        raise InvalidArgument("the owner already sees their own mail in full")
+        raise InvalidValue("the owner already sees their own mail in full")
     if member_id in mailbox.full_access:
         return None
     return MailboxAccessGranted(
@@ -97,7 +97,7 @@ def share_record_emails(
     members = _audience(whole_workspace, member_ids, caller)
     record_id = existing_record(state, record_id)
     if not state.has_mail_of_record(caller, record_id):
-        raise PermissionDenied(
+        raise NotAllowed(
             "only a member with email of this record can share it; ask its owners for access"
         )
     current = state.share_of(caller, record_id)
@@ -131,7 +131,7 @@ def unshare_record_emails(
     record_id = existing_record(state, record_id)
     current = state.share_of(caller, record_id)
     if current.empty and not state.has_mail_of_record(caller, record_id):
-        raise PermissionDenied("only a member with email of this record can change its sharing")
+        raise NotAllowed("only a member with email of this record can change its sharing")
     removed_whole = whole_workspace and current.whole_workspace
     removed = sorted(members & current.member_ids)
     if not removed_whole and not removed:
@@ -155,12 +155,12 @@ def request_access(
     """One request per owner whose mail the requester sees less than FULL of: the new
     events, and the requests already pending for the same owner and target."""
     if kind not in TARGET_KINDS or not key.strip():
-        raise InvalidArgument("a message_key, thread_key or record_id is required")
+        raise InvalidValue("a message_key, thread_key or record_id is required")
     if len(note) > MAX_NOTE_LENGTH:
-        raise InvalidArgument(f"note is longer than {MAX_NOTE_LENGTH} characters")
+        raise InvalidValue(f"note is longer than {MAX_NOTE_LENGTH} characters")
     key, owners = _owners_to_ask(state, requester, kind, key.strip())
     if not owners:
-        raise AlreadyExists("you already see all of it in full")
+        raise AlreadyKnown("you already see all of it in full")
     new: list[AccessRequested] = []
     pending: list[AccessRequest] = []
     for owner in sorted(owners):
@@ -198,12 +198,12 @@ def decide_access_request(
     state: AccessState, *, caller: str, request_id: str, approve: bool, at: datetime
 ) -> AccessRequestDecided | None:
     if not request_id.strip():
-        raise InvalidArgument("request_id is required")
+        raise InvalidValue("request_id is required")
     request = state.requests.get(request_id.strip())
     if request is None:
-        raise NotFound(f"access request {request_id} not found")
+        raise UnknownItem(f"access request {request_id} not found")
     if request.owner_member_id != caller:
-        raise PermissionDenied("only the owner of the mail decides on a request for it")
+        raise NotAllowed("only the owner of the mail decides on a request for it")
     decision = "approved" if approve else "declined"
     if request.state == decision:
         return None
@@ -228,7 +228,7 @@ def _owners_to_ask(state: AccessState, requester: str, kind: str, key: str) -> t
     if kind == "record":
         live = state.live_record(key)
         if live is None:
-            raise NotFound(f"record {key} not found")
+            raise UnknownItem(f"record {key} not found")
         key = live
         linked = state.email_links.of_record.get(key, {})
         messages = [m for k in sorted(linked) if (m := state.messages.get(k)) is not None]
@@ -241,7 +241,7 @@ def _owners_to_ask(state: AccessState, requester: str, kind: str, key: str) -> t
             and state.message_level(requester, k) is not Level.NONE
         ]
         if not messages:
-            raise NotFound(f"{kind} {key} not found")
+            raise UnknownItem(f"{kind} {key} not found")
     owners: set[str] = set()
     for message in messages:
         via = state.email_links.records_via(message.message_key)
@@ -258,38 +258,38 @@ def _owners_to_ask(state: AccessState, requester: str, kind: str, key: str) -> t
 
 def own_mailbox(state: AccessState, caller: str, mailbox_id: str) -> Mailbox:
     if not mailbox_id.strip():
-        raise InvalidArgument("mailbox_id is required")
+        raise InvalidValue("mailbox_id is required")
     mailbox = state.mailboxes.get(mailbox_id.strip())
     if mailbox is None:
-        raise NotFound(f"mailbox {mailbox_id} not found")
+        raise UnknownItem(f"mailbox {mailbox_id} not found")
     if mailbox.owner_member_id != caller:
-        raise PermissionDenied("only the mailbox's owner can change its sharing")
+        raise NotAllowed("only the mailbox's owner can change its sharing")
     return mailbox
 
 
 def existing_record(state: AccessState, record_id: str) -> str:
     if not record_id.strip():
-        raise InvalidArgument("record_id is required")
+        raise InvalidValue("record_id is required")
     live = state.live_record(record_id.strip())
     if live is None:
-        raise NotFound(f"record {record_id} not found")
+        raise UnknownItem(f"record {record_id} not found")
     return live
 
 
 def _member(member_id: str) -> str:
     if not member_id.strip():
-        raise InvalidArgument("member_id is required")
+        raise InvalidValue("member_id is required")
     return member_id.strip()
 
 
 def _audience(whole_workspace: bool, member_ids: list[str], caller: str) -> set[str]:
     members = {m.strip() for m in member_ids}
     if "" in members:
-        raise InvalidArgument("member_ids must not be empty strings")
+        raise InvalidValue("member_ids must not be empty strings")
     if caller in members:
-        raise InvalidArgument("you already see your own mail in full")
+        raise InvalidValue("you already see your own mail in full")
     if not whole_workspace and not members:
-        raise InvalidArgument("name the whole workspace or at least one member")
+        raise InvalidValue("name the whole workspace or at least one member")
     return members
 
 

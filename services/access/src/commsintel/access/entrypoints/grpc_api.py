@@ -31,7 +31,7 @@ from commsintel.access.entrypoints.values import (
 from commsintel.access.ports import Content, RecordDirectory
 from commsintel.access.service_layer.workspace_states import WorkspaceStates
 from commsintel.contracts.auth import SERVICE_TOKEN_METADATA, InvalidToken, verify_service_token
-from commsintel.contracts.errors import InvalidArgument, NotFound, PermissionDenied, Unavailable
+from commsintel.contracts.errors import InvalidValue, NotAllowed, TryAgainLater, UnknownItem
 from commsintel.contracts.events import Event
 from commsintel.contracts.proto.access.v1 import access_pb2 as pb
 from commsintel.contracts.proto.access.v1 import access_pb2_grpc as pb_grpc
@@ -81,7 +81,7 @@ class AccessServicer(pb_grpc.AccessServiceServicer):
     async def ListRecords(self, request, context):
         size = page_size(request.page_size, default=50, maximum=MAX_RECORDS_PAGE)
         if request.kind not in (pb.RECORD_KIND_UNSPECIFIED, *_KINDS):
-            raise InvalidArgument(f"unknown record kind {request.kind}")
+            raise InvalidValue(f"unknown record kind {request.kind}")
         cursor = decode_page_token(request.page_token)
         after = cursor_field(cursor, "after", str) if cursor else ""
         documents = await self._store.records(
@@ -94,10 +94,10 @@ class AccessServicer(pb_grpc.AccessServiceServicer):
 
     async def GetRecord(self, request, context):
         if not request.record_id:
-            raise InvalidArgument("record_id is required")
+            raise InvalidValue("record_id is required")
         record = await self._store.record(current_caller().workspace_id, request.record_id)
         if record is None or "kind" not in record:
-            raise NotFound(f"record {request.record_id} not found")
+            raise UnknownItem(f"record {request.record_id} not found")
         try:
             answer = await self._intelligence.GetRecordIntelligence(
                 intelligence_pb2.GetRecordIntelligenceRequest(record_id=record["_id"]),
@@ -106,7 +106,7 @@ class AccessServicer(pb_grpc.AccessServiceServicer):
             )
         except grpc.aio.AioRpcError as error:
             if error.code() != grpc.StatusCode.NOT_FOUND:
-                raise Unavailable(f"intelligence did not answer: {error.code().name}") from error
+                raise TryAgainLater(f"intelligence did not answer: {error.code().name}") from error
             # Intelligence has not read the record's creation yet: nothing to tell so far.
             quiet = intelligence_pb2.RecordIntelligence(record_id=record["_id"])
             return pb.GetRecordResponse(record=_record_pb(record), intelligence=quiet)
@@ -141,7 +141,7 @@ class AccessServicer(pb_grpc.AccessServiceServicer):
         viewer, state = await self._viewer_state()
         view = state.email(viewer, key)
         if view is None:
-            raise NotFound(f"message {key} not found")
+            raise UnknownItem(f"message {key} not found")
         answer = pb.GetMessageResponse(email=email_pb(view))
         mailbox_id = state.full_copy(viewer, key)
         if view.level is Level.FULL and mailbox_id is not None:
@@ -160,13 +160,13 @@ class AccessServicer(pb_grpc.AccessServiceServicer):
     async def GetMessageAttachment(self, request, context):
         key = _required(request.message_key, "message_key")
         if request.index < 0:
-            raise InvalidArgument("index must not be negative")
+            raise InvalidValue("index must not be negative")
         viewer, state = await self._viewer_state()
         if state.email(viewer, key) is None:
-            raise NotFound(f"message {key} not found")
+            raise UnknownItem(f"message {key} not found")
         mailbox_id = state.full_copy(viewer, key)
         if mailbox_id is None:
-            raise PermissionDenied("attachments need FULL access; ask the owner for it")
+            raise NotAllowed("attachments need FULL access; ask the owner for it")
         found = await self._content.attachment(key, mailbox_id, request.index)
         a = found.attachment
         return pb.GetMessageAttachmentResponse(
@@ -179,7 +179,7 @@ class AccessServicer(pb_grpc.AccessServiceServicer):
     async def CheckVisibility(self, request, context):
         keys = request.message_keys
         if not 0 < len(keys) <= MAX_VISIBILITY_BATCH:
-            raise InvalidArgument(f"message_keys must hold 1 to {MAX_VISIBILITY_BATCH} keys")
+            raise InvalidValue(f"message_keys must hold 1 to {MAX_VISIBILITY_BATCH} keys")
         caller = current_caller()
         viewer = request.viewer_member_id or caller.member_id
         if viewer != caller.member_id:
@@ -250,7 +250,7 @@ class AccessServicer(pb_grpc.AccessServiceServicer):
     async def RequestAccess(self, request, context):
         target = request.WhichOneof("target")
         if target is None:
-            raise InvalidArgument("a message_key, thread_key or record_id is required")
+            raise InvalidValue("a message_key, thread_key or record_id is required")
         viewer, state = await self._viewer_state()
         new, pending = sharing.request_access(
             state,
@@ -271,7 +271,7 @@ class AccessServicer(pb_grpc.AccessServiceServicer):
             pb.ACCESS_REQUEST_DIRECTION_INCOMING,
             pb.ACCESS_REQUEST_DIRECTION_OUTGOING,
         ):
-            raise InvalidArgument("direction must be INCOMING or OUTGOING")
+            raise InvalidValue("direction must be INCOMING or OUTGOING")
         size = page_size(request.page_size, default=50, maximum=MAX_REQUESTS_PAGE)
         after = position_of(request.page_token, (EMAIL,))
         viewer, state = await self._viewer_state()
@@ -289,7 +289,7 @@ class AccessServicer(pb_grpc.AccessServiceServicer):
 
     async def DecideAccessRequest(self, request, context):
         if request.decision not in (pb.ACCESS_DECISION_APPROVE, pb.ACCESS_DECISION_DECLINE):
-            raise InvalidArgument("decision must be APPROVE or DECLINE")
+            raise InvalidValue("decision must be APPROVE or DECLINE")
         state = await self._run(
             sharing.decide_access_request,
             request_id=request.request_id,
@@ -326,7 +326,7 @@ class AccessServicer(pb_grpc.AccessServiceServicer):
         try:
             verify_service_token(self._signing_key, metadata.get(SERVICE_TOKEN_METADATA, ""))
         except InvalidToken as error:
-            raise PermissionDenied(
+            raise NotAllowed(
                 "only our own services may ask on another member's behalf; "
                 "leave viewer_member_id empty to ask for yourself"
             ) from error
@@ -334,7 +334,7 @@ class AccessServicer(pb_grpc.AccessServiceServicer):
 
 def _required(value: str, name: str) -> str:
     if not value.strip():
-        raise InvalidArgument(f"{name} is required")
+        raise InvalidValue(f"{name} is required")
     return value.strip()
 
 

@@ -10,7 +10,7 @@ from commsintel.access.domain.visibility import (
     Level,
     Mailbox,
 )
-from commsintel.contracts.errors import InvalidArgument
+from commsintel.contracts.errors import InvalidValue
 from commsintel.contracts.proto.access.v1 import access_pb2 as pb
 from commsintel.platform.api_values import cursor_field, decode_page_token, timestamp
 
@@ -37,7 +37,7 @@ assert all(pb.VisibilityLevel.Value(f"VISIBILITY_LEVEL_{level.name}") == level f
 
 def level_of(value: int) -> Level:
     if value not in {level.value for level in Level}:
-        raise InvalidArgument("level must be one of METADATA, SUBJECT, FULL")
+        raise InvalidValue("level must be one of METADATA, SUBJECT, FULL")
     return Level(value)
 
 
@@ -154,5 +154,5 @@ def position_of(token: str, kinds: tuple[int, ...] = (EMAIL, CALENDAR)) -> Posit
         cursor_field(cursor, "k", str),
     )
     if at[1] not in kinds:
-        raise InvalidArgument(_BAD_TOKEN)
+        raise InvalidValue(_BAD_TOKEN)
     return at

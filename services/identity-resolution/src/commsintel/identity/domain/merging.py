@@ -16,7 +16,7 @@ import unicodedata
 from datetime import datetime
 
 from commsintel.contracts import ids
-from commsintel.contracts.errors import InvalidArgument, NotFound
+from commsintel.contracts.errors import InvalidValue, UnknownItem
 from commsintel.contracts.events import MergeEvidence, PeopleMerged, PersonUnmerged
 from commsintel.identity.domain.model import IdentitySlice, MergeRecord
 
@@ -87,9 +87,9 @@ def unmerge(state: IdentitySlice, *, restored_id: str, caller: str, at: datetime
     """Split `restored_id` (and whatever had merged into it) back out of its survivor."""
     restored = state.people.get(restored_id)
     if restored is None:
-        raise NotFound(f"person {restored_id} not found")
+        raise UnknownItem(f"person {restored_id} not found")
     if restored.merged_into is None:
-        raise InvalidArgument(f"person {restored_id} is not merged into another record")
+        raise InvalidValue(f"person {restored_id} is not merged into another record")
     return PersonUnmerged(
         event_id=ids.event_id(state.workspace_id, "PersonUnmerged", restored_id, at.isoformat()),
         workspace_id=state.workspace_id,

@@ -9,7 +9,7 @@ from datetime import datetime
 from functools import cached_property
 
 from commsintel.contracts import ids
-from commsintel.contracts.errors import InvalidArgument, NotFound, PermissionDenied
+from commsintel.contracts.errors import InvalidValue, NotAllowed, UnknownItem
 from commsintel.contracts.events import (
     EnhancedRecordCreationChanged,
     Event,
@@ -103,7 +103,7 @@ def apply_setting(settings: WorkspaceSettings, event: Event) -> WorkspaceSetting
 
 def check_admin(settings: WorkspaceSettings, caller: str) -> None:
     if not settings.is_admin(caller):
-        raise PermissionDenied("only a workspace admin may change workspace settings")
+        raise NotAllowed("only a workspace admin may change workspace settings")
 
 
 def add_member(
@@ -121,22 +121,22 @@ def add_member(
     # admins only, the admins add everyone else.
     if by_operator:
         if not is_admin:
-            raise InvalidArgument("an operator adds admins only; an admin adds the members")
+            raise InvalidValue("an operator adds admins only; an admin adds the members")
     else:
         check_admin(settings, caller)
     if not member_id.strip():
-        raise InvalidArgument("member_id is required")
+        raise InvalidValue("member_id is required")
     normalized = []
     for address in addresses:
         clean = normalize_address(address)
         if clean is None:
-            raise InvalidArgument(f"{address!r} is not an email address")
+            raise InvalidValue(f"{address!r} is not an email address")
         normalized.append(clean)
     if not normalized:
-        raise InvalidArgument("a member needs at least one address")
+        raise InvalidValue("a member needs at least one address")
     admins = {m.member_id for m in settings.members if m.is_admin}
     if not is_admin and admins == {member_id}:
-        raise InvalidArgument("the last admin cannot stop being an admin")
+        raise InvalidValue("the last admin cannot stop being an admin")
     return MemberAdded(
         event_id=ids.event_id(settings.workspace_id, "MemberAdded", member_id, at.isoformat()),
         workspace_id=settings.workspace_id,
@@ -153,9 +153,9 @@ def remove_member(
 ) -> MemberRemoved:
     check_admin(settings, caller)
     if settings.member(member_id) is None:
-        raise NotFound(f"member {member_id} not found")
+        raise UnknownItem(f"member {member_id} not found")
     if member_id == caller and sum(m.is_admin for m in settings.members) == 1:
-        raise InvalidArgument("the last admin cannot remove themself")
+        raise InvalidValue("the last admin cannot remove themself")
     return MemberRemoved(
         event_id=ids.event_id(settings.workspace_id, "MemberRemoved", member_id, at.isoformat()),
         workspace_id=settings.workspace_id,
@@ -168,9 +168,9 @@ def remove_member(
 def own_domain_of(domain: str) -> str:
     registrable = registrable_domain(domain.strip().lower().rstrip("."))
     if registrable is None:
-        raise InvalidArgument(f"{domain!r} is not a registrable domain")
+        raise InvalidValue(f"{domain!r} is not a registrable domain")
     if is_free_mail_domain(registrable):
-        raise InvalidArgument(f"{registrable} is a free mail provider, not a workspace domain")
+        raise InvalidValue(f"{registrable} is a free mail provider, not a workspace domain")
     return registrable
 
 
@@ -194,7 +194,7 @@ def remove_own_domain(
     check_admin(settings, caller)
     registrable = own_domain_of(domain)
     if registrable not in settings.declared_domains:
-        raise NotFound(f"{registrable} is not a declared workspace domain")
+        raise UnknownItem(f"{registrable} is not a declared workspace domain")
     return OwnDomainRemoved(
         event_id=ids.event_id(
             settings.workspace_id, "OwnDomainRemoved", registrable, at.isoformat()

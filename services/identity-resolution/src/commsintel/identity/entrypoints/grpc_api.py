@@ -11,7 +11,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from commsintel.contracts import ids
-from commsintel.contracts.errors import InvalidArgument, NotFound
+from commsintel.contracts.errors import InvalidValue, UnknownItem
 from commsintel.contracts.events import EnrichmentSource, RecordEnriched
 from commsintel.contracts.proto.identity.v1 import identity_pb2 as pb
 from commsintel.contracts.proto.identity.v1 import identity_pb2_grpc as pb_grpc
@@ -103,16 +103,16 @@ class IdentityServicer(pb_grpc.IdentityServiceServicer):
 
     async def GetCompany(self, request, context):
         if not request.company_id:
-            raise InvalidArgument("company_id is required")
+            raise InvalidValue("company_id is required")
         company = await self._store.company(current_caller().workspace_id, request.company_id)
         if company is None:
-            raise NotFound(f"company {request.company_id} not found")
+            raise UnknownItem(f"company {request.company_id} not found")
         return pb.GetCompanyResponse(company=_company_pb(company))
 
     async def FindByEmail(self, request, context):
         address = normalize_address(request.email_address)
         if address is None:
-            raise InvalidArgument(f"{request.email_address!r} is not an email address")
+            raise InvalidValue(f"{request.email_address!r} is not an email address")
         contact = await self._store.contact(current_caller().workspace_id, address)
         if contact is None or contact.person_id is None:
             return pb.FindByEmailResponse()
@@ -140,7 +140,7 @@ class IdentityServicer(pb_grpc.IdentityServiceServicer):
         if request.domain:
             domain = registrable_domain(request.domain)
             if domain is None:
-                raise InvalidArgument(f"{request.domain!r} is not a registrable domain")
+                raise InvalidValue(f"{request.domain!r} is not a registrable domain")
         companies = await self._store.companies_page(
             current_caller().workspace_id, domain=domain, after=after, limit=size + 1
         )
@@ -151,7 +151,7 @@ class IdentityServicer(pb_grpc.IdentityServiceServicer):
 
     async def ExplainRecord(self, request, context):
         if not request.record_id:
-            raise InvalidArgument("record_id is required")
+            raise InvalidValue("record_id is required")
         ws = current_caller().workspace_id
         person = await self._store.person(ws, request.record_id)
         if person is not None:
@@ -160,7 +160,7 @@ class IdentityServicer(pb_grpc.IdentityServiceServicer):
             )
         company = await self._store.company(ws, request.record_id)
         if company is None:
-            raise NotFound(f"record {request.record_id} not found")
+            raise UnknownItem(f"record {request.record_id} not found")
         because = (
             f"a person record has an address on {company.domains[0]}, a company domain "
             "(not free mail, not the workspace's own)"
@@ -170,11 +170,11 @@ class IdentityServicer(pb_grpc.IdentityServiceServicer):
     async def ExplainMerge(self, request, context):
         merged = await self._person(request.merged_person_id)
         if merged.merged_into is None:
-            raise NotFound(f"person {merged.person_id} is not merged into another record")
+            raise UnknownItem(f"person {merged.person_id} is not merged into another record")
         survivor = await self._person(merged.merged_into)
         record = next((m for m in survivor.merges if m.merged_id == merged.person_id), None)
         if record is None:
-            raise NotFound(f"no merge of {merged.person_id} into {survivor.person_id} recorded")
+            raise UnknownItem(f"no merge of {merged.person_id} into {survivor.person_id} recorded")
         return pb.ExplainMergeResponse(merge=_merge_pb(record))
 
     async def Unmerge(self, request, context):
@@ -195,10 +195,10 @@ class IdentityServicer(pb_grpc.IdentityServiceServicer):
     async def SetPersonField(self, request, context):
         caller = current_caller()
         if request.field not in PERSON_FIELDS:
-            raise InvalidArgument(f"field must be one of {', '.join(PERSON_FIELDS)}")
+            raise InvalidValue(f"field must be one of {', '.join(PERSON_FIELDS)}")
         values = tuple(v.strip() for v in request.values if v.strip())
         if not values or (request.field not in LIST_FIELDS and len(values) != 1):
-            raise InvalidArgument(
+            raise InvalidValue(
                 f"{request.field} takes exactly one non-empty value"
                 if request.field not in LIST_FIELDS
                 else f"{request.field} takes at least one non-empty value"
@@ -233,10 +233,10 @@ class IdentityServicer(pb_grpc.IdentityServiceServicer):
 
     async def _person(self, person_id: str) -> Person:
         if not person_id:
-            raise InvalidArgument("person_id is required")
+            raise InvalidValue("person_id is required")
         person = await self._store.person(current_caller().workspace_id, person_id)
         if person is None:
-            raise NotFound(f"person {person_id} not found")
+            raise UnknownItem(f"person {person_id} not found")
         return person
 
     async def _live_person(self, person_id: str) -> Person:

@@ -23,7 +23,7 @@ from pymongo import DeleteMany, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from commsintel.contracts.errors import NotFound
+from commsintel.contracts.errors import UnknownItem
 from commsintel.ingest.adapters.crypto import SecretBox, new_key
 from commsintel.ingest.domain.content import MessageContent
 
@@ -157,7 +157,7 @@ class ContentStore:
         document = await self._find(workspace_id, message_key, mailbox_id)
         found = [a for a in document["attachments"] if a["index"] == index]
         if not found:
-            raise NotFound(f"message {message_key} has no attachment {index}")
+            raise UnknownItem(f"message {message_key} has no attachment {index}")
         box = await self._box(document["mailbox_id"])
         stream = await self._files.open_download_stream(found[0]["file_id"])
         sealed = await stream.read()
@@ -191,7 +191,7 @@ class ContentStore:
             query["mailbox_id"] = mailbox_id
         document = await self._contents.find_one(query, sort=[("_id", 1)])
         if document is None:
-            raise NotFound(f"no content for message {message_key}")
+            raise UnknownItem(f"no content for message {message_key}")
         return document
 
     async def _box(self, mailbox_id: str, *, create: bool = False) -> SecretBox:
@@ -200,7 +200,7 @@ class ContentStore:
         document = await self._keys.find_one({"_id": mailbox_id})
         if document is None:
             if not create:
-                raise NotFound(f"mailbox {mailbox_id} has no content key (removed?)")
+                raise UnknownItem(f"mailbox {mailbox_id} has no content key (removed?)")
             wrapped = self._master.seal(new_key(), f"content-key:{mailbox_id}")
             try:
                 await self._keys.insert_one({"_id": mailbox_id, "wrapped": wrapped})

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import grpc
 
-from commsintel.contracts.errors import NotFound, Unavailable
+from commsintel.contracts.errors import TryAgainLater, UnknownItem
 from commsintel.contracts.proto.identity.v1 import identity_pb2 as pb
 from commsintel.contracts.proto.identity.v1 import identity_pb2_grpc as pb_grpc
 from commsintel.platform.grpc_runtime import caller_metadata
@@ -51,8 +51,8 @@ class RecordDirectory:
                 ).company
         except grpc.aio.AioRpcError as error:
             if error.code() == grpc.StatusCode.NOT_FOUND:
-                raise NotFound(f"no person {person_id}") from None
-            raise Unavailable(f"identity-resolution did not answer: {error.details()}") from None
+                raise UnknownItem(f"no person {person_id}") from None
+            raise TryAgainLater(f"identity-resolution did not answer: {error.details()}") from None
         return PersonCard(
             person_id=person.person_id,
             address=person.email_addresses[0] if person.email_addresses else "",

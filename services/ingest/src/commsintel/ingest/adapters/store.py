@@ -24,7 +24,7 @@ from pymongo import DeleteMany, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from commsintel.contracts.errors import AlreadyExists, NotFound
+from commsintel.contracts.errors import AlreadyKnown, UnknownItem
 from commsintel.ingest.adapters.crypto import SecretBox
 from commsintel.ingest.domain.blocklist import BlocklistEntry, parse_entries
 from commsintel.ingest.domain.folder_sync import FolderCursor
@@ -215,7 +215,7 @@ class IngestStore:
         try:
             await self._mailboxes.insert_one(document)
         except DuplicateKeyError:
-            raise AlreadyExists(
+            raise AlreadyKnown(
                 f"this account is already connected as mailbox {mailbox.mailbox_id}"
             ) from None
         return MailboxRecord(document)
@@ -224,13 +224,13 @@ class IngestStore:
         self, workspace_id: str, mailbox_id: str, *, member_id: str | None = None
     ) -> MailboxRecord:
         """With `member_id`, only that member's: another member's mailbox is not even
-        acknowledged to exist (NotFound, like one that does not)."""
+        acknowledged to exist (UnknownItem, like one that does not)."""
         scope = {"workspace_id": workspace_id}
         if member_id is not None:
             scope["member_id"] = member_id
         document = await find_scoped(self._mailboxes, mailbox_id, {"secrets": 0}, **scope)
         if document is None or document.get("removal_requested_at") is not None:
-            raise NotFound(f"no mailbox {mailbox_id}")
+            raise UnknownItem(f"no mailbox {mailbox_id}")
         return MailboxRecord(document)
 
     async def exists(self, mailbox_id: str) -> bool:
@@ -240,7 +240,7 @@ class IngestStore:
         """For the service's own tasks (sync, token refresh): no caller scope."""
         document = await self._mailboxes.find_one({"_id": mailbox_id}, {"secrets": 0})
         if document is None:
-            raise NotFound(f"no mailbox {mailbox_id}")
+            raise UnknownItem(f"no mailbox {mailbox_id}")
         return MailboxRecord(document)
 
     async def mailboxes_of(self, workspace_id: str, member_id: str) -> list[MailboxRecord]:
@@ -301,7 +301,7 @@ class IngestStore:
     async def secrets(self, mailbox_id: str) -> dict[str, str]:
         document = await self._mailboxes.find_one({"_id": mailbox_id}, {"secrets": 1})
         if document is None or document.get("secrets") is None:
-            raise NotFound(f"no mailbox {mailbox_id}")
+            raise UnknownItem(f"no mailbox {mailbox_id}")
         opened = self._master.open(bytes(document["secrets"]), f"credentials:{mailbox_id}")
         return json.loads(opened)
 

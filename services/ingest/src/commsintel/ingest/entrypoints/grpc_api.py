@@ -13,7 +13,7 @@ from datetime import datetime
 import grpc
 
 from commsintel.contracts.auth import SERVICE_TOKEN_METADATA, InvalidToken, verify_service_token
-from commsintel.contracts.errors import InvalidArgument, PermissionDenied
+from commsintel.contracts.errors import InvalidValue, NotAllowed
 from commsintel.contracts.proto.ingest.v1 import ingest_pb2 as pb
 from commsintel.contracts.proto.ingest.v1 import ingest_pb2_grpc as pb_grpc
 from commsintel.ingest.adapters.content_store import ContentStore, StoredAttachment
@@ -85,7 +85,7 @@ class MailboxServicer(pb_grpc.MailboxServiceServicer):
 
     async def ConnectMailbox(self, request, context):
         if not request.HasField("imap"):
-            raise InvalidArgument("imap is required: host, port, username and a secret")
+            raise InvalidValue("imap is required: host, port, username and a secret")
         record = await self._commands.connect(
             current_caller(),
             _imap(request.imap),
@@ -124,7 +124,7 @@ class MailboxServicer(pb_grpc.MailboxServiceServicer):
 
     async def ReconnectMailbox(self, request, context):
         if not request.HasField("imap"):
-            raise InvalidArgument("imap is required: the account's new credentials")
+            raise InvalidValue("imap is required: the account's new credentials")
         record = await self._commands.reconnect(
             current_caller(),
             _mailbox_id(request.mailbox_id),
@@ -138,7 +138,7 @@ class MailboxServicer(pb_grpc.MailboxServiceServicer):
     async def StartAuthorization(self, request, context):
         provider = _PROVIDER.get(request.provider)
         if provider is None:
-            raise InvalidArgument("provider is required: google, microsoft or generic")
+            raise InvalidValue("provider is required: google, microsoft or generic")
         started = await self._commands.start_authorization(
             current_caller(), provider, request.login_hint
         )
@@ -227,7 +227,7 @@ class SendServicer(pb_grpc.SendServiceServicer):
 
     async def GetMassSend(self, request, context):
         if not request.mass_send_id.strip():
-            raise InvalidArgument("mass_send_id is required")
+            raise InvalidValue("mass_send_id is required")
         document = await self._commands.get_mass_send(
             current_caller(), request.mass_send_id.strip()
         )
@@ -235,7 +235,7 @@ class SendServicer(pb_grpc.SendServiceServicer):
 
     async def PreviewMassSend(self, request, context):
         if not request.person_id.strip():
-            raise InvalidArgument("person_id is required")
+            raise InvalidValue("person_id is required")
         address, rendered = await self._commands.preview(
             current_caller(),
             request.mailbox_id.strip(),
@@ -288,7 +288,7 @@ class ContentServicer(pb_grpc.ContentServiceServicer):
         except InvalidToken:
             service = ""
         if service != "access":
-            raise PermissionDenied(
+            raise NotAllowed(
                 "message content is served to the access service only; ask access for it"
             )
 
@@ -323,13 +323,13 @@ def _imap(request: pb.ImapCredentials) -> ImapConnection:
     if request.WhichOneof("secret") == "oauth2":
         return _oauth_imap(request)
     if not request.host.strip() or not request.username.strip():
-        raise InvalidArgument("imap.host and imap.username are required")
+        raise InvalidValue("imap.host and imap.username are required")
     if not 0 < request.port < 65536:
-        raise InvalidArgument("imap.port must be between 1 and 65535")
+        raise InvalidValue("imap.port must be between 1 and 65535")
     secret_kind = request.WhichOneof("secret")
     secret = getattr(request, secret_kind) if secret_kind else ""
     if not secret:
-        raise InvalidArgument("imap needs a password or an oauth2_access_token")
+        raise InvalidValue("imap needs a password or an oauth2_access_token")
     endpoint = ImapEndpoint(
         host=request.host.strip(),
         port=request.port,
@@ -344,11 +344,11 @@ def _oauth_imap(request: pb.ImapCredentials) -> ImapConnection:
     """An OAuth2 account: host, port and security may come from the provider's preset."""
     grant = request.oauth2
     if not request.username.strip():
-        raise InvalidArgument("imap.username is required: the account's address")
+        raise InvalidValue("imap.username is required: the account's address")
     if request.host.strip() and not 0 < request.port < 65536:
-        raise InvalidArgument("imap.port must be between 1 and 65535")
+        raise InvalidValue("imap.port must be between 1 and 65535")
     if grant.provider != pb.OAUTH_PROVIDER_UNSPECIFIED and grant.provider not in _PROVIDER:
-        raise InvalidArgument("imap.oauth2.provider has an unknown value")
+        raise InvalidValue("imap.oauth2.provider has an unknown value")
     endpoint = ImapEndpoint(
         host=request.host.strip(),
         port=request.port if request.host.strip() else 0,
@@ -367,9 +367,9 @@ def _oauth_imap(request: pb.ImapCredentials) -> ImapConnection:
 
 def _smtp(request: pb.SmtpSettings, imap: pb.ImapCredentials) -> SmtpConnection:
     if not request.host.strip():
-        raise InvalidArgument("smtp.host is required")
+        raise InvalidValue("smtp.host is required")
     if not 0 < request.port < 65536:
-        raise InvalidArgument("smtp.port must be between 1 and 65535")
+        raise InvalidValue("smtp.port must be between 1 and 65535")
     security: ImapSecurity = (
         _SECURITY[request.security]
         if request.security != pb.IMAP_SECURITY_UNSPECIFIED
@@ -389,14 +389,14 @@ def _calendar(request: pb.CalendarSource) -> CalendarConnection:
     if kind == "caldav":
         # Empty: the OAuth2 provider's preset CalDAV URL (checked by the commands).
         if request.caldav.url and not request.caldav.url.startswith(("http://", "https://")):
-            raise InvalidArgument("calendar.caldav.url must be an http(s) URL")
+            raise InvalidValue("calendar.caldav.url must be an http(s) URL")
         return CalendarConnection(
             CalendarLink("caldav", request.caldav.url, request.caldav.username),
             request.caldav.password,
         )
     if kind == "ics_url" and request.ics_url.strip():
         return CalendarConnection(CalendarLink("ics", request.ics_url.strip()))
-    raise InvalidArgument("calendar needs a caldav calendar or an ics_url")
+    raise InvalidValue("calendar needs a caldav calendar or an ics_url")
 
 
 def _mailbox(record: MailboxRecord) -> pb.Mailbox:
@@ -452,11 +452,11 @@ def _attachment(info: StoredAttachment) -> pb.AttachmentInfo:
 
 def _mailbox_id(value: str) -> str:
     if not value.strip():
-        raise InvalidArgument("mailbox_id is required")
+        raise InvalidValue("mailbox_id is required")
     return value.strip()
 
 
 def _message_key(value: str) -> str:
     if not value.strip():
-        raise InvalidArgument("message_key is required")
+        raise InvalidValue("message_key is required")
     return value.strip()

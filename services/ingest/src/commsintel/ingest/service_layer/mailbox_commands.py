@@ -19,7 +19,7 @@ from urllib.parse import quote
 
 from commsintel.contracts import ids
 from commsintel.contracts.auth import Caller
-from commsintel.contracts.errors import AlreadyExists, InvalidArgument
+from commsintel.contracts.errors import AlreadyKnown, InvalidValue
 from commsintel.contracts.events import MailboxRemoved, MailboxSettingsChanged, SyncRequested
 from commsintel.ingest.adapters.content_store import ContentStore
 from commsintel.ingest.adapters.destinations import PUBLIC_ONLY, check_before_saving
@@ -113,7 +113,7 @@ class MailboxCommands:
         await self._check_destinations(imap, calendar, smtp)
         mailbox_id = imap_mailbox_id(caller.workspace_id, caller.member_id, imap.endpoint)
         if await self._store.exists(mailbox_id):  # before a one-time code is spent
-            raise AlreadyExists(f"this account is already connected as mailbox {mailbox_id}")
+            raise AlreadyKnown(f"this account is already connected as mailbox {mailbox_id}")
         secrets, oauth = await self._secrets(caller, imap, calendar, smtp)
         mailbox = Mailbox(
             workspace_id=caller.workspace_id,
@@ -141,7 +141,7 @@ class MailboxCommands:
         self, caller: Caller, provider: ProviderName, login_hint: str
     ) -> StartedAuthorization:
         if self._oauth is None:
-            raise InvalidArgument("OAuth2 accounts are not configured on this server")
+            raise InvalidValue("OAuth2 accounts are not configured on this server")
         return await self._oauth.start(caller, provider, login_hint)
 
     async def get(self, caller: Caller, mailbox_id: str) -> MailboxRecord:
@@ -166,7 +166,7 @@ class MailboxCommands:
         after = _entries(blocklist) if blocklist is not None else before
         enabled = record.calendar_enabled if calendar_enabled is None else calendar_enabled
         if enabled and record.calendar is None:
-            raise InvalidArgument("this mailbox has no calendar to turn on")
+            raise InvalidValue("this mailbox has no calendar to turn on")
         await self._store.save_settings(mailbox_id, blocklist=after, calendar_enabled=enabled)
         if enabled != record.calendar_enabled:  # the calendar starts (or stops) now
             await self._publisher.publish([self._request(record.mailbox, "settings_changed", now)])
@@ -199,14 +199,14 @@ class MailboxCommands:
     ) -> MailboxRecord:
         record = await self.get(caller, mailbox_id)
         if record.source != "imap":
-            raise InvalidArgument("an imported archive has no credentials to replace")
+            raise InvalidValue("an imported archive has no credentials to replace")
         imap, smtp, calendar = await self._with_preset(caller, imap, smtp, calendar)
         if record.imap is not None and (
             imap.endpoint.host.lower(),
             imap.endpoint.port,
             imap.endpoint.username.lower(),
         ) != (record.imap.host.lower(), record.imap.port, record.imap.username.lower()):
-            raise InvalidArgument(
+            raise InvalidValue(
                 "reconnect takes new credentials for the same account; "
                 "connect a different account as a new mailbox"
             )
@@ -247,12 +247,12 @@ class MailboxCommands:
         no_caldav_url = calendar is not None and not calendar.link.url
         if imap.oauth is None:
             if no_caldav_url:
-                raise InvalidArgument("calendar.caldav.url must be an http(s) URL")
+                raise InvalidValue("calendar.caldav.url must be an http(s) URL")
             return imap, smtp, calendar
         if self._oauth is None:
-            raise InvalidArgument("OAuth2 accounts are not configured on this server")
+            raise InvalidValue("OAuth2 accounts are not configured on this server")
         if not imap.endpoint.username:
-            raise InvalidArgument("imap.username is required: the account's address")
+            raise InvalidValue("imap.username is required: the account's address")
         provider = imap.oauth.provider
         if provider is None and imap.oauth.state:  # the provider the state was started for
             provider = await self._store.authorization_provider(
@@ -262,7 +262,7 @@ class MailboxCommands:
         preset = self._oauth.client(provider).provider if provider is not None else None
         if not imap.endpoint.host:
             if preset is None or preset.imap is None:
-                raise InvalidArgument(
+                raise InvalidValue(
                     f"imap.host is required (no IMAP preset for {provider_name}, "
                     "or no provider given)"
                 )
@@ -284,7 +284,7 @@ class MailboxCommands:
             )
         if calendar is not None and no_caldav_url:
             if preset is None or not preset.caldav_url:
-                raise InvalidArgument(
+                raise InvalidValue(
                     f"calendar.caldav.url is required (no CalDAV preset for {provider_name})"
                 )
             url = preset.caldav_url.format(username=quote(imap.endpoint.username, safe="@"))
@@ -330,7 +330,7 @@ class MailboxCommands:
                 except DestinationRefused as refused:
                     raise DestinationRefused(f"{field_name}: {refused}") from None
         except DestinationRefused as refused:
-            raise InvalidArgument(str(refused)) from None
+            raise InvalidValue(str(refused)) from None
 
     async def sync_now(self, caller: Caller, mailbox_id: str, now: datetime) -> MailboxRecord:
         record = await self.get(caller, mailbox_id)
@@ -405,13 +405,13 @@ def _owner_addresses(given: tuple[str, ...], username: str) -> frozenset[str]:
     if not addresses and "@" in username:
         addresses = {username.strip().lower()}
     if not addresses:
-        raise InvalidArgument(
+        raise InvalidValue(
             "owner_addresses is empty and the IMAP username is not an address: "
             "say which addresses are the member's in this mailbox"
         )
     bad = sorted(a for a in addresses if "@" not in a or a.startswith("@") or a.endswith("@"))
     if bad:
-        raise InvalidArgument(f"not an email address: {bad[0]!r}")
+        raise InvalidValue(f"not an email address: {bad[0]!r}")
     return frozenset(addresses)
 
 
@@ -419,7 +419,7 @@ def _entries(texts: tuple[str, ...]) -> tuple[BlocklistEntry, ...]:
     try:
         return parse_entries(texts)
     except InvalidBlocklistEntry as error:
-        raise InvalidArgument(str(error)) from None
+        raise InvalidValue(str(error)) from None
 
 
 def _secrets(

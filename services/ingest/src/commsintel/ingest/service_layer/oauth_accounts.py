@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from commsintel.contracts.auth import Caller
-from commsintel.contracts.errors import InvalidArgument, Unavailable
+from commsintel.contracts.errors import InvalidValue, TryAgainLater
 from commsintel.ingest.adapters.oauth import (
     OAuthClient,
     OAuthTokens,
@@ -80,7 +80,7 @@ class OAuthAccounts:
     def client(self, provider: ProviderName) -> OAuthClient:
         found = self._clients.get(provider)
         if found is None:
-            raise InvalidArgument(f"the {provider} provider is not configured on this server")
+            raise InvalidValue(f"the {provider} provider is not configured on this server")
         return found
 
     async def start(
@@ -91,7 +91,7 @@ class OAuthAccounts:
             request = await self._tokens.authorization_request(client, login_hint.strip())
         except TokenEndpointUnavailable as error:
             log.warning("authorization not started: %s", error)
-            raise Unavailable("the provider's metadata could not be read: retry") from None
+            raise TryAgainLater("the provider's metadata could not be read: retry") from None
         now = self._clock()
         expires_at = now + AUTHORIZATION_TTL
         await self._store.forget_expired_authorizations(now)
@@ -115,7 +115,7 @@ class OAuthAccounts:
         try:
             if request.code or request.state:
                 if not (request.code and request.state):
-                    raise InvalidArgument("imap.oauth2 needs both state and code")
+                    raise InvalidValue("imap.oauth2 needs both state and code")
                 pending = await self._store.take_authorization(
                     request.state,
                     workspace_id=caller.workspace_id,
@@ -123,7 +123,7 @@ class OAuthAccounts:
                     now=now,
                 )
                 if pending is None:
-                    raise InvalidArgument(
+                    raise InvalidValue(
                         "imap.oauth2.state is unknown or expired: start the authorization again"
                     )
                 provider, verifier = pending
@@ -132,18 +132,18 @@ class OAuthAccounts:
                 )
             elif request.refresh_token:
                 if request.provider is None:
-                    raise InvalidArgument("imap.oauth2.provider is required with a refresh_token")
+                    raise InvalidValue("imap.oauth2.provider is required with a refresh_token")
                 provider = request.provider
                 tokens = await self._tokens.refresh(self.client(provider), request.refresh_token)
             else:
-                raise InvalidArgument("imap.oauth2 needs state and code, or a refresh_token")
+                raise InvalidValue("imap.oauth2 needs state and code, or a refresh_token")
         except TokenRefused:
-            raise InvalidArgument("the provider refused this authorization") from None
+            raise InvalidValue("the provider refused this authorization") from None
         except TokenEndpointUnavailable as error:
             log.warning("token endpoint unavailable while connecting: %s", error)
-            raise Unavailable("the provider's token endpoint did not answer: retry") from None
+            raise TryAgainLater("the provider's token endpoint did not answer: retry") from None
         if not tokens.refresh_token:
-            raise InvalidArgument(
+            raise InvalidValue(
                 "the provider gave no refresh token (ask for offline access and consent)"
             )
         return provider, tokens, granted(provider, now, tokens.expires_in)

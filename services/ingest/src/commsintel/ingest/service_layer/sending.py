@@ -22,7 +22,7 @@ from email.utils import parseaddr
 from typing import Any
 
 from commsintel.contracts.auth import Caller
-from commsintel.contracts.errors import InvalidArgument, NotFound
+from commsintel.contracts.errors import InvalidValue, UnknownItem
 from commsintel.ingest.adapters.content_store import ContentStore
 from commsintel.ingest.adapters.destinations import PUBLIC_ONLY
 from commsintel.ingest.adapters.imap import ImapError, ImapSession
@@ -169,9 +169,9 @@ class SendCommands:
         _check_template(template)
         people = list(dict.fromkeys(p.strip() for p in person_ids if p.strip()))
         if not people:
-            raise InvalidArgument("person_ids is empty")
+            raise InvalidValue("person_ids is empty")
         if len(people) > MAX_MASS_RECIPIENTS:
-            raise InvalidArgument(f"a mass send has at most {MAX_MASS_RECIPIENTS} recipients")
+            raise InvalidValue(f"a mass send has at most {MAX_MASS_RECIPIENTS} recipients")
         key = _idempotency(idempotency_key)
         existing = await self._sends.get(caller.workspace_id, send_id(mailbox_id, key))
         if existing is not None:
@@ -196,7 +196,7 @@ class SendCommands:
             or document["kind"] != "mass"
             or document["member_id"] != caller.member_id
         ):
-            raise NotFound(f"no mass send {mass_send_id}")
+            raise UnknownItem(f"no mass send {mass_send_id}")
         return document
 
     async def preview(
@@ -223,7 +223,7 @@ class SendCommands:
         entry: dict[str, Any] = {"person_id": person_id, "address": "", "message_key": ""}
         try:
             card = await self._directory.person(person_id)
-        except NotFound:
+        except UnknownItem:
             return {**entry, "state": "failed", "reason": "no such person"}
         entry["address"] = card.address
         if not card.address:
@@ -343,12 +343,12 @@ class SendCommands:
         self, caller: Caller, mailbox_id: str, *, need_smtp: bool = True
     ) -> MailboxRecord:
         if not mailbox_id.strip():
-            raise InvalidArgument("mailbox_id is required")
+            raise InvalidValue("mailbox_id is required")
         record = await self._store.mailbox(
             caller.workspace_id, mailbox_id, member_id=caller.member_id
         )
         if need_smtp and record.smtp is None:
-            raise InvalidArgument(
+            raise InvalidValue(
                 "this mailbox has no SMTP settings: reconnect it with smtp to send from it"
             )
         return record
@@ -356,7 +356,7 @@ class SendCommands:
     async def _parent(self, mailbox_id: str, message_key: str) -> ThreadParent:
         sighting = await self._store.sighting(mailbox_id, message_key.strip().strip("<>"))
         if sighting is None:
-            raise InvalidArgument(
+            raise InvalidValue(
                 f"in_reply_to_message_key {message_key!r} is not a message of this mailbox"
             )
         return ThreadParent(
@@ -401,25 +401,25 @@ def _check_template(template: MessageTemplate) -> None:
     try:
         check_template(template)
     except TemplateProblem as problem:
-        raise InvalidArgument(str(problem)) from None
+        raise InvalidValue(str(problem)) from None
 
 
 def _check_addresses(addresses: tuple[str, ...], *, limit: int) -> None:
     if not addresses:
-        raise InvalidArgument("a message needs at least one recipient (to, cc or bcc)")
+        raise InvalidValue("a message needs at least one recipient (to, cc or bcc)")
     if len(addresses) > limit:
-        raise InvalidArgument(f"at most {limit} recipients per message")
+        raise InvalidValue(f"at most {limit} recipients per message")
     for address in addresses:
         parsed = parseaddr(address)[1]
         local, at, domain = parsed.rpartition("@")
         if not at or not local or "." not in domain or any(c.isspace() for c in parsed):
-            raise InvalidArgument(f"not an email address: {address!r}")
+            raise InvalidValue(f"not an email address: {address!r}")
 
 
 def _idempotency(key: str) -> str:
     key = key.strip()
     if not key or len(key) > 200:
-        raise InvalidArgument("idempotency_key is required (at most 200 characters)")
+        raise InvalidValue("idempotency_key is required (at most 200 characters)")
     return key
 
 

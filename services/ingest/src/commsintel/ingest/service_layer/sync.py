@@ -34,7 +34,7 @@ from typing import get_args
 from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
 
-from commsintel.contracts.errors import NotFound
+from commsintel.contracts.errors import UnknownItem
 from commsintel.contracts.events import Event, SyncProgressed, SyncRequested
 from commsintel.ingest.adapters.caldav_source import CalDavAccount, CalDavSource
 from commsintel.ingest.adapters.calendar_source import CalendarSource, CalendarSourceError
@@ -650,7 +650,7 @@ class SyncSupervisor:
             return
         try:
             record = await self._store.mailbox_by_id(mailbox_id)
-        except NotFound:
+        except UnknownItem:
             return  # removed since
         if record.source == "imap" and not record.removal_requested:
             await self._watch(record)

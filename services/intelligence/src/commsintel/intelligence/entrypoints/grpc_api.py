@@ -6,7 +6,7 @@ import math
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from commsintel.contracts.errors import InvalidArgument, NotFound
+from commsintel.contracts.errors import InvalidValue, UnknownItem
 from commsintel.contracts.proto.intelligence.v1 import intelligence_pb2 as pb
 from commsintel.contracts.proto.intelligence.v1 import intelligence_pb2_grpc as pb_grpc
 from commsintel.intelligence.domain.attributes import (
@@ -37,14 +37,14 @@ class IntelligenceServicer(pb_grpc.IntelligenceServiceServicer):
 
     async def GetRecordIntelligence(self, request, context):
         if not request.record_id:
-            raise InvalidArgument("record_id is required")
+            raise InvalidValue("record_id is required")
         as_of = self._as_of(request)
         intelligence = await self._intelligence(request.record_id, as_of)
         return pb.GetRecordIntelligenceResponse(intelligence=record_intelligence_pb(intelligence))
 
     async def ListStrongestConnections(self, request, context):
         if not 0 <= request.limit <= MAX_LIMIT:
-            raise InvalidArgument(f"limit must be between 1 and {MAX_LIMIT} (0 means 10)")
+            raise InvalidValue(f"limit must be between 1 and {MAX_LIMIT} (0 means 10)")
         limit = request.limit or 10
         as_of = self._as_of(request)
         workspace_id = current_caller().workspace_id
@@ -58,9 +58,9 @@ class IntelligenceServicer(pb_grpc.IntelligenceServiceServicer):
 
     async def ExplainStrength(self, request, context):
         if not request.record_id:
-            raise InvalidArgument("record_id is required")
+            raise InvalidValue("record_id is required")
         if not 0 <= request.top <= MAX_TOP:
-            raise InvalidArgument(f"top must be between 1 and {MAX_TOP} (0 means 10)")
+            raise InvalidValue(f"top must be between 1 and {MAX_TOP} (0 means 10)")
         as_of = self._as_of(request)
         summary = await self._intelligence(request.record_id, as_of)
         member = request.member_id or summary.strongest_member_id or ""
@@ -89,7 +89,7 @@ class IntelligenceServicer(pb_grpc.IntelligenceServiceServicer):
         # A record with interactions exists (its PersonCreated may still be on its way);
         # one without is either a quiet record or none of this workspace's.
         if not interactions and not await self._store.has_record(workspace_id, record_id):
-            raise NotFound(f"record {record_id} not found")
+            raise UnknownItem(f"record {record_id} not found")
         return summarize(record_id, interactions, as_of, self._model)
 
     def _as_of(self, request) -> datetime:
