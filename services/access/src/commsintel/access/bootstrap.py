@@ -20,7 +20,7 @@ from commsintel.platform.commands import CommandGateway
 from commsintel.platform.grpc_runtime import CallerInterceptor
 from commsintel.platform.metrics import configure_metrics
 from commsintel.platform.mongo import mongo_client
-from commsintel.platform.rebuild import ProjectionRebuild
+from commsintel.platform.rebuild import ProjectionRebuild, emptied_database
 from commsintel.platform.service_runtime import GrpcEndpoint, ServiceRuntime
 from commsintel.platform.streaming import EventPublisher, build_broker, subscribe_event_batches
 from commsintel.platform.telemetry import configure_tracing
@@ -95,9 +95,7 @@ def build_replay(
     mongo = mongo_client(settings.mongo_uri, f"{SERVICE_NAME}-replay")
     store = AccessStore(mongo[settings.mongo_database])
 
-    async def prepare() -> None:
-        await mongo.drop_database(settings.mongo_database)
-        await store.ensure_indexes()
+    prepare = emptied_database(mongo, settings.mongo_database, store.ensure_indexes)
 
     return ProjectionRebuild(
         settings.kafka_bootstrap,

@@ -19,7 +19,7 @@ from commsintel.platform.commands import CommandGateway
 from commsintel.platform.grpc_runtime import CallerInterceptor
 from commsintel.platform.metrics import configure_metrics
 from commsintel.platform.mongo import mongo_client
-from commsintel.platform.rebuild import ProjectionRebuild
+from commsintel.platform.rebuild import ProjectionRebuild, emptied_database
 from commsintel.platform.service_runtime import GrpcEndpoint, ServiceRuntime
 from commsintel.platform.streaming import EventPublisher, build_broker, subscribe_event_batches
 from commsintel.platform.telemetry import configure_tracing
@@ -100,9 +100,7 @@ def build_replay(settings: IdentitySettings | None, publisher: Publisher) -> Pro
     store = IdentityStore(mongo[settings.mongo_database])
     handlers = IdentityHandlers(store, publisher)
 
-    async def prepare() -> None:
-        await mongo.drop_database(settings.mongo_database)
-        await store.ensure_indexes()
+    prepare = emptied_database(mongo, settings.mongo_database, store.ensure_indexes)
 
     async def handle(events: Sequence[Event]) -> None:
         await handlers.handle_batch([e for e in events if is_identity_input(e)])

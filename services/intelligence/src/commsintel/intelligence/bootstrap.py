@@ -12,7 +12,7 @@ from commsintel.intelligence.service_layer.handlers import IntelligenceHandlers,
 from commsintel.platform.grpc_runtime import CallerInterceptor
 from commsintel.platform.metrics import configure_metrics
 from commsintel.platform.mongo import mongo_client
-from commsintel.platform.rebuild import ProjectionRebuild
+from commsintel.platform.rebuild import ProjectionRebuild, emptied_database
 from commsintel.platform.service_runtime import GrpcEndpoint, ServiceRuntime
 from commsintel.platform.streaming import build_broker, subscribe_event_batches
 from commsintel.platform.telemetry import configure_tracing
@@ -70,7 +70,7 @@ def build_replay(
         settings.kafka_bootstrap,
         INPUT_TOPICS,
         rebuild.handle_batch,
-        prepare=lambda: mongo.drop_database(settings.mongo_database),
+        prepare=emptied_database(mongo, settings.mongo_database),
         close=mongo.close,
         finish=rebuild.finish,
     )

@@ -6,8 +6,11 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from commsintel.contracts.events import Event
+
+Step = Callable[[], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -16,7 +19,18 @@ class ProjectionRebuild:
     topics: Sequence[str]
     handle: Callable[[Sequence[Event]], Awaitable[None]]
     # Drops the service's database (and builds its indexes, unless `finish` does).
-    prepare: Callable[[], Awaitable[None]]
-    close: Callable[[], Awaitable[None]]
+    prepare: Step
+    close: Step
     # Called after the last batch, for a handler that writes at the end.
-    finish: Callable[[], Awaitable[None]] | None = None
+    finish: Step | None = None
+
+
+def emptied_database(mongo: Any, database: str, *then: Step) -> Step:
+    """The `prepare` of a rebuild: drop the database, then `then` (its indexes)."""
+
+    async def prepare() -> None:
+        await mongo.drop_database(database)
+        for step in then:
+            await step()
+
+    return prepare

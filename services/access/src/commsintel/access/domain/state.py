@@ -182,24 +182,24 @@ class AccessState:
     def _apply_record(self, event: Event) -> None:
         match event:
             case PersonCreated():
-                entry = self.records.setdefault(event.person_id, RecordEntry())
-                entry.kind, entry.name = "person", event.display_name
-                entry.email_address = event.address
+                record = self.records.setdefault(event.person_id, RecordEntry())
+                record.kind, record.name = "person", event.display_name
+                record.email_address = event.address
             case CompanyCreated():
-                entry = self.records.setdefault(event.company_id, RecordEntry())
-                entry.kind, entry.name = "company", event.name
-                if event.domain not in entry.domains:
-                    entry.domains = (*entry.domains, event.domain)
+                record = self.records.setdefault(event.company_id, RecordEntry())
+                record.kind, record.name = "company", event.name
+                if event.domain not in record.domains:
+                    record.domains = (*record.domains, event.domain)
             case PersonLinkedToCompany():
                 self.records.setdefault(
                     event.person_id, RecordEntry()
                 ).company_id = event.company_id
             case RecordEnriched() if event.field == "name":
-                entry = self.records.setdefault(event.record_id, RecordEntry())
-                entry.name = event.value if isinstance(event.value, str) else " ".join(event.value)
+                record = self.records.setdefault(event.record_id, RecordEntry())
+                record.name = event.value if isinstance(event.value, str) else " ".join(event.value)
             case RecordEnriched() if event.field == "domains":
-                entry = self.records.setdefault(event.record_id, RecordEntry())
-                entry.domains = (event.value,) if isinstance(event.value, str) else event.value
+                record = self.records.setdefault(event.record_id, RecordEntry())
+                record.domains = (event.value,) if isinstance(event.value, str) else event.value
             case PeopleMerged():
                 if (entry := self.records.get(event.merged_id)) is not None:
                     entry.merged_into = event.survivor_id
