@@ -227,7 +227,7 @@ async def test_access_record_reads_never_scan_the_collection(listened) -> None:
     )
     await store.apply(log.events)
     bob = log.people()["bob@acme.com"]
-    assert (await store.record("ws-access", bob))["_id"] == bob
+    assert (await store.record("ws-access", bob)).record_id == bob
     assert await store.record("another-workspace", bob) is None
     assert len(await store.records("ws-access", "person", "", 10)) == 2
     await store.records("ws-access", None, "", 10)

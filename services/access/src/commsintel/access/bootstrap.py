@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 import grpc
 
 from commsintel.access.adapters.content import IngestContent
+from commsintel.access.adapters.intelligence import IntelligenceClient
 from commsintel.access.adapters.store import AccessStore
 from commsintel.access.config import AccessSettings
 from commsintel.access.entrypoints.grpc_api import AccessServicer
@@ -64,7 +65,7 @@ def build(settings: AccessSettings, **overrides) -> ServiceRuntime:
         store,
         states,
         CommandGateway(store, EventPublisher(broker)),
-        intelligence,
+        IntelligenceClient(intelligence),
         IngestContent(ingest, settings.signing_key, clock),
         settings.signing_key,
         clock,

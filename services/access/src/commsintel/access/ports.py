@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Protocol
 
-from commsintel.access.domain.state import AccessState
+from commsintel.access.domain.state import AccessState, ListedRecord
 from commsintel.contracts.events import Event
 
 
@@ -30,11 +30,11 @@ class AccessProjections(Protocol):
 class RecordDirectory(Protocol):
     """People and companies as identity-resolution published them, for the API's lists."""
 
-    async def record(self, workspace_id: str, record_id: str) -> dict[str, Any] | None: ...
+    async def record(self, workspace_id: str, record_id: str) -> ListedRecord | None: ...
 
     async def records(
         self, workspace_id: str, kind: str | None, after_id: str, limit: int
-    ) -> list[dict[str, Any]]: ...
+    ) -> list[ListedRecord]: ...
 
 
 class Content(Protocol):
@@ -43,3 +43,9 @@ class Content(Protocol):
     async def message(self, message_key: str, mailbox_id: str) -> Any: ...
 
     async def attachment(self, message_key: str, mailbox_id: str, index: int) -> Any: ...
+
+
+class RecordIntelligence(Protocol):
+    """What the intelligence service knows of a record, asked on the caller's behalf."""
+
+    async def record_intelligence(self, record_id: str) -> Any: ...

@@ -23,7 +23,13 @@ from typing import Any
 from pymongo import DeleteOne, ReplaceOne, ReturnDocument, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 
-from commsintel.access.domain.state import AccessRequest, AccessState, RecordEntry, RecordShare
+from commsintel.access.domain.state import (
+    AccessRequest,
+    AccessState,
+    ListedRecord,
+    RecordEntry,
+    RecordShare,
+)
 from commsintel.access.domain.visibility import (
     DEFAULT_SHARING_LEVEL,
     Attendee,
@@ -225,23 +231,23 @@ class AccessStore:
             state.load_request(_access_request(d))
         return state
 
-    async def record(self, workspace_id: str, record_id: str) -> dict | None:
+    async def record(self, workspace_id: str, record_id: str) -> ListedRecord | None:
         """The record, or the one it was merged into."""
         for _ in range(64):
             found = await find_scoped(self._records, record_id, workspace_id=workspace_id)
             if found is None or not found.get("merged_into"):
-                return found
+                return _listed(found) if found is not None else None
             record_id = found["merged_into"]
         return None
 
     async def records(
         self, workspace_id: str, kind: str | None, after_id: str, limit: int
-    ) -> list[dict]:
+    ) -> list[ListedRecord]:
         query: dict = {"workspace_id": workspace_id, "_id": {"$gt": after_id}, "merged_into": None}
         if kind:
             query["kind"] = kind
         cursor = self._records.find(query).sort("_id", 1).limit(limit)
-        return [document async for document in cursor]
+        return [_listed(document) async for document in cursor]
 
 
 def _id(workspace_id: str, *parts: str) -> str:
@@ -417,6 +423,17 @@ def _record_entry(document: dict) -> RecordEntry:
         name=document.get("name"),
         email_address=document.get("email_address"),
         company_id=document.get("company_id"),
+        domains=tuple(document.get("domains", ())),
+    )
+
+
+def _listed(document: dict) -> ListedRecord:
+    return ListedRecord(
+        record_id=document["_id"],
+        kind=document.get("kind"),
+        name=document.get("name", ""),
+        email_address=document.get("email_address", ""),
+        company_id=document.get("company_id") or "",
         domains=tuple(document.get("domains", ())),
     )
 

@@ -77,6 +77,18 @@ class RecordEntry:
 
 
 @dataclass(frozen=True, slots=True)
+class ListedRecord:
+    """A person or company as the API lists it."""
+
+    record_id: str
+    kind: str | None
+    name: str = ""
+    email_address: str = ""
+    company_id: str = ""
+    domains: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class RecordShare:
     whole_workspace: bool = False
     member_ids: frozenset[str] = frozenset()

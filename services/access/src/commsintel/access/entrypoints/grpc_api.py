@@ -15,7 +15,7 @@ import grpc
 
 from commsintel.access.domain import sharing
 from commsintel.access.domain.links import EMAIL, position
-from commsintel.access.domain.state import AccessState
+from commsintel.access.domain.state import AccessState, ListedRecord
 from commsintel.access.domain.visibility import Level
 from commsintel.access.entrypoints.values import (
     EmailMessages,
@@ -28,14 +28,13 @@ from commsintel.access.entrypoints.values import (
     record_sharing_pb,
     request_pb,
 )
-from commsintel.access.ports import Content, RecordDirectory
+from commsintel.access.ports import Content, RecordDirectory, RecordIntelligence
 from commsintel.access.service_layer.workspace_states import WorkspaceStates
 from commsintel.contracts.auth import SERVICE_TOKEN_METADATA, InvalidToken, verify_service_token
-from commsintel.contracts.errors import InvalidValue, NotAllowed, TryAgainLater, UnknownItem
+from commsintel.contracts.errors import InvalidValue, NotAllowed, UnknownItem
 from commsintel.contracts.events import Event
 from commsintel.contracts.proto.access.v1 import access_pb2 as pb
 from commsintel.contracts.proto.access.v1 import access_pb2_grpc as pb_grpc
-from commsintel.contracts.proto.intelligence.v1 import intelligence_pb2, intelligence_pb2_grpc
 from commsintel.platform.api_values import (
     cursor_field,
     decode_page_token,
@@ -43,7 +42,7 @@ from commsintel.platform.api_values import (
     page_size,
 )
 from commsintel.platform.commands import CommandGateway
-from commsintel.platform.grpc_runtime import caller_metadata, current_caller
+from commsintel.platform.grpc_runtime import current_caller
 
 _KINDS = {pb.RECORD_KIND_PERSON: "person", pb.RECORD_KIND_COMPANY: "company"}
 _KIND_PB = {name: kind for kind, name in _KINDS.items()}
@@ -52,7 +51,6 @@ MAX_RECORDS_PAGE = 500
 MAX_EMAILS_PAGE = 200
 MAX_REQUESTS_PAGE = 200
 MAX_VISIBILITY_BATCH = 1000
-INTELLIGENCE_TIMEOUT_SECONDS = 5.0
 Clock = Callable[[], datetime]
 
 
@@ -62,7 +60,7 @@ class AccessServicer(pb_grpc.AccessServiceServicer):
         store: RecordDirectory,
         states: WorkspaceStates,
         gateway: CommandGateway,
-        intelligence: grpc.aio.Channel,
+        intelligence: RecordIntelligence,
         content: Content,
         signing_key: str,
         clock: Clock,
@@ -70,7 +68,7 @@ class AccessServicer(pb_grpc.AccessServiceServicer):
         self._store = store
         self._states = states
         self._gateway = gateway
-        self._intelligence = intelligence_pb2_grpc.IntelligenceServiceStub(intelligence)
+        self._intelligence = intelligence
         self._content = content
         self._signing_key = signing_key
         self._clock = clock
@@ -84,33 +82,22 @@ class AccessServicer(pb_grpc.AccessServiceServicer):
             raise InvalidValue(f"unknown record kind {request.kind}")
         cursor = decode_page_token(request.page_token)
         after = cursor_field(cursor, "after", str) if cursor else ""
-        documents = await self._store.records(
+        records = await self._store.records(
             current_caller().workspace_id, _KINDS.get(request.kind), after, size + 1
         )
-        next_token = next_page_token(documents, size, lambda d: {"after": d["_id"]})
+        next_token = next_page_token(records, size, lambda r: {"after": r.record_id})
         return pb.ListRecordsResponse(
-            records=[_record_pb(d) for d in documents[:size]], next_page_token=next_token
+            records=[_record_pb(r) for r in records[:size]], next_page_token=next_token
         )
 
     async def GetRecord(self, request, context):
         if not request.record_id:
             raise InvalidValue("record_id is required")
         record = await self._store.record(current_caller().workspace_id, request.record_id)
-        if record is None or "kind" not in record:
+        if record is None or record.kind is None:
             raise UnknownItem(f"record {request.record_id} not found")
-        try:
-            answer = await self._intelligence.GetRecordIntelligence(
-                intelligence_pb2.GetRecordIntelligenceRequest(record_id=record["_id"]),
-                metadata=caller_metadata(),
-                timeout=INTELLIGENCE_TIMEOUT_SECONDS,
-            )
-        except grpc.aio.AioRpcError as error:
-            if error.code() != grpc.StatusCode.NOT_FOUND:
-                raise TryAgainLater(f"intelligence did not answer: {error.code().name}") from error
-            # Intelligence has not read the record's creation yet: nothing to tell so far.
-            quiet = intelligence_pb2.RecordIntelligence(record_id=record["_id"])
-            return pb.GetRecordResponse(record=_record_pb(record), intelligence=quiet)
-        return pb.GetRecordResponse(record=_record_pb(record), intelligence=answer.intelligence)
+        intelligence = await self._intelligence.record_intelligence(record.record_id)
+        return pb.GetRecordResponse(record=_record_pb(record), intelligence=intelligence)
 
     # --- views ------------------------------------------------------------------------
 
@@ -338,12 +325,12 @@ def _required(value: str, name: str) -> str:
     return value.strip()
 
 
-def _record_pb(document: dict) -> pb.Record:
+def _record_pb(record: ListedRecord) -> pb.Record:
     return pb.Record(
-        record_id=document["_id"],
-        kind=_KIND_PB[document["kind"]],
-        name=document.get("name", ""),
-        email_address=document.get("email_address", ""),
-        company_id=document.get("company_id") or "",
-        domains=document.get("domains", []),
+        record_id=record.record_id,
+        kind=_KIND_PB[record.kind],
+        name=record.name,
+        email_address=record.email_address,
+        company_id=record.company_id,
+        domains=record.domains,
     )
