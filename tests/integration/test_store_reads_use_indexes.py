@@ -161,10 +161,11 @@ async def test_ingest_sync_reads_never_scan_the_collection(listened) -> None:
     await store.mark_hidden("mb-1", ["m0", "m5"], "blocked")
     visible = await store.visible_sightings("mb-1", ["t0", "t1"])
     hidden = await store.hidden_sightings("mb-1", ["t0", "t1"])
-    assert {d["message_key"] for d in hidden} == {"m0", "m5"}
-    assert {d["message_key"] for d in visible} == {
-        f"m{n}" for n in range(30) if n % 5 in (0, 1)
-    } - {"m0", "m5"}
+    assert {d.message_key for d in hidden} == {"m0", "m5"}
+    assert {d.message_key for d in visible} == {f"m{n}" for n in range(30) if n % 5 in (0, 1)} - {
+        "m0",
+        "m5",
+    }
     await store.already_synced("mb-1", ["m1", "m99"])
     await calendars.save_resource_states(
         mailbox,

@@ -11,7 +11,7 @@ from typing import Any, Protocol
 
 from commsintel.contracts.events import Event
 from commsintel.ingest.domain.content import MessageContent
-from commsintel.ingest.domain.sightings import Mailbox
+from commsintel.ingest.domain.sightings import Mailbox, StoredSighting
 
 Clock = Callable[[], datetime]
 
@@ -32,11 +32,11 @@ class Sightings(Protocol):
 
     async def visible_sightings(
         self, mailbox_id: str, thread_keys: Iterable[str]
-    ) -> list[dict[str, Any]]: ...
+    ) -> list[StoredSighting]: ...
 
     async def hidden_sightings(
         self, mailbox_id: str, thread_keys: Iterable[str]
-    ) -> list[dict[str, Any]]: ...
+    ) -> list[StoredSighting]: ...
 
     async def mark_hidden(
         self, mailbox_id: str, message_keys: Iterable[str], reason: str

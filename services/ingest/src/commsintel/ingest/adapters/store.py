@@ -35,7 +35,7 @@ from commsintel.ingest.domain.mailboxes import (
     SyncStatus,
 )
 from commsintel.ingest.domain.oauth import OAuthCredential, ProviderName
-from commsintel.ingest.domain.sightings import Mailbox
+from commsintel.ingest.domain.sightings import Mailbox, StoredSighting
 from commsintel.platform.mongo import find_scoped
 
 
@@ -467,13 +467,17 @@ class IngestStore:
     async def sighting(self, mailbox_id: str, message_key: str) -> dict | None:
         return await self._sightings.find_one({"_id": _sighting_id(mailbox_id, message_key)})
 
-    async def visible_sightings(self, mailbox_id: str, thread_keys: Iterable[str]) -> list[dict]:
+    async def visible_sightings(
+        self, mailbox_id: str, thread_keys: Iterable[str]
+    ) -> list[StoredSighting]:
         found = await self._sightings_in_threads(mailbox_id, thread_keys)
-        return [document for document in found if document.get("hidden_reason") == ""]
+        return [_sighting(d) for d in found if d.get("hidden_reason") == ""]
 
-    async def hidden_sightings(self, mailbox_id: str, thread_keys: Iterable[str]) -> list[dict]:
+    async def hidden_sightings(
+        self, mailbox_id: str, thread_keys: Iterable[str]
+    ) -> list[StoredSighting]:
         found = await self._sightings_in_threads(mailbox_id, thread_keys)
-        return [document for document in found if document.get("hidden_reason") != ""]
+        return [_sighting(d) for d in found if d.get("hidden_reason") != ""]
 
     async def _sightings_in_threads(self, mailbox_id: str, thread_keys: Iterable[str]) -> list:
         """Filtered on the index's fields only: with one more condition (hidden or not)
@@ -606,3 +610,12 @@ def _sighting_id(mailbox_id: str, message_key: str) -> str:
 
 def _thread_id(mailbox_id: str, thread_key: str) -> str:
     return f"{mailbox_id}:{thread_key}"
+
+
+def _sighting(document: dict) -> StoredSighting:
+    return StoredSighting(
+        message_key=document["message_key"],
+        thread_key=document["thread_key"],
+        generation=document.get("generation", 0),
+        event=document.get("event"),
+    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from datetime import datetime
+from typing import Any
 
 from commsintel.contracts import ids
 from commsintel.contracts.events import (
@@ -23,6 +24,18 @@ class Mailbox:
     mailbox_id: str
     member_id: str
     owner_addresses: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
+class StoredSighting:
+    """A sighting as the store keeps it: its thread, how many times it was retracted
+    (each showing again is a new generation, a new event id), and the MessageSynced
+    payload it published."""
+
+    message_key: str
+    thread_key: str
+    generation: int
+    event: dict[str, Any] | None
 
 
 def archive_mailbox(workspace_id: str, member_id: str, owner_address: str) -> Mailbox:

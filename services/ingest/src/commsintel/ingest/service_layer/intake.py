@@ -91,9 +91,9 @@ class MessageIntake:
         events: list[Event] = [
             message_retracted(
                 mailbox,
-                sighting["message_key"],
-                sighting["generation"],
-                admission.newly_hidden_threads[sighting["thread_key"]],
+                sighting.message_key,
+                sighting.generation,
+                admission.newly_hidden_threads[sighting.thread_key],
                 now,
             )
             for sighting in retracted
@@ -101,7 +101,7 @@ class MessageIntake:
         events += [synced[key] for key in admission.published]
         await self._publisher.publish(events)
         for thread_key, reason in admission.newly_hidden_threads.items():
-            keys = [s["message_key"] for s in retracted if s["thread_key"] == thread_key]
+            keys = [s.message_key for s in retracted if s.thread_key == thread_key]
             await self._store.mark_hidden(mailbox.mailbox_id, keys, reason)
         await self._store.add_thread_terms(mailbox, admission.thread_terms)
         await self._store.record_sightings(
@@ -142,19 +142,17 @@ class MessageIntake:
         showing = await self._store.hidden_sightings(mailbox.mailbox_id, to_show)
         reasons = {key: hidden_reason(blocking_entries(after, threads[key])) for key in to_hide}
         events: list[Event] = [
-            message_retracted(
-                mailbox, s["message_key"], s["generation"], reasons[s["thread_key"]], now
-            )
+            message_retracted(mailbox, s.message_key, s.generation, reasons[s.thread_key], now)
             for s in hiding
         ]
         events += [
-            message_shown_again(MessageSynced.model_validate(s["event"]), s["generation"])
+            message_shown_again(MessageSynced.model_validate(s.event), s.generation)
             for s in showing
         ]
         await self._publisher.publish(events)
         for thread_key, reason in reasons.items():
-            keys = [s["message_key"] for s in hiding if s["thread_key"] == thread_key]
+            keys = [s.message_key for s in hiding if s.thread_key == thread_key]
             await self._store.mark_hidden(mailbox.mailbox_id, keys, reason)
-        await self._store.mark_shown(mailbox.mailbox_id, [s["message_key"] for s in showing])
+        await self._store.mark_shown(mailbox.mailbox_id, [s.message_key for s in showing])
         counts.retracted, counts.shown_again = len(hiding), len(showing)
         return counts
