@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import re
 import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
@@ -194,18 +195,23 @@ class ImapSession:
         response = await self._command(imap.append, raw, _quoted(folder), flags or None)
         self._check(response, f"APPEND to {folder!r}")
 
-    async def idle_or_wait(self, folder: str, seconds: float) -> bool:
-        """Return when `folder` changes (IMAP IDLE) or after `seconds`, whichever is first;
-        True at once when it changed since the last STATUS or IDLE of this session."""
+    async def idle_or_wait(
+        self, folder: str, seconds: float, interrupt: asyncio.Event | None = None
+    ) -> bool:
+        """Return when `folder` changes (IMAP IDLE), after `seconds` or when `interrupt`
+        is set, whichever is first; True at once when it changed since the last STATUS or
+        IDLE of this session."""
         if "IDLE" not in self._capabilities:
-            await asyncio.sleep(seconds)
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(seconds):
+                    await (interrupt or asyncio.Event()).wait()
             return False
         seen = await self._examine(folder)
         before, self._last_seen[folder] = self._last_seen.get(folder), seen
         if before is not None and before != seen:
             return True
         imap = self._session()
-        response = await self._run(imap.idle_until_news, seconds, self._account.timeout)
+        response = await self._run(imap.idle_until_news, seconds, self._account.timeout, interrupt)
         self._check(response, f"IDLE in {folder!r}")
         return False
 
