@@ -22,7 +22,12 @@ class IngestSettings(GrpcServiceSettings):
         True, description="Run the IMAP sync of connected mailboxes in this instance"
     )
     poll_interval_seconds: float = Field(
-        60.0, gt=0, description="Longest wait between two syncs of a mailbox"
+        300.0,
+        gt=0,
+        description=(
+            "Longest wait between two syncs of a mailbox's folders (INBOX is watched by"
+            " IDLE; Sent and the others are seen at the latest then, or at a sync now)"
+        ),
     )
     idle_slice_seconds: float = Field(
         540.0,

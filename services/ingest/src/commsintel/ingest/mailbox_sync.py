@@ -89,7 +89,7 @@ CONCURRENT_CLAIMS = 32
 
 @dataclass(frozen=True)
 class SyncTimings:
-    poll_interval: float = 60.0  # seconds between passes when nothing is reported
+    poll_interval: float = 300.0  # seconds between passes when nothing is reported
     idle_slice: float = 540.0  # longest single IDLE before it is renewed (RFC 2177)
     batch_size: int = 200
     retry_base: float = 2.0

@@ -14,13 +14,12 @@ import asyncio
 import base64
 import contextlib
 import re
-import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 
 from commsintel.contracts.metrics import INSTRUMENTS
-from commsintel.ingest.adapters.destinations import PUBLIC_ONLY, open_checked
+from commsintel.ingest.adapters.destinations import PUBLIC_ONLY, open_checked, verifying_tls_context
 from commsintel.ingest.adapters.imap_protocol import (
     ImapProtocol,
     ProtocolError,
@@ -248,7 +247,6 @@ class ImapSession:
 
     async def _connect(self) -> ImapProtocol:
         account = self._account
-        context = ssl.create_default_context()
         sock = await open_checked(account.destinations, account.host, account.port, account.timeout)
         loop = asyncio.get_running_loop()
         try:
@@ -256,14 +254,14 @@ class ImapSession:
                 _, imap = await loop.create_connection(
                     lambda: ImapProtocol(loop),
                     sock=sock,
-                    ssl=context if account.security == "tls" else None,
+                    ssl=verifying_tls_context() if account.security == "tls" else None,
                     server_hostname=account.host if account.security == "tls" else None,
                     ssl_handshake_timeout=account.timeout if account.security == "tls" else None,
                 )
                 try:
                     await imap.greeted()
                     if account.security == "starttls":
-                        await imap.starttls(context, account.host, account.timeout)
+                        await imap.starttls(verifying_tls_context(), account.host, account.timeout)
                 except BaseException:
                     imap.abort()
                     raise
