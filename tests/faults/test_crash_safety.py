@@ -108,8 +108,7 @@ async def _kill_each_service_three_times(
     was ready again, the others being started without waiting)."""
     kills = []
     for _ in range(3):
-        await _working_on_backlog(services, "identity-resolution")
-        backlogs = {s: await _backlog(services, s) for s in CONSUMING_SERVICES}
+        backlogs = await _all_working_on_backlog(services)
         for service in CONSUMING_SERVICES:
             services.kill(service)
         for service in CONSUMING_SERVICES[1:]:
@@ -119,6 +118,23 @@ async def _kill_each_service_three_times(
     for service in CONSUMING_SERVICES[1:]:
         await services.wait_ready(service)
     return kills
+
+
+async def _all_working_on_backlog(services: ServiceProcesses) -> dict[str, int]:
+    """Waits (60 s at most) until identity-resolution's backlog has shrunk and is not gone
+    yet, and every service downstream of it has records to go at the same moment (they
+    are fed by identity-resolution, so they catch up with it now and then). Returns each
+    service's backlog at that moment."""
+    first = await _backlog(services, CONSUMING_SERVICES[0])
+    deadline = time.monotonic() + 60
+    while True:
+        backlogs = {s: await _backlog(services, s) for s in CONSUMING_SERVICES}
+        leader = backlogs[CONSUMING_SERVICES[0]]
+        if leader == 0 or time.monotonic() > deadline:
+            return backlogs
+        if leader < first and all(backlogs.values()):
+            return backlogs
+        await asyncio.sleep(0.05)
 
 
 async def _working_on_backlog(services: ServiceProcesses, service: str) -> int:

@@ -312,3 +312,23 @@ async def test_mail_that_arrives_between_two_waits_ends_the_next_wait_at_once(ma
         assert time.monotonic() - started < 5
         # and a wait with nothing new in between waits for news again
         assert await imap.idle_or_wait("INBOX", 0.5) is False
+
+
+async def test_a_wake_up_ends_a_long_idle_at_once_and_the_session_goes_on(mailbox):
+    async with ImapSession(mailbox.account) as imap:
+        # given a session in a ten-minute IDLE on INBOX
+        wake = asyncio.Event()
+        started = time.monotonic()
+        waiting = asyncio.create_task(imap.idle_or_wait("INBOX", 600, interrupt=wake))
+        await asyncio.sleep(0.5)
+        assert not waiting.done()
+
+        # when the member asks for a sync now
+        wake.set()
+
+        # then the IDLE ends (DONE, its tagged answer read) long before its limit, with
+        # nothing reported, and the same session answers the next command
+        assert await asyncio.wait_for(waiting, timeout=15) is False
+        assert time.monotonic() - started < 15
+        await asyncio.to_thread(mailbox.append, "INBOX", letter(1))
+        assert await asyncio.wait_for(imap.idle_or_wait("INBOX", 20), timeout=15) is True

@@ -285,6 +285,8 @@ class IngestProcesses:
             encode_key(new_key()),
             sync_batch_size=5,
             poll_interval_seconds=600.0,
+            # IDLEs as long as in production: a sync now must end one to be seen in time
+            idle_slice_seconds=540.0,
         )
         self.logs = logs
         self.ports = {name: free_port() for name in ("a", "b", "c")}
@@ -432,7 +434,8 @@ async def test_three_instances_share_sixty_mailboxes_one_owner_at_a_time_through
             await asyncio.sleep(0.2)
         document = await database.mailboxes.find_one({"sync_owner.instance": "c"})
         name = next(n for n, m in mailboxes.items() if m == document["_id"])
-        # Outside INBOX, which IDLE watches: only a sync now finds it (polls are 600 s).
+        # Outside INBOX, which IDLE watches: only a sync now finds it (polls are 600 s,
+        # IDLEs 540 s).
         await asyncio.to_thread(append_to_new_folder, _account(dovecot, name), message(name, 999))
         answer = await ingest.mailboxes.SyncMailboxNow(
             pb.SyncMailboxNowRequest(mailbox_id=document["_id"]), metadata=ingest.as_member(name)

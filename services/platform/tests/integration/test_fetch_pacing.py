@@ -11,7 +11,12 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.consumer.fetcher import Fetcher
 
-from commsintel.platform.fetch_pacing import EMPTY_FETCH_FLOOR_SECONDS, pace_empty_fetches
+from commsintel.platform.fetch_pacing import (
+    EMPTY_FETCH_FLOOR_SECONDS,
+    IDLE_AFTER_EMPTY_FETCHES,
+    IDLE_FETCH_FLOOR_SECONDS,
+    pace_empty_fetches,
+)
 
 pytestmark = [pytest.mark.kafka]
 IDLE_SECONDS = 1.0
@@ -56,9 +61,20 @@ async def test_an_idle_consumer_fetches_about_once_per_floor(kafka_bootstrap, fe
         # holds a fetch for fetch_max_wait_ms (500 ms) sees two or three.
         assert fetches[0] <= 1.5 * IDLE_SECONDS / EMPTY_FETCH_FLOOR_SECONDS
 
+        # Idle for longer, it asks less often still
+        await asyncio.sleep(IDLE_AFTER_EMPTY_FETCHES * EMPTY_FETCH_FLOOR_SECONDS)
+        fetches[0] = 0
+        await asyncio.sleep(IDLE_SECONDS)
+        assert fetches[0] <= 1.5 * IDLE_SECONDS / IDLE_FETCH_FLOOR_SECONDS
+
+        # and what arrives then still reaches it, and the next empty fetches are paced
+        # at the short floor again
         await producer.send_and_wait(topic, b"second")
         second = await consumer.getmany(timeout_ms=30_000)
         assert [r.value for records in second.values() for r in records] == [b"second"]
+        fetches[0] = 0
+        await asyncio.sleep(IDLE_SECONDS)
+        assert fetches[0] > 1.5 * IDLE_SECONDS / IDLE_FETCH_FLOOR_SECONDS
     finally:
         await consumer.stop()
         await producer.stop()

@@ -22,10 +22,21 @@ class IngestSettings(GrpcServiceSettings):
         True, description="Run the IMAP sync of connected mailboxes in this instance"
     )
     poll_interval_seconds: float = Field(
-        60.0, gt=0, description="Longest wait between two syncs of a mailbox"
+        300.0,
+        gt=0,
+        description=(
+            "Longest wait between two syncs of a mailbox's folders (INBOX is watched by"
+            " IDLE; Sent and the others are seen at the latest then, or at a sync now)"
+        ),
     )
     idle_slice_seconds: float = Field(
-        5.0, gt=0, description="Longest single IMAP IDLE; bounds how long 'sync now' waits"
+        540.0,
+        gt=0,
+        le=1740,
+        description=(
+            "Longest single IMAP IDLE before it is renewed (RFC 2177: under 29 minutes);"
+            " a 'sync now' ends an IDLE at once"
+        ),
     )
     calendar_interval_seconds: float = Field(
         300.0, gt=0, description="Seconds between two syncs of a mailbox's calendar"

@@ -11,8 +11,10 @@ asyncio interface), and the connection itself is made on the loop (decision 0026
 from __future__ import annotations
 
 import asyncio
+import functools
 import ipaddress
 import socket
+import ssl
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlsplit
 
@@ -147,3 +149,11 @@ async def check_before_saving(policy: DestinationPolicy, host: str, port: int) -
         await checked_addresses_async(policy, host, port)
     except (socket.gaierror, UnicodeError):
         return
+
+
+@functools.cache
+def verifying_tls_context() -> ssl.SSLContext:
+    """One certificate-verifying context for every outbound TLS session: loading the
+    system's CA certificates costs tens of milliseconds of CPU, too much to pay at each
+    of thousands of logins."""
+    return ssl.create_default_context()

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import re
-import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 
-from commsintel.ingest.adapters.destinations import PUBLIC_ONLY, open_checked
+from commsintel.ingest.adapters.destinations import PUBLIC_ONLY, open_checked, verifying_tls_context
 from commsintel.ingest.adapters.imap_protocol import (
     ImapProtocol,
     ProtocolError,
@@ -194,18 +194,23 @@ class ImapSession:
         response = await self._command(imap.append, raw, _quoted(folder), flags or None)
         self._check(response, f"APPEND to {folder!r}")
 
-    async def idle_or_wait(self, folder: str, seconds: float) -> bool:
-        """Return when `folder` changes (IMAP IDLE) or after `seconds`, whichever is first;
-        True at once when it changed since the last STATUS or IDLE of this session."""
+    async def idle_or_wait(
+        self, folder: str, seconds: float, interrupt: asyncio.Event | None = None
+    ) -> bool:
+        """Return when `folder` changes (IMAP IDLE), after `seconds` or when `interrupt`
+        is set, whichever is first; True at once when it changed since the last STATUS or
+        IDLE of this session."""
         if "IDLE" not in self._capabilities:
-            await asyncio.sleep(seconds)
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(seconds):
+                    await (interrupt or asyncio.Event()).wait()
             return False
         seen = await self._examine(folder)
         before, self._last_seen[folder] = self._last_seen.get(folder), seen
         if before is not None and before != seen:
             return True
         imap = self._session()
-        response = await self._run(imap.idle_until_news, seconds, self._account.timeout)
+        response = await self._run(imap.idle_until_news, seconds, self._account.timeout, interrupt)
         self._check(response, f"IDLE in {folder!r}")
         return False
 
@@ -242,7 +247,6 @@ class ImapSession:
 
     async def _connect(self) -> ImapProtocol:
         account = self._account
-        context = ssl.create_default_context()
         sock = await open_checked(account.destinations, account.host, account.port, account.timeout)
         loop = asyncio.get_running_loop()
         try:
@@ -250,14 +254,14 @@ class ImapSession:
                 _, imap = await loop.create_connection(
                     lambda: ImapProtocol(loop),
                     sock=sock,
-                    ssl=context if account.security == "tls" else None,
+                    ssl=verifying_tls_context() if account.security == "tls" else None,
                     server_hostname=account.host if account.security == "tls" else None,
                     ssl_handshake_timeout=account.timeout if account.security == "tls" else None,
                 )
                 try:
                     await imap.greeted()
                     if account.security == "starttls":
-                        await imap.starttls(context, account.host, account.timeout)
+                        await imap.starttls(verifying_tls_context(), account.host, account.timeout)
                 except BaseException:
                     imap.abort()
                     raise

@@ -193,10 +193,12 @@ class ImapProtocol(library.IMAP4ClientProtocol):
     async def uid_fetch(self, sequence_set: str, items: str) -> Response:
         return await self.fetch(sequence_set, items, by_uid=True)
 
-    async def idle_until_news(self, seconds: float, timeout: float) -> Response:
-        """IDLE (RFC 2177) until the server reports anything or `seconds` pass, then
-        DONE. What the server reported is dropped: the caller only learns it is time to
-        look at the folder again."""
+    async def idle_until_news(
+        self, seconds: float, timeout: float, interrupt: asyncio.Event | None = None
+    ) -> Response:
+        """IDLE (RFC 2177) until the server reports anything, `seconds` pass or
+        `interrupt` is set, then DONE. What the server reported is dropped: the caller
+        only learns it is time to look at the folder again."""
         while not self.idle_queue.empty():
             self.idle_queue.get_nowait()
         self.last_heard = self.loop.time()
@@ -215,12 +217,14 @@ class ImapProtocol(library.IMAP4ClientProtocol):
                 self.abort()
                 raise TimeoutError
             news = asyncio.ensure_future(self.idle_queue.get())
+            woken = asyncio.ensure_future((interrupt or asyncio.Event()).wait())
             try:
                 await asyncio.wait(
-                    {news, idle}, timeout=seconds, return_when=asyncio.FIRST_COMPLETED
+                    {news, idle, woken}, timeout=seconds, return_when=asyncio.FIRST_COMPLETED
                 )
             finally:
                 news.cancel()
+                woken.cancel()
             if idle.done():  # the server ended the IDLE itself
                 return idle.result()
             self.idle_done()

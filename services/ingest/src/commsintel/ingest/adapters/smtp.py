@@ -9,14 +9,18 @@ the message. Error messages never contain the credentials.
 
 from __future__ import annotations
 
-import ssl
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
 import aiosmtplib
 
-from commsintel.ingest.adapters.destinations import PUBLIC_ONLY, open_checked, this_host_name
+from commsintel.ingest.adapters.destinations import (
+    PUBLIC_ONLY,
+    open_checked,
+    this_host_name,
+    verifying_tls_context,
+)
 from commsintel.ingest.domain.destinations import DestinationPolicy, DestinationRefused
 from commsintel.ingest.domain.secret_forms import SecretScrub
 
@@ -94,7 +98,7 @@ async def _connect(account: SmtpAccount) -> aiosmtplib.SMTP:
         timeout=account.timeout,
         use_tls=account.security == "tls",
         start_tls=account.security == "starttls",
-        tls_context=ssl.create_default_context(),
+        tls_context=verifying_tls_context(),
     )
     try:
         await client.connect()

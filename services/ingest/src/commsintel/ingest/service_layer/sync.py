@@ -54,6 +54,7 @@ from commsintel.ingest.adapters.store import IngestStore, MailboxRecord, SyncFen
 from commsintel.ingest.domain.destinations import DestinationPolicy
 from commsintel.ingest.domain.folder_sync import (
     INBOX,
+    FolderCursor,
     FolderPlan,
     FolderStatus,
     advance,
@@ -83,12 +84,13 @@ from commsintel.platform.streaming import EventPublisher
 
 log = logging.getLogger(__name__)
 tracer = trace.get_tracer("commsintel.ingest.sync")
+CONCURRENT_CLAIMS = 32
 
 
 @dataclass(frozen=True)
 class SyncTimings:
-    poll_interval: float = 60.0  # seconds between passes when nothing is reported
-    idle_slice: float = 5.0  # longest single IDLE: bounds how long "sync now" waits
+    poll_interval: float = 300.0  # seconds between passes when nothing is reported
+    idle_slice: float = 540.0  # longest single IDLE before it is renewed (RFC 2177)
     batch_size: int = 200
     retry_base: float = 2.0
     retry_ceiling: float = 300.0
@@ -177,6 +179,10 @@ class MailboxSyncer(_WakeableLoop):
         self._publisher = publisher
         self._timings = timings
         self._clock = clock
+        # Where each folder's sync stopped: read once, then kept as this syncer saves
+        # them (no other writer while it holds the claim), so a pass that finds
+        # nothing new reads nothing from the store.
+        self._cursors: dict[str, FolderCursor] | None = None
 
     @property
     def status(self) -> SyncStatus:
@@ -268,9 +274,9 @@ class MailboxSyncer(_WakeableLoop):
         """Every folder worth syncing, from its cursor; the number of messages read."""
         with self._tracer.start_as_current_span("ingest.sync_pass") as span:
             span.set_attribute("commsintel.mailbox_id", self.mailbox.mailbox_id)
-            record = await self._store.mailbox(self.mailbox.workspace_id, self.mailbox.mailbox_id)
-            blocklist = record.blocklist
-            cursors = await self._store.folder_cursors(self.mailbox.mailbox_id)
+            if self._cursors is None:
+                self._cursors = await self._store.folder_cursors(self.mailbox.mailbox_id)
+            cursors = self._cursors
             plans: list[tuple[FolderPlan, FolderStatus]] = []
             for folder in folders_to_sync(await imap.folders()):
                 status = await imap.status(folder)
@@ -282,6 +288,8 @@ class MailboxSyncer(_WakeableLoop):
                 # recovers from an error
                 await self._report(sync_succeeded(self._status, self._clock()))
                 return done
+            record = await self._store.mailbox(self.mailbox.workspace_id, self.mailbox.mailbox_id)
+            blocklist = record.blocklist
             total = sum(_expected(plan, status) for plan, status in plans)
             await self._report(sync_started(self._status, total, self._clock()))
             # More than a batch to read is a backfill (or a long absence): it waits for a
@@ -347,7 +355,9 @@ class MailboxSyncer(_WakeableLoop):
     async def _wait_for_news(self, imap: ImapSession, token_due: float | None = None) -> bool:
         """Waits for news, a wake-up or the poll interval; False when the session's
         access token is due for renewal first (the caller logs in again)."""
-        deadline = time.monotonic() + self._timings.poll_interval
+        # Spread over [3/4, 1] of the interval (it is the longest wait), so that
+        # mailboxes started together (after a restart or a rebalance) do not poll together.
+        deadline = time.monotonic() + self._timings.poll_interval * (0.75 + random.random() / 4)
         while not self._wake.is_set():
             if token_due is not None and time.monotonic() >= token_due:
                 return False
@@ -361,7 +371,9 @@ class MailboxSyncer(_WakeableLoop):
             # every slice (measured at 1,000 mailboxes: new mail waited 15-28 s).
             slice_ = min(self._timings.idle_slice * (0.75 + random.random() / 2), remaining)
             started = time.monotonic()
-            changed = await imap.idle_or_wait(INBOX, slice_)
+            changed = await imap.idle_or_wait(INBOX, slice_, interrupt=self._wake)
+            if self._wake.is_set():
+                break  # "sync now", new settings or a stop: the IDLE ended at once
             if changed or time.monotonic() - started < slice_ * 0.9:
                 return True  # the server reported something
         self._wake.clear()
@@ -614,8 +626,15 @@ class SyncSupervisor:
             records = {r.mailbox.mailbox_id: r for r in await self._store.imap_mailboxes()}
             change = hand_over(self._syncers, records, partitions, self.partition_of)
             await self._stop(change.stop)
-            for mailbox_id in sorted(change.start):
-                await self._watch(records[mailbox_id])
+            # Claims go to the store a few dozen at a time: thousands of mailboxes, one
+            # round trip after the other, would hold the group's rebalance for seconds.
+            claiming = asyncio.Semaphore(CONCURRENT_CLAIMS)
+
+            async def watch(record: MailboxRecord) -> None:
+                async with claiming:
+                    await self._watch(record)
+
+            await asyncio.gather(*(watch(records[m]) for m in sorted(change.start)))
             log.info(
                 "ingest %s syncs %d mailboxes of partitions %s",
                 self._instance_id,
