@@ -1,6 +1,6 @@
 """Archive import at scale: an N-message mbox (default 100,000) of the mixed corpus
 (bench/corpus.py), streamed to a temporary directory, then imported through the ingest
-service the way a member's upload is (`app.build` + `IngestService.import_archive`:
+service the way a member's upload is (`bootstrap.build` + `IngestService.import_archive`:
 parsing, quarantine, content store, blocklist, Kafka, sightings) against the local
 Kafka-protocol broker and MongoDB-protocol server.
 
