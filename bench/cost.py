@@ -37,6 +37,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from pymongo import AsyncMongoClient, ReplaceOne
 
 from bench.cost_figures import (
@@ -50,6 +51,7 @@ from bench.cost_figures import (
 )
 from bench.cost_probe import OUT_VARIABLE
 from bench.workspaces import generate, write
+from commsintel.contracts import topics
 from commsintel.embedded import free_port, kafka_bootstrap, local_kafka, local_mongo, mongo_uri
 from commsintel.local_stack import ENV_PREFIXES
 from commsintel.pipeline import (
@@ -294,6 +296,20 @@ class _Run:
         )
         return [importer, *found.values()]
 
+    async def topic_records(self) -> dict[str, int]:
+        """Records each topic holds (the run's broker is fresh: all of them this run's)."""
+        probe = AIOKafkaConsumer(bootstrap_servers=self.config.kafka_bootstrap)
+        await probe.start()
+        try:
+            found = {}
+            for topic in topics.ALL_TOPICS:
+                numbers = sorted(probe.partitions_for_topic(topic) or ())
+                ends = await probe.end_offsets([TopicPartition(topic, n) for n in numbers])
+                found[topic] = sum(ends.values())
+            return found
+        finally:
+            await probe.stop()
+
     async def indexes(self, namespaces: set[str]) -> dict[str, int]:
         client = AsyncMongoClient(self.config.mongo_uri)
         try:
@@ -398,6 +414,7 @@ async def _cost(messages: int, workdir: Path, timeout: float) -> dict:
         rates = _rates(imported)
         _log(f"caught up: {rates['end_to_end_msgs_per_s']:.1f} msg/s end to end")
         costs = await run.costs(imported, rates["end_to_end_seconds"])
+        records = await run.topic_records()
         for instance in run.running:  # stop the services, keep the store
             instance.process.terminate()
         for instance in run.running:
@@ -431,6 +448,7 @@ async def _cost(messages: int, workdir: Path, timeout: float) -> dict:
         "store_bound_ceiling_msgs_per_s": ceiling,
         "end_to_end_share_of_ceiling": share_of_ceiling(rates["end_to_end_msgs_per_s"], ceiling),
     }
+    figures |= {f"{topic}: records_per_msg": n / published for topic, n in records.items() if n}
     details = workdir.parent / f"cost-{messages}-details.json"
     details.write_text(
         json.dumps(
@@ -464,6 +482,7 @@ async def _instances(
         try:
             rates = _rates(imported)
             costs = await run.costs(imported, rates["end_to_end_seconds"])
+            records = await run.topic_records()
         finally:
             run.stop()
         shutil.rmtree(workdir / f"run-{count}", ignore_errors=True)
@@ -472,11 +491,14 @@ async def _instances(
         figures["messages_published"] = published
         figures[f"{count} instance(s): end_to_end_msgs_per_s"] = rates["end_to_end_msgs_per_s"]
         figures[f"{count} instance(s): end_to_end_seconds"] = rates["end_to_end_seconds"]
+        figures[f"{count} instance(s): records_on_all_topics_per_msg"] = (
+            sum(records.values()) / published
+        )
         for cost in costs:
             if cost.service in CONSUMING:
-                figures[f"{count} instance(s): {cost.service} cpu_ms_per_msg"] = (
-                    cost.cpu_seconds * 1000 / published
-                )
+                per_message = cost.per_message(published, {})
+                for key in ("cpu_ms_per_msg", "cpu_ms_per_msg_net_of_idle"):
+                    figures[f"{count} instance(s): {cost.service} {key}"] = per_message[key]
     return figures
 
 
