@@ -103,7 +103,8 @@ def main() -> int:
         _print(
             f"our own cost per message, {messages:,}-message synthetic workspace, each "
             "service its own process (per message = per MessageSynced published)",
-            _benchmark("cost").run(messages),
+            # `backlog=1`: the import first, then the services on its backlog.
+            _benchmark("cost").run(messages, backlog=arguments.get("backlog") == "1"),
         )
     if "instances" in wanted:
         # `python -m bench instances=10000 counts=1,2,3`: the same with 1, 2 and 3
@@ -116,7 +117,10 @@ def main() -> int:
             f"several instances, {messages:,} messages in {spread} synthetic workspace(s), "
             f"topics of 6 partitions, {'/'.join(map(str, counts))} instance(s) of each "
             "consuming service",
-            _benchmark("cost").run_instances(messages, counts, spread),
+            # On the import's backlog unless `backlog=0` (pipelined: the import bounds it).
+            _benchmark("cost").run_instances(
+                messages, counts, spread, backlog=arguments.get("backlog") != "0"
+            ),
         )
     if "pipeline" in wanted:
         _print(

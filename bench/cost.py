@@ -170,7 +170,11 @@ class _Run:
             )
         return _Instance(service, instance_id, port, report, process)
 
-    async def start_services(self) -> None:
+    async def start_services(self, measure_idle: bool = True) -> None:
+        """Starts the services; their figures count from when they are ready. With
+        `measure_idle`, after each has idled IDLE_SECONDS (and that idle share of a core
+        is measured); without (a backlog waits for them), as soon as each serves gRPC,
+        before its consumer has joined its group."""
         await ensure_topics(self.config.kafka_bootstrap, partitions=self.partitions)
         for service in SERVICES:
             count = self.instances if service in CONSUMING else 1
@@ -178,10 +182,17 @@ class _Run:
                 self.running.append(self._spawn(service, instance_id))
         for instance in self.running:
             await wait_until_serving(f"127.0.0.1:{instance.port}", 120)
-        await self._until_assigned()
         for instance in self.running:
             while not instance.report.exists():  # noqa: ASYNC110
                 await asyncio.sleep(0.1)
+        if not measure_idle:
+            self.ready_at = time.time()
+            for instance in self.running:
+                instance.cpu_at_ready, _ = _stat(instance.process.pid)
+                instance.counts_at_ready = instance.counts()
+            await self._until_assigned()
+            return
+        await self._until_assigned()
         await asyncio.sleep(1.0)  # the probes' reports are fresh
         # Idle for a while: what each process spends on polls and timers alone.
         idle_from = time.monotonic()
@@ -217,6 +228,8 @@ class _Run:
 
     def _start_importer(self, workspace_dir: Path, report: Path) -> subprocess.Popen:
         environment = self.pipeline.environment() | {OUT_VARIABLE: str(report)}
+        report.parent.mkdir(parents=True, exist_ok=True)
+        (self.workdir / "logs").mkdir(parents=True, exist_ok=True)
         with (self.workdir / "logs" / f"{report.stem}.log").open("ab") as log:
             return subprocess.Popen(
                 [sys.executable, "-m", "bench.cost_probe", "import", str(workspace_dir)],
@@ -226,10 +239,12 @@ class _Run:
                 stderr=subprocess.STDOUT,
             )
 
-    async def import_and_catch_up(self, workspace_dirs: list[Path], timeout: float) -> dict:
+    async def import_and_catch_up(
+        self, workspace_dirs: list[Path], timeout: float, catch_up: bool = True
+    ) -> dict:
         """Runs one import process per workspace, side by side; returns their reports
-        summed and the time every group had committed everything (the first of the
-        probes finding no lag for a second)."""
+        summed and (with `catch_up`) the time every group had committed everything (the
+        first of the probes finding no lag for a second)."""
         reports = [
             self.workdir / "probes" / f"ingest-import-{n}.json" for n in range(len(workspace_dirs))
         ]
@@ -250,6 +265,8 @@ class _Run:
                 elif importer.returncode != 0:
                     raise RuntimeError(f"an import failed; see the logs in {self.workdir}")
             if all(importer.poll() is not None for importer in importers):
+                if not catch_up:
+                    break
                 lag = await consumer_lag(self.config.kafka_bootstrap, groups)
                 if lag == 0:
                     quiet_since = quiet_since or time.time()
@@ -270,6 +287,21 @@ class _Run:
                 raise TimeoutError(f"not caught up within {timeout:.0f}s")
             await asyncio.sleep(0.5)
         return _summed([json.loads(r.read_text()) for r in reports]) | {"caught_up_at": quiet_since}
+
+    async def catch_up(self, timeout: float) -> float:
+        """When every group had committed everything (no lag for a second)."""
+        deadline = time.monotonic() + timeout
+        groups = self.config.consumer_groups()
+        quiet_since: float | None = None
+        while time.monotonic() < deadline:
+            if await consumer_lag(self.config.kafka_bootstrap, groups) == 0:
+                quiet_since = quiet_since or time.time()
+                if time.time() - quiet_since >= 1.0:
+                    return quiet_since
+            else:
+                quiet_since = None
+            await asyncio.sleep(0.5)
+        raise TimeoutError(f"not caught up within {timeout:.0f}s")
 
     async def costs(self, imported: dict, seconds: float) -> list[ServiceCost]:
         """Each service's cost since it was ready (instances of a service summed)."""
@@ -382,14 +414,29 @@ def _workspace(messages: int, directory: Path, seed: int = 7) -> dict:
 
 
 async def _one_run(
-    workdir: Path, workspace_dirs: list[Path], instances: int, timeout: float
+    workdir: Path, workspace_dirs: list[Path], instances: int, timeout: float, backlog: bool
 ) -> tuple[_Run, dict]:
+    """Pipelined (the services ready, then the import) or, with `backlog`, the import
+    first and then the services on its backlog: the figures from the services' start
+    are then those of services busy all along."""
     run = _Run(workdir, instances=instances)
     run.start_servers()
     try:
-        await run.start_services()
-        _log(f"services ready ({instances} instance(s) of each consuming service); importing")
-        imported = await run.import_and_catch_up(workspace_dirs, timeout)
+        if backlog:
+            await ensure_topics(run.config.kafka_bootstrap, partitions=run.partitions)
+            _log("importing (the services are not started yet)")
+            imported = await run.import_and_catch_up(workspace_dirs, timeout, catch_up=False)
+            await run.start_services(measure_idle=False)
+            _log(f"{instances} instance(s) of each consuming service on the backlog")
+            imported |= {
+                "work_started_at": run.ready_at,
+                "caught_up_at": await run.catch_up(timeout),
+            }
+        else:
+            await run.start_services()
+            _log(f"services ready ({instances} instance(s) of each consuming service); importing")
+            imported = await run.import_and_catch_up(workspace_dirs, timeout)
+            imported["work_started_at"] = imported["import_started_at"]
     except BaseException:
         run.stop()
         raise
@@ -397,7 +444,7 @@ async def _one_run(
 
 
 def _rates(imported: dict) -> dict[str, float]:
-    seconds = imported["caught_up_at"] - imported["import_started_at"]
+    seconds = imported["caught_up_at"] - imported["work_started_at"]
     published = imported["published"]
     return {
         "end_to_end_seconds": seconds,
@@ -407,9 +454,9 @@ def _rates(imported: dict) -> dict[str, float]:
     }
 
 
-async def _cost(messages: int, workdir: Path, timeout: float) -> dict:
+async def _cost(messages: int, workdir: Path, timeout: float, backlog: bool) -> dict:
     manifest = _workspace(messages, workdir / "workspace")
-    run, imported = await _one_run(workdir / "run", [workdir / "workspace"], 1, timeout)
+    run, imported = await _one_run(workdir / "run", [workdir / "workspace"], 1, timeout, backlog)
     try:
         rates = _rates(imported)
         _log(f"caught up: {rates['end_to_end_msgs_per_s']:.1f} msg/s end to end")
@@ -428,6 +475,7 @@ async def _cost(messages: int, workdir: Path, timeout: float) -> dict:
         run.stop()
     published = imported["published"]
     figures: dict[str, float | int | str] = {
+        "mode": "backlog" if backlog else "pipelined",
         "distinct_messages": messages,
         "members": len(manifest["members"]),
         "messages_published": published,
@@ -465,7 +513,7 @@ async def _cost(messages: int, workdir: Path, timeout: float) -> dict:
 
 
 async def _instances(
-    messages: int, counts: list[int], spread: int, workdir: Path, timeout: float
+    messages: int, counts: list[int], spread: int, workdir: Path, timeout: float, backlog: bool
 ) -> dict:
     """`spread` 1: the workspace of `messages`; more: that many workspaces of
     messages/spread each, on distinct partitions (events are keyed by workspace)."""
@@ -476,9 +524,15 @@ async def _instances(
     directories = [workdir / f"workspace-{seed}" for seed in seeds]
     for seed, directory in zip(seeds, directories, strict=True):
         _workspace(messages // spread, directory, seed)
-    figures: dict[str, float | int | str] = {"distinct_messages": messages, "workspaces": spread}
+    figures: dict[str, float | int | str] = {
+        "distinct_messages": messages,
+        "workspaces": spread,
+        "mode": "backlog" if backlog else "pipelined",
+    }
     for count in counts:
-        run, imported = await _one_run(workdir / f"run-{count}", directories, count, timeout)
+        run, imported = await _one_run(
+            workdir / f"run-{count}", directories, count, timeout, backlog
+        )
         try:
             rates = _rates(imported)
             costs = await run.costs(imported, rates["end_to_end_seconds"])
@@ -506,21 +560,24 @@ def _scratch(messages: int) -> Path:
     return Path(tempfile.mkdtemp(prefix=f"commsintel-bench-cost-{messages}-"))
 
 
-def run(messages: int = 10_000) -> dict:
+def run(messages: int = 10_000, backlog: bool = False) -> dict:
     workdir = _scratch(messages)
     try:
-        return asyncio.run(_cost(messages, workdir / "work", timeout=max(1800, messages / 10)))
+        timeout = max(1800, messages / 10)
+        return asyncio.run(_cost(messages, workdir / "work", timeout, backlog))
     finally:
         shutil.rmtree(workdir / "work", ignore_errors=True)
 
 
 def run_instances(
-    messages: int = 10_000, counts: tuple[int, ...] = (1, 2, 3), spread: int = 1
+    messages: int = 10_000,
+    counts: tuple[int, ...] = (1, 2, 3),
+    spread: int = 1,
+    backlog: bool = True,
 ) -> dict:
     workdir = _scratch(messages)
     try:
-        return asyncio.run(
-            _instances(messages, list(counts), spread, workdir, timeout=max(1800, messages / 10))
-        )
+        timeout = max(1800, messages / 10)
+        return asyncio.run(_instances(messages, list(counts), spread, workdir, timeout, backlog))
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
