@@ -18,9 +18,15 @@ documents sampled from every collection the services wrote, in proportion to wha
 got, bulk-upserted (ReplaceOne, unordered, 500 per call) into collections of their own
 with the same indexes; that rate, divided by the documents written per message.
 
-`python -m bench instances=1,2,3` (workspace of `messages=N`, default 10,000): the same
-run with 1, 2 and 3 instances of each consuming service (identity-resolution,
-intelligence, access; ingest once) on topics of 6 partitions, and the rate for each.
+`backlog=1`: the import first, with no service running, then the services on its
+backlog; the figures count from their start, so the CPU is that of services busy all
+along (the rate is then the consuming services', not end to end).
+
+`python -m bench instances=N counts=1,2,3 spread=K`: 1, 2 and 3 instances of each
+consuming service (identity-resolution, intelligence, access; ingest once) on topics of 6
+partitions, on the import's backlog (`backlog=0`: pipelined), and the rate for each.
+Events are keyed by workspace, so `spread=K` splits the N messages into K workspaces
+whose ids land on distinct partitions; with one workspace a single instance gets its work.
 """
 
 from __future__ import annotations
