@@ -33,6 +33,7 @@ def main() -> int:
         "latency",
         "access",
         "replay",
+        "cost",
     }
     if "parsing" in wanted:
         _print(
@@ -94,6 +95,32 @@ def main() -> int:
         _print(
             f"synthetic workspace generation, {messages:,} distinct messages (seed 7)",
             _benchmark("workspaces").measure(messages),
+        )
+    if "cost" in wanted:
+        # `python -m bench cost=100000`: our own cost per message on a synthetic workspace
+        # (10,000 in the default set: about 5 minutes here).
+        messages = int(arguments.get("cost") or 10_000)
+        _print(
+            f"our own cost per message, {messages:,}-message synthetic workspace, each "
+            "service its own process (per message = per MessageSynced published)",
+            # `backlog=1`: the import first, then the services on its backlog.
+            _benchmark("cost").run(messages, backlog=arguments.get("backlog") == "1"),
+        )
+    if "instances" in wanted:
+        # `python -m bench instances=10000 counts=1,2,3`: the same with 1, 2 and 3
+        # instances of each consuming service (not in the default set).
+        messages = int(arguments.get("instances") or 10_000)
+        # `spread=6`: six workspaces of messages/6 each, on six distinct partitions.
+        counts = tuple(int(n) for n in (arguments.get("counts") or "1,2,3").split(","))
+        spread = int(arguments.get("spread") or 1)
+        _print(
+            f"several instances, {messages:,} messages in {spread} synthetic workspace(s), "
+            f"topics of 6 partitions, {'/'.join(map(str, counts))} instance(s) of each "
+            "consuming service",
+            # On the import's backlog unless `backlog=0` (pipelined: the import bounds it).
+            _benchmark("cost").run_instances(
+                messages, counts, spread, backlog=arguments.get("backlog") != "0"
+            ),
         )
     if "pipeline" in wanted:
         _print(

@@ -178,7 +178,6 @@ async def test_killed_services_and_imports_end_equal_to_a_fault_free_run(
         for service in CONSUMING_SERVICES:
             mid_stream = [backlog for name, backlog, _ in kills if name == service and backlog]
             assert len(mid_stream) >= 2, f"{service} was not killed mid-stream: {kills}"
-        assert all(backlog for name, backlog, _ in kills if name == "identity-resolution")
 
         # Every projection equals the fault-free run's.
         _assert_equal(fault_free, await snapshot(servers.mongo_uri))
