@@ -473,6 +473,17 @@ def test_broken_or_hostile_resources_are_malformed_with_a_reason(raw, reason):
     assert clock.perf_counter() - started < 5
 
 
+def test_a_start_the_parser_cannot_read_is_malformed_in_a_resource_and_in_a_feed():
+    # found by the property test below: a DTSTART icalendar gives up on, in an event
+    # without a UID (so the feed fingerprints it), raised the parser's own error
+    damaged = WEEKLY.replace("UID:", "ID:").replace(
+        "DTSTART;TZID=Europe/Berlin:", "DTSTART;VALUE=DATE:TZID=Europe/Berlin:"
+    )
+    with pytest.raises(MalformedCalendar, match="DTSTART"):
+        parse(ics(damaged, timezones=BERLIN))
+    parses_or_is_malformed(ics(damaged, meeting(), timezones=BERLIN))
+
+
 def parses_or_is_malformed(raw: bytes) -> None:
     try:
         resource = parse(raw)

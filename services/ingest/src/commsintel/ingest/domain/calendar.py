@@ -408,7 +408,10 @@ def _start(component: icalendar.Component) -> date | datetime:
 
 def _when(component: icalendar.Component, name: str) -> date | datetime | None:
     """A DATE or DATE-TIME property's value; anything else there is malformed."""
-    value = getattr(component.get(name), "dt", None)
+    try:
+        value = getattr(component.get(name), "dt", None)
+    except ValueError as error:  # icalendar raises it for a property it could not parse
+        raise MalformedCalendar(f"{name} is not a date or a date-time") from error
     if value is None or isinstance(value, date):
         return value
     raise MalformedCalendar(f"{name} is not a date or a date-time")
