@@ -90,6 +90,13 @@ def test_mailboxes_that_failed_together_do_not_retry_together():
     assert min(delays) == 30.0 and max(delays) < 60.0
 
 
+@given(st.floats(1, 3600), st.floats(0, 1, exclude_max=True))
+def test_polls_and_idle_renewals_spread_within_their_bounds(seconds, draw):
+    # a poll never waits longer than its interval; an IDLE slice is spread around its own
+    assert 0.75 * seconds <= jittered(seconds, draw, low=0.75) <= seconds
+    assert 0.75 * seconds <= jittered(seconds, draw, low=0.75, high=1.25) <= 1.25 * seconds
+
+
 class _Store:
     """The supervisor's store, as far as a late request after stop() reaches it."""
 

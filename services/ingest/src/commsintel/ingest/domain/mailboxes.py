@@ -88,10 +88,11 @@ def retry_delay(failures: int, *, base: float = 2.0, ceiling: float = 300.0) -> 
     return min(ceiling, base * 2 ** min(failures - 1, 30))
 
 
-def jittered(delay: float, draw: float) -> float:
-    """`delay` spread over [delay/2, delay) by `draw` in [0, 1): after a server outage the
-    mailboxes that failed together do not all try again at the same moment."""
-    return delay / 2 + delay / 2 * min(max(draw, 0.0), 1.0)
+def jittered(delay: float, draw: float, low: float = 0.5, high: float = 1.0) -> float:
+    """`delay` spread over [low * delay, high * delay) by `draw` in [0, 1) (by default
+    [delay/2, delay)): mailboxes that failed, started or polled together (after a server
+    outage, a restart, a rebalance) do not all act again at the same moment."""
+    return delay * (low + (high - low) * min(max(draw, 0.0), 1.0))
 
 
 def imap_mailbox_id(workspace_id: str, member_id: str, endpoint: ImapEndpoint) -> str:
